@@ -1,0 +1,261 @@
+"""The `latentlab` command: argument parsing and dispatch only.
+
+User mistakes (latentlab.config.UserError) print one line and exit 2. Nothing here imports Qt;
+the app is imported lazily for `latentlab` / `latentlab gui`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from latentlab.config import UserError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse's own usage errors: one line, exit 2
+        self.exit(2, f"latentlab: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="latentlab", description="Train face GANs and VAE/GANs and explore their latent space.")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+
+    g = sub.add_parser("gui", help="open the app (optionally on a run directory or a checkpoint)")
+    g.add_argument("path", nargs="?", help="a run directory to attach to, or a checkpoint to explore")
+    g.add_argument("--screenshot", metavar="FILE.png", help="render the window to a PNG and exit")
+
+    t = sub.add_parser("train", help="train a model headless (also under torchrun)")
+    t.add_argument("--preset", help="a preset name (see `latentlab presets`)")
+    t.add_argument("--config", help="a config.toml (e.g. RUN/config.toml) to rerun")
+    t.add_argument("--data", help="synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH")
+    t.add_argument("--out", help="the run directory (default: runs/PRESET-TIMESTAMP)")
+    t.add_argument("--steps", type=_positive_int, help="total steps of the run")
+    t.add_argument("--epochs", type=_positive_int, help="total epochs (when --steps is not given)")
+    t.add_argument("--batch", type=_positive_int)
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
+    t.add_argument("--seed", type=int)
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
+    t.add_argument("--quiet", action="store_true", help="no progress line")
+
+    s = sub.add_parser("sample", help="write a grid of samples from a checkpoint")
+    s.add_argument("checkpoint")
+    s.add_argument("--out", required=True, help="the PNG to write")
+    s.add_argument("--n", type=_positive_int, default=64)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
+
+    sub.add_parser("presets", help="list the presets")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error already printed as one line
+        return int(exc.code or 0)
+    command = args.command or "gui"
+    try:
+        if command == "gui":
+            return _cmd_gui(args)
+        return COMMANDS[command](args)
+    except UserError as exc:
+        print(f"latentlab: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("latentlab: interrupted", file=sys.stderr)
+        return 130
+
+
+def _cmd_gui(args) -> int:
+    from latentlab.gui.app import run_app
+
+    return run_app(getattr(args, "path", None), getattr(args, "screenshot", None))
+
+
+def _cmd_presets(args) -> int:
+    from latentlab.config import load_preset, preset_names, preset_summary
+
+    for name in preset_names():
+        m = load_preset(name).model
+        print(f"{name:14s} {m.arch:13s} {m.image_size:4d} px  {preset_summary(name)}")
+    return 0
+
+
+def resolve_train_config(args):
+    from latentlab.config import ConfigError, Config, apply_override, load_preset, load_toml
+
+    if args.preset and args.config:
+        raise UserError("give --preset or --config, not both")
+    if args.config:
+        cfg = load_toml(args.config)
+    elif args.preset:
+        cfg = load_preset(args.preset)
+    elif args.resume and args.out and (Path(args.out) / "config.toml").is_file():
+        cfg = load_toml(Path(args.out) / "config.toml")
+    elif args.resume:
+        raise UserError(f"--resume: {args.out or '(no --out)'}: not a run directory with a config.toml")
+    else:
+        cfg = Config()
+        cfg.name = "custom"
+    if args.data:
+        cfg.data.source = args.data
+    if args.steps:
+        cfg.train.steps = args.steps
+    if args.epochs:
+        cfg.train.epochs = args.epochs
+        if not args.steps:
+            cfg.train.steps = 0
+    for key in ("batch", "device", "seed"):
+        if getattr(args, key) is not None:
+            setattr(cfg.train, key, getattr(args, key))
+    for assignment in args.set:
+        apply_override(cfg, assignment)
+    try:
+        cfg.validate()
+    except ConfigError:
+        raise
+    return cfg
+
+
+def _cmd_train(args) -> int:
+    from latentlab.train.control import Control, Event, StepStats
+    from latentlab.train.distributed import DistContext
+    from latentlab.train.engine import Trainer
+
+    cfg = resolve_train_config(args)
+    out = Path(args.out) if args.out else Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    dist = DistContext.from_env(cfg.train.device)
+    show = dist.is_main and not args.quiet
+    control = Control()
+    bar = ProgressLine(enabled=show)
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: control.stop())  # first Ctrl-C: stop cleanly with a checkpoint
+    status = 0
+    try:
+        trainer = Trainer(cfg, out, resume=args.resume, control=control, dist=dist,
+                          data_progress=bar.data_progress if show else None)
+        for item in trainer.run():
+            if isinstance(item, StepStats):
+                bar.step(item, trainer.total_steps)
+            elif isinstance(item, Event):
+                if item.kind == "info" and item.step == 0 and show:
+                    bar.message(f"latentlab: training {cfg.name} ({cfg.model.arch}, {cfg.model.image_size} px) "
+                                f"on {trainer.device.type} into {out}")
+                if item.kind in ("alert", "error", "info") and show:
+                    bar.message(f"[{item.kind}] {item.message}")
+                if item.kind == "alert" and item.data.get("kind") == "nan":
+                    status = 1
+                    if not show:
+                        print(f"latentlab: {item.message}", file=sys.stderr)
+        bar.close()
+        if show:
+            state = "stopped" if control.stopped else "done"
+            print(f"latentlab: {state} at step {trainer.step}; run directory {out}", file=sys.stderr)
+        if control.stopped and status == 0:
+            status = 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        dist.close()
+    return status
+
+
+class ProgressLine:
+    """A one-line progress display on stderr: step, the three errors, images/s and ETA."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.width = 0
+
+    def _write(self, text: str, final: bool = False) -> None:
+        if self.tty:
+            sys.stderr.write("\r" + text.ljust(self.width) + ("\n" if final else ""))
+            self.width = len(text)
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def data_progress(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if self.enabled and (done == total or now - self.last > (0.2 if self.tty else 5)):
+            self.last = now
+            self._write(f"decoding images {done}/{total} {_bar(done / max(total, 1))}", final=done == total)
+
+    def step(self, s, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or not (s.step == total or now - self.last > (0.2 if self.tty else 10)):
+            return
+        self.last = now
+        remaining = (total - s.step) * (s.time / max(s.step, 1))
+        extra = f" kl {s.kl:.3g} llike {s.llike:.3g}" if s.kl is not None else ""
+        self._write(f"step {s.step}/{total} {_bar(s.step / total)} real {s.real:.3f} fake {s.fake:.3f} "
+                    f"gen {s.gen:.3f}{extra} | {s.img_per_s:.0f} img/s | ETA {_hms(remaining)}")
+
+    def message(self, text: str) -> None:
+        if self.enabled:
+            if self.tty and self.width:
+                sys.stderr.write("\r" + " " * self.width + "\r")
+            print(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self.width:
+            sys.stderr.write("\n")
+
+
+def _bar(fraction: float, width: int = 20) -> str:
+    filled = int(round(max(0.0, min(1.0, fraction)) * width))
+    return "[" + "#" * filled + "." * (width - filled) + "]"
+
+
+def _hms(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    h, rem = divmod(seconds, 3600)
+    m, s = divmod(rem, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def _cmd_sample(args) -> int:
+    import torch
+
+    from latentlab.train.checkpoint import load_model
+    from latentlab.train.grids import save_grid
+
+    if not 0 < args.truncation <= 1:
+        raise UserError(f"--truncation must be in (0, 1] (got {args.truncation})")
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise UserError(f"--out {out}: the grid is written as PNG; name a .png file")
+    if not out.parent.exists() or not os.access(out.parent if str(out.parent) else ".", os.W_OK):
+        raise UserError(f"--out {out}: the folder does not exist or is not writable")
+    model = load_model(args.checkpoint)
+    z = torch.randn(args.n, model.config.model.latent_dim, generator=torch.Generator().manual_seed(args.seed))
+    z = z * args.truncation  # ψ rescales z toward the mean (0): fewer odd faces, less variety
+    with torch.no_grad():
+        images = model.G(z)
+    save_grid(images, out)
+    print(f"latentlab: wrote {args.n} samples of {args.checkpoint} (step {model.step}) to {out}", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "train": _cmd_train,
+    "sample": _cmd_sample,
+    "presets": _cmd_presets,
+}

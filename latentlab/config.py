@@ -1,0 +1,277 @@
+"""Configuration: dataclasses, presets, TOML load/save and validation with clear errors.
+
+Imports the standard library only, so every layer (and a cluster node without Qt) can use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+ARCHS = ("dcgan", "torchgan2015", "vaegan")
+
+
+class UserError(Exception):
+    """A mistake in the user's input: shown as one clear line, never as a traceback."""
+
+
+class ConfigError(UserError):
+    pass
+
+
+@dataclass
+class ModelConfig:
+    arch: str = "dcgan"  # dcgan | torchgan2015 | vaegan
+    image_size: int = 64
+    latent_dim: int = 100
+    # Base widths; each architecture multiplies them as ALGORITHMS.md lays out (see models/).
+    g_width: int = 64
+    d_width: int = 64
+    e_width: int = 64
+    g_tanh: bool = False  # torchgan2015: the original code has no Tanh; true adds one
+
+
+@dataclass
+class DataConfig:
+    source: str = "synthetic"
+    crop: str = "auto"  # auto | center | celeba148 | lfw150 | none
+    synthetic_count: int = 20000
+    cache_dir: str = ""  # empty: $LATENTLAB_CACHE or ~/.cache/latentlab
+    holdout: int = 64  # images kept out of training (reconstruction grids, identity checks)
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 0  # total steps of the run; 0 means use epochs
+    epochs: int = 0
+    batch: int = 128
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | mps
+    amp: str = "auto"  # auto (bf16 on CUDA, fp32 elsewhere) | bf16 | off
+    channels_last: bool = True
+    optimizer: str = "adam"  # adam | rmsprop
+    lr_d: float = 2e-4
+    lr_g: float = 2e-4
+    adam_beta1: float = 0.5
+    adam_beta2: float = 0.999
+    rms_alpha: float = 0.9
+    rms_eps: float = 1e-8
+    weight_decay: float = 0.0
+    warmup: bool = False  # 2015 rule: lr/50 for 10 updates, lr/5 until update 30
+    lr_decay: float = 1.0  # per-epoch multiplier
+    lr_min: float = 1e-6
+    half_batch_d: bool = False  # 2015 rule: D sees batch/2 real + batch/2 fake
+    margin: float = 0.0  # 2015 margin rule; 0 disables
+    l2_adaptive: bool = False  # 2015 blog: adaptive L2 on D driven by gen
+    l2_init: float = 0.0
+    l2_band_low: float = 0.9
+    l2_band_high: float = 1.3
+    l2_step: float = 1e-5
+    ema: float = 0.0  # generator weight EMA decay; 0 disables
+    # VAE/GAN (Larsen et al. 2016)
+    vae_gamma: float = 1e-6 / (1 - 1e-6)
+    vae_equilibrium: float = 0.68
+    vae_margin: float = 0.35
+    vae_d_sees_recon: bool = False
+    # Output cadence
+    log_every: int = 1
+    sample_every: int = 200
+    sample_count: int = 64
+    checkpoint_every: int = 1000
+
+
+@dataclass
+class Config:
+    name: str = "custom"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    # -- serialisation -------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_toml(self) -> str:
+        lines = [f"name = {_toml_value(self.name)}"]
+        for section in SECTIONS:
+            lines.append("")
+            lines.append(f"[{section}]")
+            for key, value in dataclasses.asdict(getattr(self, section)).items():
+                lines.append(f"{key} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+    def copy(self) -> "Config":
+        return from_dict(self.to_dict())
+
+    def validate(self) -> "Config":
+        m, d, t = self.model, self.data, self.train
+        _check(m.arch in ARCHS, f"model.arch must be one of {', '.join(ARCHS)} (got {m.arch!r})")
+        sizes = {"dcgan": (32, 64, 128), "torchgan2015": (64,), "vaegan": (32, 64)}[m.arch]
+        _check(m.image_size in sizes,
+               f"model.image_size for {m.arch} must be one of {', '.join(map(str, sizes))} (got {m.image_size})")
+        for key in ("latent_dim", "g_width", "d_width", "e_width"):
+            _check(getattr(m, key) >= 1, f"model.{key} must be at least 1 (got {getattr(m, key)})")
+        _check(d.crop in ("auto", "center", "celeba148", "lfw150", "none"),
+               f"data.crop must be auto, center, celeba148, lfw150 or none (got {d.crop!r})")
+        _check(d.synthetic_count >= 1, f"data.synthetic_count must be at least 1 (got {d.synthetic_count})")
+        _check(d.holdout >= 0, f"data.holdout must be 0 or more (got {d.holdout})")
+        _check(t.steps >= 0 and t.epochs >= 0, "train.steps and train.epochs must be 0 or more")
+        _check(t.batch >= 2 and (not t.half_batch_d or t.batch % 2 == 0),
+               f"train.batch must be at least 2 (and even with half_batch_d) (got {t.batch})")
+        _check(t.device in ("auto", "cpu", "cuda", "mps") or t.device.startswith("cuda:"),
+               f"train.device must be auto, cpu, cuda or mps (got {t.device!r})")
+        _check(t.amp in ("auto", "bf16", "off"), f"train.amp must be auto, bf16 or off (got {t.amp!r})")
+        _check(t.optimizer in ("adam", "rmsprop"), f"train.optimizer must be adam or rmsprop (got {t.optimizer!r})")
+        for key in ("lr_d", "lr_g"):
+            v = getattr(t, key)
+            _check(math.isfinite(v) and v > 0, f"train.{key} must be a positive number (got {v})")
+        _check(0 <= t.margin < 0.5, f"train.margin must be in [0, 0.5) (got {t.margin})")
+        _check(t.l2_band_low <= t.l2_band_high,
+               f"train.l2_band_low ({t.l2_band_low}) must not exceed train.l2_band_high ({t.l2_band_high})")
+        _check(0 <= t.ema < 1, f"train.ema must be in [0, 1) (got {t.ema})")
+        _check(0 < t.lr_decay <= 1, f"train.lr_decay must be in (0, 1] (got {t.lr_decay})")
+        for key in ("log_every", "sample_every", "checkpoint_every", "sample_count"):
+            _check(getattr(t, key) >= 1, f"train.{key} must be at least 1 (got {getattr(t, key)})")
+        _check(t.vae_gamma >= 0, f"train.vae_gamma must be 0 or more (got {t.vae_gamma})")
+        return self
+
+
+SECTIONS = ("model", "data", "train")
+_SECTION_TYPES = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def _field_names(section: str) -> list[str]:
+    return [f.name for f in dataclasses.fields(_SECTION_TYPES[section])]
+
+
+def _coerce(section: str, key: str, value: Any, where: str) -> Any:
+    """Convert a TOML or command-line value to the field's type, with a clear error."""
+    default = getattr(_SECTION_TYPES[section](), key)
+    kind = type(default)
+    try:
+        if kind is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is int:
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, float):
+                if value != int(value):
+                    raise ValueError
+                return int(value)
+            return int(str(value).strip())
+        if kind is float:
+            if isinstance(value, bool):
+                raise ValueError
+            out = float(value)
+            if not math.isfinite(out):
+                raise ValueError
+            return out
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}: {section}.{key} must be {kind.__name__} (got {value!r})") from None
+
+
+def from_dict(data: dict[str, Any], where: str = "config") -> Config:
+    cfg = Config()
+    unknown_top = set(data) - {"name", *SECTIONS}
+    if unknown_top:
+        raise ConfigError(f"{where}: unknown key {sorted(unknown_top)[0]!r}; allowed: name, {', '.join(SECTIONS)}")
+    if "name" in data:
+        cfg.name = str(data["name"])
+    for section in SECTIONS:
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        target = getattr(cfg, section)
+        allowed = _field_names(section)
+        for key, value in values.items():
+            if key not in allowed:
+                raise ConfigError(f"{where}: unknown key {section}.{key}; allowed: {', '.join(allowed)}")
+            setattr(target, key, _coerce(section, key, value, where))
+    return cfg
+
+
+def load_toml(path: str | Path) -> Config:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read config ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return from_dict(data, where=str(path))
+
+
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+
+
+def load_preset(name: str) -> Config:
+    path = PRESET_DIR / f"{name}.toml"
+    if not path.is_file():
+        raise ConfigError(f"unknown preset {name!r}; available: {', '.join(preset_names())}")
+    cfg = load_toml(path)
+    cfg.name = name
+    return cfg
+
+
+def preset_summary(name: str) -> str:
+    """The first comment line of a preset file: its one-line description."""
+    for line in (PRESET_DIR / f"{name}.toml").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
+def apply_override(cfg: Config, assignment: str) -> None:
+    """Apply one `key=value` (key may be `section.key` or a bare key unique across sections)."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE")
+    key, value = (s.strip() for s in assignment.split("=", 1))
+    if "." in key:
+        section, name = key.split(".", 1)
+        if section not in SECTIONS:
+            raise ConfigError(f"--set {key}: unknown section {section!r}; allowed: {', '.join(SECTIONS)}")
+        if name not in _field_names(section):
+            raise ConfigError(f"--set {key}: unknown key; allowed in [{section}]: {', '.join(_field_names(section))}")
+    else:
+        hits = [s for s in SECTIONS if key in _field_names(s)]
+        if not hits:
+            allowed = ", ".join(f"{s}.{k}" for s in SECTIONS for k in _field_names(s))
+            raise ConfigError(f"--set {key}: unknown key; allowed: {allowed}")
+        section, name = hits[0], key
+    setattr(getattr(cfg, section), name, _coerce(section, name, value, f"--set {key}"))
+
+
+def all_keys() -> list[str]:
+    return [f"{s}.{k}" for s in SECTIONS for k in _field_names(s)]

@@ -1,0 +1,354 @@
+"""The training engine: one loop for the GUI, the CLI and torchrun.
+
+`Trainer.run()` yields a `StepStats` per step and an `Event` for everything else (sample grids,
+checkpoints, alerts). It knows nothing of its driver: commands arrive through a `Control`.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from functools import partial
+from pathlib import Path
+from typing import Iterator
+
+import torch
+
+from latentlab.config import Config, UserError
+from latentlab.train import checkpoint as ckpt
+from latentlab.train.control import Control, Event, StepStats
+from latentlab.train.distributed import DistContext
+from latentlab.train.grids import save_grid, to_uint8
+from latentlab.train.rules import AdaptiveL2, EquilibriumRule, LRSchedule, MarginRule
+from latentlab.train.rundir import RunWriter
+from latentlab.train.steps import NonFiniteLoss, gan_step, vaegan_step
+
+SKIP_STORM = 200  # consecutive skipped updates of one net before the window is told
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda: no CUDA GPU is available on this machine (use auto or cpu)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise UserError("--device mps: Apple MPS is not available on this machine (use auto or cpu)")
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, cfg: Config, out_dir: str | Path | None, *, resume: bool = False,
+                 control: Control | None = None, data_progress=None, dist: DistContext | None = None):
+        self.cfg = cfg.copy().validate()
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.resume = resume
+        self.control = control or Control()
+        self.data_progress = data_progress
+        self.dist = dist or DistContext.single()
+        self.device = self.dist.device or resolve_device(self.cfg.train.device)
+        self.nets: dict[str, torch.nn.Module] = {}
+        self.optims: dict[str, torch.optim.Optimizer] = {}
+        self.step = 0
+        self.total_steps = self.cfg.train.steps
+        self.writer: RunWriter | None = None
+        self.fixed_noise: torch.Tensor | None = None
+        self.G_ema: torch.nn.Module | None = None
+        self._nan_seen = False
+        self._time_offset = 0.0
+        self._last_ckpt_step = -1
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def setup(self) -> list[Event]:
+        """Load data, build nets and optimizers, restore a checkpoint. Separate from run() so a
+        caller can show set-up progress; run() calls it when needed."""
+        from latentlab.data import BatchFeeder, open_source
+        from latentlab.models import build_models
+
+        cfg, t = self.cfg, self.cfg.train
+        events = []
+        resume_path = None
+        if self.resume:
+            resume_path = self.out_dir / "checkpoints" / "latest.safetensors" if self.out_dir else None
+            if resume_path is None or not resume_path.is_file():
+                raise UserError(f"--resume: {self.out_dir}: no checkpoints/latest.safetensors to resume from")
+        self.data = self.dist.build_once(partial(
+            open_source, cfg.data.source, cfg.model.image_size, crop=cfg.data.crop, arch=cfg.model.arch,
+            synthetic_count=cfg.data.synthetic_count, holdout=cfg.data.holdout,
+            cache_dir=cfg.data.cache_dir or None, progress=self.data_progress))
+        n_train = len(self.data) - self.data.holdout
+        self.dist.local_batch(t.batch)
+        if n_train < t.batch:
+            raise UserError(f"{cfg.data.source}: {n_train} training images, fewer than one batch of {t.batch}")
+        self.feeder = BatchFeeder(self.data, t.batch, t.seed, self.device, channels_last=t.channels_last)
+        if self.total_steps == 0:
+            self.total_steps = max(1, t.epochs) * self.feeder.steps_per_epoch
+        skipped = f", {self.data.skipped} unreadable files skipped" if self.data.skipped else ""
+        events.append(Event("info", 0, f"data: {len(self.data)} images of {cfg.data.source}{skipped}",
+                            data={"images": len(self.data), "skipped": self.data.skipped}))
+
+        torch.manual_seed(t.seed)
+        self.nets = build_models(cfg.model)
+        for net in self.nets.values():
+            net.to(self.device)
+            if t.channels_last:
+                net.to(memory_format=torch.channels_last)
+        self.fixed_noise = torch.randn(t.sample_count, cfg.model.latent_dim, generator=torch.Generator().manual_seed(
+            t.seed + 1), device="cpu").to(self.device)
+        if t.ema > 0:
+            self.G_ema = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False)
+        self.optims = {name: self._make_optimizer(net, name) for name, net in self.nets.items()}
+        self.sched = {"D": LRSchedule(t.lr_d, t.warmup, t.lr_decay, t.lr_min),
+                      "G": LRSchedule(t.lr_g, t.warmup, t.lr_decay, t.lr_min)}
+        self.balance = (EquilibriumRule(t.vae_equilibrium, t.vae_margin) if cfg.model.arch == "vaegan"
+                        else MarginRule(t.margin))
+        self.l2 = AdaptiveL2(t.l2_adaptive, t.l2_init, t.l2_band_low, t.l2_band_high, t.l2_step)
+        self.autocast = None
+        if self.device.type == "cuda" and t.amp in ("auto", "bf16"):
+            self.autocast = partial(torch.autocast, "cuda", dtype=torch.bfloat16)
+        elif t.amp == "bf16":
+            self.autocast = partial(torch.autocast, self.device.type, dtype=torch.bfloat16)
+        if self.out_dir is not None and self.dist.is_main:  # only once the inputs proved good
+            self.writer = RunWriter(self.out_dir)
+        if resume_path is not None:
+            events += self._restore(resume_path)
+        if self.writer is not None:
+            if self.resume:
+                self.writer.truncate_after(self.step)
+            self.writer.write_config(cfg.to_toml())
+        return events
+
+    def _make_optimizer(self, net: torch.nn.Module, name: str) -> torch.optim.Optimizer:
+        t = self.cfg.train
+        lr = t.lr_d if name == "D" else t.lr_g
+        if t.optimizer == "adam":
+            return torch.optim.Adam(net.parameters(), lr=lr, betas=(t.adam_beta1, t.adam_beta2),
+                                    weight_decay=t.weight_decay)
+        return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=t.rms_alpha, eps=t.rms_eps,
+                                   weight_decay=t.weight_decay)
+
+    # -- the loop -------------------------------------------------------------------------------
+    def run(self) -> Iterator[StepStats | Event]:
+        if not self.nets:
+            for event in self.setup():
+                yield self._log_event(event)
+        t = self.cfg.train
+        step_fn = vaegan_step if self.cfg.model.arch == "vaegan" else gan_step
+        run_clock = time.perf_counter() - self._time_offset
+        rate = None
+        skip_run = {"D": 0, "G": 0}
+        self.nets_train(True)
+        finished_cleanly = False
+        try:
+            while self.step < self.total_steps:
+                action = self.control.next_action()
+                for key, value in self.control.take_settings().items():
+                    yield self._log_event(self._apply_setting(key, value))
+                if self.control.take_save():
+                    yield self._save()
+                if action == "stop":
+                    break
+                if action == "idle":
+                    run_clock += 0.1  # paused time does not count
+                    continue
+                epoch = self.step // self.feeder.steps_per_epoch
+                for name, opt in self.optims.items():
+                    lr = self.sched["D" if name == "D" else "G"].lr(self.step, epoch)
+                    for group in opt.param_groups:
+                        group["lr"] = lr
+                started = time.perf_counter()
+                x = self.dist.shard(self.feeder.get(self.step))
+                # BatchNorm running statistics change in the forward pass, before any loss is seen;
+                # a copy (a few KB) lets a non-finite step leave no trace at all.
+                buffers = {name: [b.clone() for b in net.buffers()] for name, net in self.nets.items()}
+                try:
+                    result = step_fn(self, x)
+                except NonFiniteLoss as exc:
+                    with torch.no_grad():
+                        for name, saved in buffers.items():
+                            for b, old in zip(self.nets[name].buffers(), saved):
+                                b.copy_(old)
+                    self._nan_seen = True
+                    self.control.pause()
+                    yield self._log_event(Event("alert", self.step + 1, f"{exc}. Training paused; the last "
+                                                "checkpoint is intact. Try lower learning rates.",
+                                                data={"kind": "nan", **exc.values}))
+                    return
+                self.step += 1
+                if self.G_ema is not None:
+                    self._update_ema()
+                elapsed = time.perf_counter() - started
+                inst = x.shape[0] * self.dist.world / max(elapsed, 1e-9)
+                rate = inst if rate is None else 0.9 * rate + 0.1 * inst
+                stats = StepStats(self.step, epoch, time.perf_counter() - run_clock, result.real, result.fake,
+                                  result.gen, result.d_updated, result.g_updated, self.l2.coef,
+                                  self.optims["D"].param_groups[0]["lr"], self.optims["G"].param_groups[0]["lr"],
+                                  rate, result.kl, result.llike)
+                self._time_offset = stats.time
+                if self.writer is not None and self.step % t.log_every == 0:
+                    self.writer.metric(stats.to_row())
+                yield stats
+                for net, updated in (("D", result.d_updated), ("G", result.g_updated)):
+                    skip_run[net] = 0 if updated else skip_run[net] + 1
+                    if skip_run[net] == SKIP_STORM:
+                        yield self._log_event(Event("alert", self.step, f"{net}'s update skipped for {SKIP_STORM} "
+                                                    "steps in a row: the balance is stuck; consider changing the "
+                                                    "margin or learning rates", data={"kind": "skip_storm"}))
+                if self.step % t.sample_every == 0 or self.step == self.total_steps:
+                    yield from self._samples()
+                if self.step % t.checkpoint_every == 0:
+                    yield self._save()
+            finished_cleanly = True
+        except GeneratorExit:
+            # The consumer closed the iterator (a stop): save, but a closing generator may not yield.
+            self._final_save()
+            raise
+        finally:
+            if finished_cleanly:
+                event = self._final_save()
+                if event is not None:
+                    yield event
+            if self.writer is not None:
+                self.writer.event(Event("done", self.step, "training finished" if self.step >= self.total_steps
+                                        else "training stopped").to_row())
+                self.writer.close()
+
+    def _final_save(self) -> Event | None:
+        if self._nan_seen or not self.nets or self._last_ckpt_step == self.step:
+            return None
+        return self._save()
+
+    def nets_train(self, mode: bool) -> None:
+        for net in self.nets.values():
+            net.train(mode)
+
+    def _update_ema(self) -> None:
+        decay = self.cfg.train.ema
+        G = self.nets["G"]
+        with torch.no_grad():
+            ema_p = list(self.G_ema.parameters())
+            torch._foreach_lerp_(ema_p, [p.detach() for p in G.parameters()], 1.0 - decay)
+            for b_ema, b in zip(self.G_ema.buffers(), G.buffers()):
+                b_ema.copy_(b)
+
+    def generator_for_sampling(self) -> torch.nn.Module:
+        return self.G_ema if self.G_ema is not None else self.nets["G"]
+
+    # -- distributed hooks used by steps.py -------------------------------------------------------
+    def reduce_errors(self, *losses: torch.Tensor) -> list[float]:
+        return self.dist.mean_floats(torch.stack([loss.detach().float() for loss in losses]))
+
+    def sync_grads(self, name: str) -> None:
+        self.dist.all_reduce_grads(self.nets[name])
+
+    # -- outputs --------------------------------------------------------------------------------
+    def _log_event(self, event: Event) -> Event:
+        if self.writer is not None:
+            self.writer.event(event.to_row())
+        return event
+
+    def _apply_setting(self, key: str, value: float) -> Event:
+        if key == "margin":
+            self.balance.margin = value
+        elif key in ("l2_band_low", "l2_band_high"):
+            setattr(self.l2, key.replace("l2_", ""), value)
+        elif key in ("lr_d", "lr_g"):
+            self.sched["D" if key == "lr_d" else "G"].base = value
+        setattr(self.cfg.train, key, value)
+        return Event("setting", self.step, f"{key} set to {value:g}", data={"key": key, "value": value})
+
+    def _samples(self) -> Iterator[Event]:
+        if not self.dist.is_main:
+            return
+        G = self.generator_for_sampling()
+        was_training = G.training
+        G.eval()
+        with torch.no_grad():
+            images = G(self.fixed_noise).float().cpu()
+        G.train(was_training)
+        if self.writer is None:
+            yield Event("sample", self.step, "sample grid", data={"images": to_uint8(images)})
+            return
+        path = save_grid(images, self.writer.sample_path(self.step))
+        yield self._log_event(Event("sample", self.step, "sample grid", path=str(path)))
+        if "E" in self.nets and self.step % self.cfg.train.checkpoint_every == 0:
+            yield self._log_event(self._recon_grid())
+
+    def _recon_grid(self) -> Event:
+        E, G = self.nets["E"], self.generator_for_sampling()
+        x = self.feeder.holdout_batch(min(16, self.data.holdout) or 8)
+        modes = (E.training, G.training)
+        E.eval(), G.eval()
+        with torch.no_grad():
+            rec = G(E(x)[0])
+        E.train(modes[0]), G.train(modes[1])
+        path = save_grid(torch.cat([x.float().cpu(), rec.float().cpu()]), self.writer.sample_path(self.step, "recon"),
+                         rows=2)
+        return Event("recon", self.step, "reconstructions of held-out images (input above)", path=str(path))
+
+    def _save(self) -> Event | None:
+        if not self.dist.is_main or self.writer is None:
+            return None
+        tensors, meta = self.state_tensors()
+        path = ckpt.save_checkpoint(self.writer.checkpoint_path(self.step), tensors, meta)
+        ckpt.save_checkpoint(self.writer.checkpoints / "latest.safetensors", tensors, meta)
+        self._last_ckpt_step = self.step
+        return self._log_event(Event("checkpoint", self.step, f"checkpoint at step {self.step}", path=str(path)))
+
+    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
+        tensors: dict[str, torch.Tensor] = {}
+        for name, net in self.nets.items():
+            tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
+        if self.G_ema is not None:
+            tensors.update({f"G_ema.{k}": v for k, v in self.G_ema.state_dict().items()})
+        optim_info = {}
+        for name, opt in self.optims.items():
+            t_opt, info = ckpt.optimizer_to_tensors(opt, f"optim.{name}")
+            tensors.update(t_opt)
+            optim_info[name] = info
+        tensors["rng.cpu"] = torch.get_rng_state()
+        if self.device.type == "cuda":
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
+        tensors["fixed_noise"] = self.fixed_noise
+        rules = {"balance": self.balance.state_dict(), "l2": self.l2.state_dict(),
+                 "sched": {k: v.state_dict() for k, v in self.sched.items()}}
+        meta = {"config": self.cfg.to_toml(), "arch": self.cfg.model.arch, "step": self.step,
+                "epoch": self.step // self.feeder.steps_per_epoch, "time": self._time_offset, "rules": rules,
+                "optimizers": optim_info, "data_fingerprint": self.data.fingerprint, "world": self.dist.world}
+        return tensors, meta
+
+    def _restore(self, path: Path) -> list[Event]:
+        tensors, meta = ckpt.read_checkpoint(path)
+        where = str(path)
+        saved = ckpt.config_from_meta(meta, where)
+        if saved.model != self.cfg.model:
+            raise UserError(f"{where}: the checkpoint's model ({saved.model.arch}, {saved.model.image_size} px) "
+                            "differs from the config; resume with the run's own config.toml")
+        for name, net in self.nets.items():
+            ckpt.load_net(net, ckpt.split_prefix(tensors, name), name, where)
+        if self.G_ema is not None:
+            ema = ckpt.split_prefix(tensors, "G_ema") or ckpt.split_prefix(tensors, "G")
+            ckpt.load_net(self.G_ema, ema, "G_ema", where)
+        for name, opt in self.optims.items():
+            ckpt.optimizer_from_tensors(opt, tensors, meta["optimizers"][name], f"optim.{name}")
+        torch.set_rng_state(tensors["rng.cpu"])
+        if "rng.cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
+        self.fixed_noise = tensors["fixed_noise"].to(self.device)
+        rules = meta["rules"]
+        self.balance.load_state_dict(rules["balance"])
+        self.l2.load_state_dict(rules["l2"])
+        for key, state in rules["sched"].items():
+            self.sched[key].load_state_dict(state)
+        self.step = int(meta["step"])
+        self._time_offset = float(meta.get("time", 0.0))
+        self._last_ckpt_step = self.step
+        events = [Event("info", self.step, f"resumed from {path.name} at step {self.step}")]
+        if meta.get("data_fingerprint") != self.data.fingerprint:
+            events.append(Event("alert", self.step, "the data differs from the data this run started with",
+                                data={"kind": "data_changed"}))
+        return events
+

@@ -1,0 +1,145 @@
+"""One optimisation step of each model family (ALGORITHMS.md §1-3).
+
+Each function computes the three monitored errors, lets the balancing rule decide which nets
+update, refuses to apply any update whose loss is not finite, and returns plain floats.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+class NonFiniteLoss(RuntimeError):
+    def __init__(self, names: list[str], values: dict[str, float]):
+        self.names = names
+        self.values = values
+        super().__init__(f"non-finite loss ({', '.join(f'{n}={values[n]}' for n in names)}); update not applied")
+
+
+@dataclass
+class StepResult:
+    real: float
+    fake: float
+    gen: float
+    d_updated: bool
+    g_updated: bool
+    kl: float | None = None
+    llike: float | None = None
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    # D's Sigmoid is folded into the loss: BCE(sigmoid(l), y) computed stably.
+    return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits, target, dtype=torch.float32))
+
+
+def _check_finite(**values: float) -> None:
+    bad = [k for k, v in values.items() if v != v or v in (float("inf"), float("-inf"))]
+    if bad:
+        raise NonFiniteLoss(bad, values)
+
+
+def _apply_l2(net: torch.nn.Module, coef: float) -> None:
+    """Gradient of coef·‖θ‖²/2 added in place (the 2015 blog's coefL2 on D)."""
+    if coef > 0:
+        params = [p for p in net.parameters() if p.grad is not None]
+        torch._foreach_add_([p.grad for p in params], params, alpha=coef)
+
+
+def gan_step(t, x: torch.Tensor) -> StepResult:
+    """DCGAN and the 2015 GAN. `t` is the Trainer (nets, optimizers, rules, config)."""
+    cfg = t.cfg.train
+    G, D = t.nets["G"], t.nets["D"]
+    opt_g, opt_d = t.optims["G"], t.optims["D"]
+    autocast = t.autocast or nullcontext
+    n = x.shape[0]
+    x_real = x[: n // 2] if cfg.half_batch_d else x
+    n_fake = x_real.shape[0]
+
+    z = torch.randn(n_fake, G.latent_dim, device=t.device)
+    with autocast():
+        fake = G(z)
+        loss_real = _bce(D(x_real), 1.0)
+        loss_fake = _bce(D(fake.detach()), 0.0)
+    opt_d.zero_grad(set_to_none=True)
+    (loss_real + loss_fake).backward()
+    real, fake_err = t.reduce_errors(loss_real, loss_fake)
+    _check_finite(real=real, fake=fake_err)
+    update_d, update_g = t.balance.decide(real, fake_err)
+    if update_d:
+        t.sync_grads("D")
+        _apply_l2(D, t.l2.coef)
+        opt_d.step()
+
+    # G: the 2015 code draws a fresh full batch of z; the DCGAN example reuses this step's fakes.
+    D.requires_grad_(False)
+    try:
+        with autocast():
+            fake_g = G(torch.randn(n, G.latent_dim, device=t.device)) if cfg.half_batch_d else fake
+            loss_gen = _bce(D(fake_g), 1.0)
+        opt_g.zero_grad(set_to_none=True)
+        loss_gen.backward()
+    finally:
+        D.requires_grad_(True)
+    (gen,) = t.reduce_errors(loss_gen)
+    _check_finite(gen=gen)
+    if update_g:
+        t.sync_grads("G")
+        opt_g.step()
+    t.l2.update(gen)
+    return StepResult(real, fake_err, gen, update_d, update_g)
+
+
+def vaegan_step(t, x: torch.Tensor) -> StepResult:
+    """Larsen et al. (2016): E ← prior + feature reconstruction; Dec ← γ·reconstruction + GAN; D ← GAN."""
+    cfg = t.cfg.train
+    E, G, D = t.nets["E"], t.nets["G"], t.nets["D"]
+    autocast = t.autocast or nullcontext
+    n = x.shape[0]
+    with autocast():
+        mu, logvar = E(x)
+        mu, logvar = mu.float(), logvar.float()
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        x_rec = G(z)
+        x_p = G(torch.randn(n, G.latent_dim, device=t.device))
+        logits_real, feat_real = D.forward_features(x)
+        logits_rec, feat_rec = D.forward_features(x_rec)
+        logits_p = D(x_p)
+    kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / n
+    # Gaussian NLL with σ = 1 in D's feature space: ½·squared error summed over features.
+    llike = 0.5 * (feat_rec.float() - feat_real.float().detach()).pow(2).sum() / n
+    loss_real = _bce(logits_real, 1.0)
+    loss_fake = _bce(logits_p, 0.0)
+    loss_gen = _bce(logits_p, 1.0)
+    if cfg.vae_d_sees_recon:
+        loss_fake = 0.5 * (loss_fake + _bce(logits_rec, 0.0))
+        loss_gen = 0.5 * (loss_gen + _bce(logits_rec, 1.0))
+    real, fake_err, gen, kl_v, llike_v = t.reduce_errors(loss_real, loss_fake, loss_gen, kl, llike)
+    _check_finite(real=real, fake=fake_err, gen=gen, kl=kl_v, llike=llike_v)
+    update_d, update_g = t.balance.decide(real, fake_err)
+
+    # Each net takes the gradient of its own objective only (no GAN gradient reaches E; llike never
+    # updates D), so the three gradients are taken separately from one shared graph.
+    e_params = [p for p in E.parameters()]
+    g_params = [p for p in G.parameters()]
+    d_params = [p for p in D.parameters()]
+    grads_e = torch.autograd.grad(kl + llike, e_params, retain_graph=True)
+    grads_g = torch.autograd.grad(cfg.vae_gamma * llike + loss_gen, g_params, retain_graph=True, allow_unused=True)
+    grads_d = torch.autograd.grad(loss_real + loss_fake, d_params, allow_unused=True)
+    for params, grads, name, apply in ((e_params, grads_e, "E", True), (g_params, grads_g, "G", update_g),
+                                       (d_params, grads_d, "D", update_d)):
+        opt = t.optims[name]
+        opt.zero_grad(set_to_none=True)
+        if not apply:
+            continue
+        for p, g in zip(params, grads):
+            p.grad = g
+        t.sync_grads(name)
+        if name == "D":
+            _apply_l2(D, t.l2.coef)
+        opt.step()
+    t.l2.update(gen)
+    return StepResult(real, fake_err, gen, update_d, update_g, kl_v, llike_v)

@@ -1,0 +1,77 @@
+import pytest
+
+from latentlab.config import ConfigError, apply_override, from_dict, load_preset, load_toml, preset_names
+
+
+def test_presets_load_and_validate():
+    assert {"dcgan", "torchgan2015", "vaegan", "tiny"} <= set(preset_names())
+    for name in preset_names():
+        cfg = load_preset(name).validate()
+        assert cfg.name == name
+
+
+def test_preset_values_match_the_papers():
+    d = load_preset("dcgan")
+    assert (d.train.optimizer, d.train.lr_d, d.train.adam_beta1, d.train.batch) == ("adam", 2e-4, 0.5, 128)
+    t = load_preset("torchgan2015")
+    assert (t.train.optimizer, t.train.lr_d, t.train.margin, t.train.l2_adaptive) == ("rmsprop", 1e-3, 0.3, True)
+    assert t.train.half_batch_d and t.train.warmup and t.train.lr_decay == 0.99
+    v = load_preset("vaegan")
+    assert (v.model.latent_dim, v.train.batch, v.train.vae_equilibrium, v.train.vae_margin) == (128, 64, 0.68, 0.35)
+
+
+def test_unknown_preset_names_the_available_ones():
+    with pytest.raises(ConfigError, match="available: .*tiny"):
+        load_preset("nope")
+
+
+def test_toml_roundtrip(tmp_path):
+    cfg = load_preset("torchgan2015")
+    path = tmp_path / "c.toml"
+    path.write_text(cfg.to_toml())
+    assert load_toml(path) == cfg
+
+
+def test_override_bare_and_qualified_keys():
+    cfg = load_preset("tiny")
+    apply_override(cfg, "lr_d=1e-3")
+    apply_override(cfg, "model.latent_dim=12")
+    apply_override(cfg, "train.l2_adaptive=true")
+    assert (cfg.train.lr_d, cfg.model.latent_dim, cfg.train.l2_adaptive) == (1e-3, 12, True)
+
+
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("bogus=1", "unknown key; allowed: .*model.arch"),
+        ("train.bogus=1", r"unknown key; allowed in \[train\]"),
+        ("lr_d=fast", "train.lr_d must be float"),
+        ("batch=1.5", "train.batch must be int"),
+        ("noequals", "expected KEY=VALUE"),
+    ],
+)
+def test_override_errors_are_clear(assignment, message):
+    with pytest.raises(ConfigError, match=message):
+        apply_override(load_preset("tiny"), assignment)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        ({"model": {"arch": "resnet"}}, "model.arch must be one of"),
+        ({"model": {"arch": "torchgan2015", "image_size": 32}}, "image_size for torchgan2015"),
+        ({"train": {"lr_d": -1.0}}, "lr_d must be a positive"),
+        ({"train": {"margin": 0.7}}, "margin must be in"),
+        ({"train": {"l2_band_low": 2.0, "l2_band_high": 1.0}}, "must not exceed"),
+    ],
+)
+def test_validation_errors(data, message):
+    with pytest.raises(ConfigError, match=message):
+        from_dict(data).validate()
+
+
+def test_bad_toml_file_is_named(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[train\nsteps = ")
+    with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
+        load_toml(path)
