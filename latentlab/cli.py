@@ -169,9 +169,18 @@ def _cmd_train(args) -> int:
             print(f"latentlab: {state} at step {trainer.step}; run directory {out}", file=sys.stderr)
         if control.stopped and status == 0:
             status = 130
+    except RuntimeError as exc:
+        if dist.world == 1:
+            raise
+        # A peer died or the network failed: say so and exit instead of waiting forever.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"latentlab: error: rank {dist.rank} of {dist.world} lost contact with the other ranks ({reason}); "
+              "stopping. Resume with --resume once all ranks are up.", file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(3)  # the process group cannot be torn down cleanly without its peers
     finally:
         signal.signal(signal.SIGINT, previous)
-        dist.close()
+    dist.close()
     return status
 
 

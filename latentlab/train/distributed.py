@@ -13,8 +13,11 @@ from datetime import timedelta
 
 import torch
 import torch.distributed as dist
+from torch import nn
 
 from latentlab.config import UserError
+
+DEFAULT_TIMEOUT_S = float(os.environ.get("LATENTLAB_DIST_TIMEOUT", "1800"))
 
 
 @dataclass
@@ -29,7 +32,7 @@ class DistContext:
         return cls()
 
     @classmethod
-    def from_env(cls, device: str = "auto", timeout_s: float = 300.0) -> "DistContext":
+    def from_env(cls, device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> "DistContext":
         """Join the process group torchrun describes in the environment (single() when absent)."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:
@@ -95,6 +98,59 @@ class DistContext:
             g.copy_(flat[offset:offset + n].view_as(g))
             offset += n
 
+    def convert_batchnorm(self, net: nn.Module) -> nn.Module:
+        """Swap BatchNorm layers for CrossRankBatchNorm so statistics span the global batch."""
+        if self.world == 1:
+            return net
+        for name, child in net.named_children():
+            if isinstance(child, nn.modules.batchnorm._BatchNorm) and not isinstance(child, CrossRankBatchNorm):
+                replacement = CrossRankBatchNorm(child.num_features, child.eps, child.momentum, child.affine,
+                                                 child.track_running_stats)
+                replacement.load_state_dict(child.state_dict())
+                setattr(net, name, replacement.to(next(child.buffers()).device))
+            else:
+                self.convert_batchnorm(child)
+        return net
+
     def close(self) -> None:
         if self.world > 1 and dist.is_initialized():
             dist.destroy_process_group()
+
+
+class CrossRankBatchNorm(nn.modules.batchnorm._BatchNorm):
+    """Batch norm whose training statistics are all-reduced across ranks (any backend, CPU included).
+
+    torch's SyncBatchNorm runs on GPUs only; this one also runs under gloo, so 2 ranks x batch B
+    compute what 1 rank x batch 2B computes. Same parameters and buffers as BatchNorm1d/2d, so
+    checkpoints are interchangeable with single-process runs.
+    """
+
+    def _check_input_dim(self, x: torch.Tensor) -> None:
+        if x.dim() not in (2, 4):
+            raise ValueError(f"expected 2D or 4D input (got {x.dim()}D)")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
+            return super().forward(x)
+        from torch.distributed.nn.functional import all_reduce
+
+        dims = [0] + list(range(2, x.dim()))
+        count = torch.tensor([x.numel() / x.shape[1]], device=x.device, dtype=torch.float32)
+        xf = x.float()
+        packed = torch.cat([xf.sum(dims), (xf * xf).sum(dims), count])
+        packed = all_reduce(packed)  # differentiable: its backward all-reduces the gradient
+        c = x.shape[1]
+        total = packed[-1]
+        mean = packed[:c] / total
+        var = packed[c:2 * c] / total - mean * mean
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+                self.running_mean.lerp_(mean.detach(), m)
+                self.running_var.lerp_(var.detach() * total / max(float(total) - 1, 1.0), m)
+        shape = [1, c] + [1] * (x.dim() - 2)
+        y = (xf - mean.view(shape)) * torch.rsqrt(var.view(shape) + self.eps)
+        if self.affine:
+            y = y * self.weight.view(shape) + self.bias.view(shape)
+        return y.to(x.dtype)

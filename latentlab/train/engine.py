@@ -91,7 +91,7 @@ class Trainer:
                             data={"images": len(self.data), "skipped": self.data.skipped}))
 
         torch.manual_seed(t.seed)
-        self.nets = build_models(cfg.model)
+        self.nets = {name: self.dist.convert_batchnorm(net) for name, net in build_models(cfg.model).items()}
         for net in self.nets.values():
             net.to(self.device)
             if t.channels_last:
@@ -240,6 +240,12 @@ class Trainer:
     # -- distributed hooks used by steps.py -------------------------------------------------------
     def reduce_errors(self, *losses: torch.Tensor) -> list[float]:
         return self.dist.mean_floats(torch.stack([loss.detach().float() for loss in losses]))
+
+    def noise(self, n_local: int) -> torch.Tensor:
+        """This rank's slice of one global batch of z: every rank draws the same global batch, so a
+        run's z (and its RNG state) do not depend on how many ranks share the work."""
+        z = torch.randn(n_local * self.dist.world, self.cfg.model.latent_dim, device=self.device)
+        return self.dist.shard(z)
 
     def sync_grads(self, name: str) -> None:
         self.dist.all_reduce_grads(self.nets[name])

@@ -59,7 +59,7 @@ def gan_step(t, x: torch.Tensor) -> StepResult:
     x_real = x[: n // 2] if cfg.half_batch_d else x
     n_fake = x_real.shape[0]
 
-    z = torch.randn(n_fake, G.latent_dim, device=t.device)
+    z = t.noise(n_fake)
     with autocast():
         fake = G(z)
         loss_real = _bce(D(x_real), 1.0)
@@ -78,7 +78,7 @@ def gan_step(t, x: torch.Tensor) -> StepResult:
     D.requires_grad_(False)
     try:
         with autocast():
-            fake_g = G(torch.randn(n, G.latent_dim, device=t.device)) if cfg.half_batch_d else fake
+            fake_g = G(t.noise(n)) if cfg.half_batch_d else fake
             loss_gen = _bce(D(fake_g), 1.0)
         opt_g.zero_grad(set_to_none=True)
         loss_gen.backward()
@@ -102,9 +102,9 @@ def vaegan_step(t, x: torch.Tensor) -> StepResult:
     with autocast():
         mu, logvar = E(x)
         mu, logvar = mu.float(), logvar.float()
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        z = mu + torch.exp(0.5 * logvar) * t.noise(n)
         x_rec = G(z)
-        x_p = G(torch.randn(n, G.latent_dim, device=t.device))
+        x_p = G(t.noise(n))
         logits_real, feat_real = D.forward_features(x)
         logits_rec, feat_rec = D.forward_features(x_rec)
         logits_p = D(x_p)

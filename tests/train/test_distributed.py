@@ -1,0 +1,81 @@
+"""torchrun-style data parallelism on the CPU with gloo: 2 ranks x batch B == 1 rank x batch 2B."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from latentlab.train.checkpoint import read_checkpoint, split_prefix
+from tests.train.helpers import cli_args
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _launch(args, world, rank, port, **popen):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    if world > 1:
+        env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank),
+                   LOCAL_RANK=str(rank), LATENTLAB_DIST_TIMEOUT="60")
+    return subprocess.Popen([sys.executable, "-m", "latentlab", "train", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
+def _train(out, world, steps=2, extra=()):
+    args = [*cli_args("dcgan", steps=steps), "--out", str(out), *extra]
+    port = _free_port()
+    procs = [_launch(args, world, r, port) for r in range(world)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+
+
+def _rows(out):
+    return [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_two_ranks_match_one_rank_with_the_same_global_batch(tmp_path):
+    _train(tmp_path / "one", world=1)
+    _train(tmp_path / "two", world=2)
+    one, two = _rows(tmp_path / "one"), _rows(tmp_path / "two")
+    assert [r["step"] for r in two] == [1, 2]  # rank 0 alone writes: no duplicate lines
+    for a, b in zip(one, two):
+        for key in ("real", "fake", "gen"):
+            assert abs(a[key] - b[key]) < 1e-4, (key, a[key], b[key])
+        assert (a["d_updated"], a["g_updated"]) == (b["d_updated"], b["g_updated"])
+    ta, _ = read_checkpoint(tmp_path / "one" / "checkpoints" / "latest.safetensors")
+    tb, _ = read_checkpoint(tmp_path / "two" / "checkpoints" / "latest.safetensors")
+    for net in ("G", "D"):
+        wa, wb = split_prefix(ta, net), split_prefix(tb, net)
+        assert wa.keys() == wb.keys()
+        for k in wa:
+            assert torch.allclose(wa[k].float(), wb[k].float(), atol=1e-4), f"{net}.{k}"
+
+
+def test_losing_a_rank_ends_the_others_with_a_message(tmp_path):
+    args = [*cli_args("dcgan", steps=100000), "--out", str(tmp_path / "run"), "--set", "checkpoint_every=100000"]
+    port = _free_port()
+    procs = [_launch(args, 2, r, port) for r in range(2)]
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not (tmp_path / "run" / "metrics.jsonl").exists():
+            time.sleep(0.2)
+        assert (tmp_path / "run" / "metrics.jsonl").exists(), "training never started"
+        procs[1].kill()
+        _, err = procs[0].communicate(timeout=90)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    assert procs[0].returncode == 3, err
+    assert "lost contact with the other ranks" in err and "Traceback" not in err
