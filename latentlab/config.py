@@ -73,6 +73,11 @@ class TrainConfig:
     l2_band_high: float = 1.3
     l2_step: float = 1e-5
     ema: float = 0.0  # generator weight EMA decay; 0 disables
+    health: bool = True  # collapse / saturation / NaN checks (train/health.py)
+    health_every: int = 0  # 0: at every sample grid
+    rollback: bool = False  # on collapse or saturation, return to the last healthy checkpoint
+    rollback_lr_factor: float = 0.5
+    max_rollbacks: int = 3
     # VAE/GAN (Larsen et al. 2016)
     vae_gamma: float = 1e-6 / (1 - 1e-6)
     vae_equilibrium: float = 0.68
@@ -135,6 +140,8 @@ class Config:
                f"train.l2_band_low ({t.l2_band_low}) must not exceed train.l2_band_high ({t.l2_band_high})")
         _check(0 <= t.ema < 1, f"train.ema must be in [0, 1) (got {t.ema})")
         _check(0 < t.lr_decay <= 1, f"train.lr_decay must be in (0, 1] (got {t.lr_decay})")
+        _check(0 < t.rollback_lr_factor <= 1, f"train.rollback_lr_factor must be in (0, 1] (got {t.rollback_lr_factor})")
+        _check(t.health_every >= 0 and t.max_rollbacks >= 0, "train.health_every and train.max_rollbacks must be >= 0")
         for key in ("log_every", "sample_every", "checkpoint_every", "sample_count"):
             _check(getattr(t, key) >= 1, f"train.{key} must be at least 1 (got {getattr(t, key)})")
         _check(t.vae_gamma >= 0, f"train.vae_gamma must be 0 or more (got {t.vae_gamma})")

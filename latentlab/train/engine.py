@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections import deque
 from functools import partial
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +17,7 @@ import torch
 
 from latentlab.config import Config, UserError
 from latentlab.train import checkpoint as ckpt
+from latentlab.train import trainstate
 from latentlab.train.control import Control, Event, StepStats
 from latentlab.train.distributed import DistContext
 from latentlab.train.grids import save_grid, to_uint8
@@ -60,6 +62,12 @@ class Trainer:
         self._nan_seen = False
         self._time_offset = 0.0
         self._last_ckpt_step = -1
+        self.health = None  # a HealthMonitor once set up (train.health)
+        self.healthy = True  # the verdict of the latest health check
+        self.rollbacks = 0
+        self._last_healthy: Path | None = None
+        self._history: deque[StepStats] = deque(maxlen=2000)
+        self._sample_cache: tuple[int, torch.Tensor | None] = (-1, None)
 
     # -- set-up ---------------------------------------------------------------------------------
     def setup(self) -> list[Event]:
@@ -113,6 +121,10 @@ class Trainer:
             self.autocast = partial(torch.autocast, self.device.type, dtype=torch.bfloat16)
         if self.out_dir is not None and self.dist.is_main:  # only once the inputs proved good
             self.writer = RunWriter(self.out_dir)
+        if t.health:
+            from latentlab.train.health import HealthMonitor
+
+            self.health = HealthMonitor(self.cfg, self.data)
         if resume_path is not None:
             events += self._restore(resume_path)
         if self.writer is not None:
@@ -190,6 +202,7 @@ class Trainer:
                 self._time_offset = stats.time
                 if self.writer is not None and self.step % t.log_every == 0:
                     self.writer.metric(stats.to_row())
+                self._history.append(stats)
                 yield stats
                 for net, updated in (("D", result.d_updated), ("G", result.g_updated)):
                     skip_run[net] = 0 if updated else skip_run[net] + 1
@@ -199,6 +212,8 @@ class Trainer:
                                                     "margin or learning rates", data={"kind": "skip_storm"}))
                 if self.step % t.sample_every == 0 or self.step == self.total_steps:
                     yield from self._samples()
+                if self.health is not None and self.step % (t.health_every or t.sample_every) == 0:
+                    yield from self._health_check()
                 if self.step % t.checkpoint_every == 0:
                     yield self._save()
             finished_cleanly = True
@@ -266,15 +281,59 @@ class Trainer:
         setattr(self.cfg.train, key, value)
         return Event("setting", self.step, f"{key} set to {value:g}", data={"key": key, "value": value})
 
-    def _samples(self) -> Iterator[Event]:
-        if not self.dist.is_main:
-            return
+    def sample_images(self) -> torch.Tensor:
+        """The fixed-noise samples (eval mode, EMA weights where present), on the CPU in [-1, 1]."""
+        if self._sample_cache[0] == self.step:
+            return self._sample_cache[1]
         G = self.generator_for_sampling()
         was_training = G.training
         G.eval()
         with torch.no_grad():
             images = G(self.fixed_noise).float().cpu()
         G.train(was_training)
+        self._sample_cache = (self.step, images)
+        return images
+
+    def _health_check(self) -> Iterator[Event]:
+        t = self.cfg.train
+        alerts = self.health.check(self.step, self.sample_images(), list(self._history))
+        self.healthy = not any(a.rollback for a in alerts)
+        for a in alerts:
+            yield self._log_event(Event("alert", self.step, f"{a.message} {a.advice}".strip(),
+                                        data={"kind": a.kind, **a.data}))
+        if not self.healthy and t.rollback:
+            if self._last_healthy is None:
+                yield self._log_event(Event("info", self.step, "no healthy checkpoint yet to roll back to"))
+            elif self.rollbacks >= t.max_rollbacks:
+                yield self._log_event(Event("info", self.step, f"rollback limit ({t.max_rollbacks}) reached"))
+            else:
+                yield self._log_event(self._rollback(alerts[0].kind))
+
+    def _rollback(self, reason: str) -> Event:
+        """Back to the last healthy checkpoint's weights, optimizer and rule states, with a changed
+        seed and lowered learning rates; the step count keeps going forward (the log stays append-only)."""
+        t = self.cfg.train
+        path = self._last_healthy
+        bases = {k: s.base for k, s in self.sched.items()}
+        self.dist.barrier()  # rank 0 wrote the file
+        tensors, meta = ckpt.read_checkpoint(path)
+        trainstate.load_state(self, tensors, meta, str(path), progress=False)
+        self.rollbacks += 1
+        torch.manual_seed(t.seed + 7919 * self.rollbacks)
+        for key, sched in self.sched.items():
+            sched.base = bases[key] * t.rollback_lr_factor
+        self.healthy = True
+        self._history.clear()
+        if self.health is not None:
+            self.health.reset()
+        return Event("rollback", self.step, f"rolled back to {path.name} after {reason}; seed changed, learning "
+                     f"rates x{t.rollback_lr_factor:g} (lr_d {self.sched['D'].base:.3g}, lr_g {self.sched['G'].base:.3g})",
+                     path=str(path), data={"kind": reason, "to_step": int(meta["step"]), "rollbacks": self.rollbacks})
+
+    def _samples(self) -> Iterator[Event]:
+        if not self.dist.is_main:
+            return
+        images = self.sample_images()
         if self.writer is None:
             yield Event("sample", self.step, "sample grid", data={"images": to_uint8(images)})
             return
@@ -296,6 +355,8 @@ class Trainer:
         return Event("recon", self.step, "reconstructions of held-out images (input above)", path=str(path))
 
     def _save(self) -> Event | None:
+        if self.out_dir is not None and self.healthy:
+            self._last_healthy = self.out_dir / "checkpoints" / f"step-{self.step:08d}.safetensors"
         if not self.dist.is_main or self.writer is None:
             return None
         tensors, meta = self.state_tensors()
@@ -305,56 +366,13 @@ class Trainer:
         return self._log_event(Event("checkpoint", self.step, f"checkpoint at step {self.step}", path=str(path)))
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors: dict[str, torch.Tensor] = {}
-        for name, net in self.nets.items():
-            tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
-        if self.G_ema is not None:
-            tensors.update({f"G_ema.{k}": v for k, v in self.G_ema.state_dict().items()})
-        optim_info = {}
-        for name, opt in self.optims.items():
-            t_opt, info = ckpt.optimizer_to_tensors(opt, f"optim.{name}")
-            tensors.update(t_opt)
-            optim_info[name] = info
-        tensors["rng.cpu"] = torch.get_rng_state()
-        if self.device.type == "cuda":
-            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
-        tensors["fixed_noise"] = self.fixed_noise
-        rules = {"balance": self.balance.state_dict(), "l2": self.l2.state_dict(),
-                 "sched": {k: v.state_dict() for k, v in self.sched.items()}}
-        meta = {"config": self.cfg.to_toml(), "arch": self.cfg.model.arch, "step": self.step,
-                "epoch": self.step // self.feeder.steps_per_epoch, "time": self._time_offset, "rules": rules,
-                "optimizers": optim_info, "data_fingerprint": self.data.fingerprint, "world": self.dist.world}
-        return tensors, meta
+        return trainstate.state_tensors(self)
 
     def _restore(self, path: Path) -> list[Event]:
         tensors, meta = ckpt.read_checkpoint(path)
-        where = str(path)
-        saved = ckpt.config_from_meta(meta, where)
-        if saved.model != self.cfg.model:
-            raise UserError(f"{where}: the checkpoint's model ({saved.model.arch}, {saved.model.image_size} px) "
-                            "differs from the config; resume with the run's own config.toml")
-        for name, net in self.nets.items():
-            ckpt.load_net(net, ckpt.split_prefix(tensors, name), name, where)
-        if self.G_ema is not None:
-            ema = ckpt.split_prefix(tensors, "G_ema") or ckpt.split_prefix(tensors, "G")
-            ckpt.load_net(self.G_ema, ema, "G_ema", where)
-        for name, opt in self.optims.items():
-            ckpt.optimizer_from_tensors(opt, tensors, meta["optimizers"][name], f"optim.{name}")
-        torch.set_rng_state(tensors["rng.cpu"])
-        if "rng.cuda" in tensors and self.device.type == "cuda":
-            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
-        self.fixed_noise = tensors["fixed_noise"].to(self.device)
-        rules = meta["rules"]
-        self.balance.load_state_dict(rules["balance"])
-        self.l2.load_state_dict(rules["l2"])
-        for key, state in rules["sched"].items():
-            self.sched[key].load_state_dict(state)
-        self.step = int(meta["step"])
-        self._time_offset = float(meta.get("time", 0.0))
-        self._last_ckpt_step = self.step
+        trainstate.load_state(self, tensors, meta, str(path), progress=True)
         events = [Event("info", self.step, f"resumed from {path.name} at step {self.step}")]
         if meta.get("data_fingerprint") != self.data.fingerprint:
             events.append(Event("alert", self.step, "the data differs from the data this run started with",
                                 data={"kind": "data_changed"}))
         return events
-
