@@ -61,6 +61,58 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
 
     sub.add_parser("presets", help="list the presets")
+
+    w = sub.add_parser("walk", help="record a latent-walk video (MP4, WebM, GIF or a folder of PNGs)")
+    w.add_argument("checkpoint")
+    w.add_argument("--out", required=True, help="walk.mp4 | walk.webm | walk.gif | FOLDER/ (PNG sequence)")
+    keys = w.add_mutually_exclusive_group()
+    keys.add_argument("--keyframes", type=_positive_int, default=4, help="N random keyframes (default 4)")
+    keys.add_argument("--seeds", help="keyframes from seeds, e.g. 1,2,3 (the app's seeds give the same faces)")
+    keys.add_argument("--latents", metavar="FILE", help="keyframes from a bookmarks file exported by the app")
+    w.add_argument("--frames", type=_positive_int, default=30, help="frames per segment (default 30)")
+    w.add_argument("--fps", type=float, default=30.0)
+    w.add_argument("--interp", choices=["slerp", "lerp"], default="slerp")
+    w.add_argument("--ease", choices=["linear", "smooth", "cosine"], default="linear")
+    w.add_argument("--loop", action="store_true", help="end where it started, for a seamless loop")
+    w.add_argument("--size", type=_positive_int, help="output px per face (default: the model's size)")
+    w.add_argument("--upscale", choices=["nearest", "bicubic"], default="nearest")
+    w.add_argument("--grid", default="1x1", metavar="RxC", help="tile R x C independent walks in one frame")
+    w.add_argument("--truncation", type=float, default=1.0, metavar="PSI")
+    w.add_argument("--seed", type=int, default=0, help="seed of the random keyframes")
+
+    i = sub.add_parser("import-dcgan", help="convert a PyTorch DCGAN-example netG.pth into a latentlab checkpoint")
+    i.add_argument("netg", metavar="NETG.pth", help="a state dict saved by the PyTorch DCGAN example or tutorial")
+    i.add_argument("--out", required=True, help="the checkpoint to write (.safetensors)")
+    i.add_argument("--nz", type=_positive_int, default=100, help="latent size the generator was trained with")
+    i.add_argument("--ngf", type=_positive_int, default=64, help="generator width it was trained with")
+
+    e = sub.add_parser("encode", help="encode photos with a VAE/GAN: write input | reconstruction pairs")
+    e.add_argument("checkpoint", help="a VAE/GAN checkpoint")
+    e.add_argument("images", nargs="+", metavar="IMAGE", help="photos (any size; EXIF rotation, grayscale, RGBA)")
+    e.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | reconstruction")
+    e.add_argument("--crop", choices=["auto", "center", "celeba148", "lfw150", "none"], default="auto",
+                   help="how photos are cropped (auto: like the model's training data, else centre)")
+    e.add_argument("--size", type=_positive_int, help="px per cell in the PNG (default: the model's size)")
+
+    a = sub.add_parser("attributes", help="compute (with --data or --with/--without) or list attribute vectors")
+    a.add_argument("checkpoint", help="a VAE/GAN checkpoint; vectors go to CKPT.attributes.safetensors")
+    a.add_argument("--data", help="a labelled source: synthetic | celeba:PATH (each label gives a vector)")
+    a.add_argument("--attr", action="append", default=[], metavar="NAME",
+                   help="with --data: only these labels (refused by name if one lacks examples)")
+    a.add_argument("--with", dest="with_dir", metavar="DIR", help="photos that have the attribute")
+    a.add_argument("--without", dest="without_dir", metavar="DIR", help="photos that do not")
+    a.add_argument("--name", help="with --with/--without: the attribute's name")
+    a.add_argument("--max-images", type=_positive_int, default=2000, help="at most this many images per source")
+
+    m = sub.add_parser("metrics", help="quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid")
+    m.add_argument("checkpoint")
+    m.add_argument("--data", help="the real images (default: the source the checkpoint was trained on)")
+    m.add_argument("--n", type=_positive_int, default=2000, help="generated and real images compared")
+    m.add_argument("--seed", type=int, default=None, help="seed of the generated z (default: fixed)")
+    m.add_argument("--fid", action="store_true", help="also FID and KID (torchmetrics; needs the Inception weights)")
+    m.add_argument("--inception", metavar="PATH", help="the FID Inception weights file "
+                   "(weights-inception-2015-12-05-6726825d.pth); default: torch's cache, else downloaded")
+    m.add_argument("--json", metavar="FILE", help="also write the values to this JSON file")
     return p
 
 
@@ -263,8 +315,129 @@ def _cmd_sample(args) -> int:
     return 0
 
 
+def _cmd_import_dcgan(args) -> int:
+    from latentlab.config import Config
+    from latentlab.models.dcgan_import import import_dcgan_file
+    from latentlab.train.checkpoint import load_model, save_checkpoint
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".safetensors":
+        raise UserError(f"--out {out}: latentlab checkpoints are .safetensors files; name one")
+    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
+        raise UserError(f"--out {out}: the folder does not exist or is not writable")
+    model_cfg, G = import_dcgan_file(args.netg, nz=args.nz, ngf=args.ngf)
+    cfg = Config(name=f"imported-{Path(args.netg).stem}", model=model_cfg).validate()
+    tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
+    save_checkpoint(out, tensors, {"config": cfg.to_toml(), "arch": model_cfg.arch, "step": 0, "epoch": 0,
+                                   "imported_from": str(Path(args.netg).name)})
+    load_model(out)  # what the app and `sample` will do with it: proves the file reads back
+    print(f"latentlab: wrote {out} ({model_cfg.image_size} px DCGAN generator, nz={model_cfg.latent_dim}, "
+          f"ngf={model_cfg.g_width}) from {args.netg}", file=sys.stderr)
+    return 0
+
+
+def _cmd_walk(args) -> int:
+    from latentlab.render import Renderer
+    from latentlab.video import write_walk
+
+    renderer = Renderer.from_checkpoint(args.checkpoint)
+    bar = ProgressLine()
+    started = time.monotonic()
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == total or now - bar.last > 0.2:
+            bar.last = now
+            rate = done / max(now - started, 1e-9)
+            bar._write(f"frame {done}/{total} {_bar(done / total)} {rate:.0f} frames/s", final=done == total)
+
+    result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
+                        frames=args.frames, fps=args.fps, interp=args.interp, ease=args.ease, loop=args.loop,
+                        size=args.size, upscale=args.upscale, grid=args.grid, truncation=args.truncation,
+                        seed=args.seed, progress=progress)
+    print(f"latentlab: wrote {result.frames} frames ({result.width}x{result.height}, {result.fps:g} fps) to "
+          f"{result.path} in {result.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _cmd_encode(args) -> int:
+    from latentlab.encode import encode_photos, load_encoder_model, write_pairs
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        raise UserError(f"--out {out}: the pairs are written as PNG; name a .png file")
+    if not out.parent.exists() or not os.access(out.parent if str(out.parent) else ".", os.W_OK):
+        raise UserError(f"--out {out}: the folder does not exist or is not writable")
+    renderer = load_encoder_model(args.checkpoint)
+    encoded = encode_photos(renderer, args.images, crop=args.crop,
+                            warn=lambda text: print(f"latentlab: warning: {text}", file=sys.stderr))
+    write_pairs(encoded, out, cell=args.size)
+    skipped = f", {len(encoded.skipped)} unreadable skipped" if encoded.skipped else ""
+    print(f"latentlab: wrote {len(encoded.names)} input | reconstruction pair(s) to {out} "
+          f"({encoded.crop} crop{skipped})", file=sys.stderr)
+    return 0
+
+
+def _cmd_attributes(args) -> int:
+    from latentlab.encode import (attribute_from_folders, attributes_from_labels, attributes_path, format_rows,
+                                  load_encoder_model, read_attributes, store_attributes)
+
+    folders = args.with_dir is not None or args.without_dir is not None
+    if folders and args.data:
+        raise UserError("give --data SOURCE or --with DIR --without DIR, not both")
+    if folders and (args.with_dir is None or args.without_dir is None or not args.name):
+        raise UserError("--with DIR, --without DIR and --name NAME go together")
+    if (args.attr and not args.data) or (args.name and not folders):
+        raise UserError("--attr goes with --data; --name goes with --with/--without")
+    if args.data or folders:
+        renderer = load_encoder_model(args.checkpoint)
+        if args.data:
+            new = attributes_from_labels(renderer, args.data, names=args.attr or None, max_images=args.max_images)
+        else:
+            new = attribute_from_folders(renderer, args.name, args.with_dir, args.without_dir,
+                                         max_images=args.max_images)
+        for note in new.notes:
+            print(f"latentlab: note: {note}", file=sys.stderr)
+        if not new.vectors:
+            raise UserError(f"no attribute vector could be computed from {args.data or args.with_dir}")
+        path = store_attributes(args.checkpoint, new)
+        print(f"latentlab: stored {len(new.vectors)} attribute vector(s) in {path}", file=sys.stderr)
+    else:
+        from latentlab.train.checkpoint import read_metadata
+
+        read_metadata(args.checkpoint)  # a clear error for a missing or foreign checkpoint
+    attrs = read_attributes(args.checkpoint)
+    if attrs is None or not attrs.vectors:
+        print(f"no attribute vectors stored for {args.checkpoint} (expected {attributes_path(args.checkpoint)}); "
+              "compute them with --data SOURCE or --with DIR --without DIR --name NAME")
+        return 0
+    print("\n".join(format_rows(attrs)))
+    return 0
+
+
+def _cmd_metrics(args) -> int:
+    from latentlab.metrics.tracking import Z_SEED, evaluate_checkpoint, report_lines, write_json
+
+    if args.n < 8:
+        raise UserError(f"--n {args.n}: at least 8 images are needed for precision/recall")
+    if args.json and not Path(args.json).resolve().parent.is_dir():
+        raise UserError(f"--json {args.json}: the folder does not exist")
+    values = evaluate_checkpoint(args.checkpoint, args.data, n=args.n, fid=args.fid or bool(args.inception),
+                                 inception=args.inception, seed=Z_SEED if args.seed is None else args.seed,
+                                 progress=lambda stage: print(f"latentlab metrics: {stage}", file=sys.stderr))
+    print("\n".join(report_lines(values)))
+    if args.json:
+        print(f"latentlab: wrote {write_json(args.json, values)}", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
+    "metrics": _cmd_metrics,
     "train": _cmd_train,
     "sample": _cmd_sample,
     "presets": _cmd_presets,
+    "import-dcgan": _cmd_import_dcgan,
+    "walk": _cmd_walk,
+    "encode": _cmd_encode,
+    "attributes": _cmd_attributes,
 }

@@ -78,6 +78,8 @@ class TrainConfig:
     rollback: bool = False  # on collapse or saturation, return to the last healthy checkpoint
     rollback_lr_factor: float = 0.5
     max_rollbacks: int = 3
+    quality_every: int = 1000  # offline quality metrics every N steps as "quality" events (metrics/tracking.py); 0: off
+    quality_n: int = 256  # generated and real images each quality measurement compares
     # VAE/GAN (Larsen et al. 2016)
     vae_gamma: float = 1e-6 / (1 - 1e-6)
     vae_equilibrium: float = 0.68
@@ -142,6 +144,8 @@ class Config:
         _check(0 < t.lr_decay <= 1, f"train.lr_decay must be in (0, 1] (got {t.lr_decay})")
         _check(0 < t.rollback_lr_factor <= 1, f"train.rollback_lr_factor must be in (0, 1] (got {t.rollback_lr_factor})")
         _check(t.health_every >= 0 and t.max_rollbacks >= 0, "train.health_every and train.max_rollbacks must be >= 0")
+        _check(t.quality_every >= 0, f"train.quality_every must be 0 (off) or a number of steps (got {t.quality_every})")
+        _check(t.quality_n >= 8, f"train.quality_n must be at least 8 images (got {t.quality_n})")
         for key in ("log_every", "sample_every", "checkpoint_every", "sample_count"):
             _check(getattr(t, key) >= 1, f"train.{key} must be at least 1 (got {getattr(t, key)})")
         _check(t.vae_gamma >= 0, f"train.vae_gamma must be 0 or more (got {t.vae_gamma})")

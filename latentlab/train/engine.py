@@ -63,6 +63,7 @@ class Trainer:
         self._time_offset = 0.0
         self._last_ckpt_step = -1
         self.health = None  # a HealthMonitor once set up (train.health)
+        self.quality = None  # a QualityTracker once set up (train.quality_every)
         self.healthy = True  # the verdict of the latest health check
         self.rollbacks = 0
         self._last_healthy: Path | None = None
@@ -125,6 +126,10 @@ class Trainer:
             from latentlab.train.health import HealthMonitor
 
             self.health = HealthMonitor(self.cfg, self.data)
+        if t.quality_every and self.dist.is_main:
+            from latentlab.metrics.tracking import QualityTracker
+
+            self.quality = QualityTracker(self.cfg, self.data)
         if resume_path is not None:
             events += self._restore(resume_path)
         if self.writer is not None:
@@ -214,6 +219,8 @@ class Trainer:
                     yield from self._samples()
                 if self.health is not None and self.step % (t.health_every or t.sample_every) == 0:
                     yield from self._health_check()
+                if self.quality is not None and self.step % t.quality_every == 0:
+                    yield self._log_event(self.quality.measure(self.step, self.generator_for_sampling()))
                 if self.step % t.checkpoint_every == 0:
                     yield self._save()
             finished_cleanly = True
@@ -241,7 +248,9 @@ class Trainer:
             net.train(mode)
 
     def _update_ema(self) -> None:
-        decay = self.cfg.train.ema
+        # Warm-up: early on the average would be mostly the random initial weights, so the
+        # decay starts low and rises to train.ema: min(ema, (1 + step) / (10 + step)).
+        decay = min(self.cfg.train.ema, (1.0 + self.step) / (10.0 + self.step))
         G = self.nets["G"]
         with torch.no_grad():
             ema_p = list(self.G_ema.parameters())
@@ -296,38 +305,58 @@ class Trainer:
 
     def _health_check(self) -> Iterator[Event]:
         t = self.cfg.train
-        alerts = self.health.check(self.step, self.sample_images(), list(self._history))
-        self.healthy = not any(a.rollback for a in alerts)
+        alerts = self.health.check(self.step, self._health_samples(), list(self._history))
+        # A condition alerts once, when it starts; the verdict lasts while it is active (or awaiting
+        # confirmation), so no checkpoint written during a collapse becomes a rollback target.
+        self.healthy = self.health.healthy
+        serious = [a for a in alerts if a.rollback]
         for a in alerts:
             yield self._log_event(Event("alert", self.step, f"{a.message} {a.advice}".strip(),
                                         data={"kind": a.kind, **a.data}))
-        if not self.healthy and t.rollback:
+        if serious and t.rollback:
             if self._last_healthy is None:
                 yield self._log_event(Event("info", self.step, "no healthy checkpoint yet to roll back to"))
             elif self.rollbacks >= t.max_rollbacks:
                 yield self._log_event(Event("info", self.step, f"rollback limit ({t.max_rollbacks}) reached"))
             else:
-                yield self._log_event(self._rollback(alerts[0].kind))
+                yield self._log_event(self._rollback(serious[0].kind))
+
+    def _health_samples(self) -> torch.Tensor:
+        """The training G's fixed-noise samples (eval mode): EMA weights trail G by about 1/(1-ema)
+        steps, which would delay a collapse alert by as much."""
+        if self.G_ema is None:
+            return self.sample_images()
+        G = self.nets["G"]
+        was_training = G.training
+        G.eval()
+        with torch.no_grad():
+            images = G(self.fixed_noise).float().cpu()
+        G.train(was_training)
+        return images
 
     def _rollback(self, reason: str) -> Event:
         """Back to the last healthy checkpoint's weights, optimizer and rule states, with a changed
         seed and lowered learning rates; the step count keeps going forward (the log stays append-only)."""
         t = self.cfg.train
         path = self._last_healthy
-        bases = {k: s.base for k, s in self.sched.items()}
         self.dist.barrier()  # rank 0 wrote the file
         tensors, meta = ckpt.read_checkpoint(path)
         trainstate.load_state(self, tensors, meta, str(path), progress=False)
         self.rollbacks += 1
         torch.manual_seed(t.seed + 7919 * self.rollbacks)
-        for key, sched in self.sched.items():
-            sched.base = bases[key] * t.rollback_lr_factor
+        # The checkpoint's own learning rates (load_state restored them, as it restores the margin and
+        # the L2 band: a setting changed since may be what went wrong), lowered once for every rollback
+        # since that checkpoint was written, so returning to the same one twice lowers them twice.
+        lower = t.rollback_lr_factor ** max(1, self.rollbacks - int(meta.get("rollbacks", 0)))
+        for sched in self.sched.values():
+            sched.base *= lower
         self.healthy = True
         self._history.clear()
+        self._sample_cache = (-1, None)  # same step number, other weights
         if self.health is not None:
             self.health.reset()
         return Event("rollback", self.step, f"rolled back to {path.name} after {reason}; seed changed, learning "
-                     f"rates x{t.rollback_lr_factor:g} (lr_d {self.sched['D'].base:.3g}, lr_g {self.sched['G'].base:.3g})",
+                     f"rates of then x{lower:g} (lr_d {self.sched['D'].base:.3g}, lr_g {self.sched['G'].base:.3g})",
                      path=str(path), data={"kind": reason, "to_step": int(meta["step"]), "rollbacks": self.rollbacks})
 
     def _samples(self) -> Iterator[Event]:
@@ -371,6 +400,10 @@ class Trainer:
     def _restore(self, path: Path) -> list[Event]:
         tensors, meta = ckpt.read_checkpoint(path)
         trainstate.load_state(self, tensors, meta, str(path), progress=True)
+        # A resumed run can roll back to the checkpoint it resumed from, if that one was healthy.
+        self.healthy = bool(meta.get("healthy", True))
+        own = path.parent / f"step-{self.step:08d}.safetensors"
+        self._last_healthy = own if self.healthy and own.is_file() else None
         events = [Event("info", self.step, f"resumed from {path.name} at step {self.step}")]
         if meta.get("data_fingerprint") != self.data.fingerprint:
             events.append(Event("alert", self.step, "the data differs from the data this run started with",

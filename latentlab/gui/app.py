@@ -1,0 +1,136 @@
+"""Application start-up: QApplication, theme, the main window, and the --screenshot mode.
+
+Nothing here imports torch: the window is on screen before the engine (and torch) load on a
+background thread, which keeps launch-to-window well under the 3 s target.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from latentlab.gui.settings import APPLICATION, ORGANIZATION, use_settings_dir
+from latentlab.gui.theme import app_icon, apply_theme, configure_pyqtgraph
+
+SCREENSHOT_SIZE = (1440, 900)
+SCREENSHOT_WAIT_S = 20.0
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setOrganizationName(ORGANIZATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("latentlab")
+    app.setWindowIcon(app_icon())
+    if os.environ.get("LATENTLAB_SETTINGS_DIR"):
+        use_settings_dir(os.environ["LATENTLAB_SETTINGS_DIR"])
+    apply_theme(app)
+    configure_pyqtgraph()
+    return app
+
+
+def _import_pyqtgraph() -> None:
+    """pyqtgraph's package import pulls in CUDA's Python runtime bindings (for its cupy video widget,
+    which the app does not use) when they are installed, as they are next to torch: a fifth of a
+    second at launch. Hide them from that one import; torch can still import them later."""
+    if "pyqtgraph" in sys.modules or "cuda.bindings.runtime" in sys.modules:
+        return
+    sys.modules["cuda.bindings.runtime"] = None  # makes `from cuda.bindings import runtime` fail fast
+    try:
+        import pyqtgraph  # noqa: F401
+    finally:
+        if sys.modules.get("cuda.bindings.runtime", 0) is None:
+            del sys.modules["cuda.bindings.runtime"]
+
+
+def launch(path: str | None = None, *, restore: bool = True, probe: bool = True):
+    """Create and show the main window; open `path` (a run, checkpoint, folder, archive) once shown."""
+    _import_pyqtgraph()
+    app = make_application()
+    from latentlab.gui.main_window import MainWindow
+
+    window = MainWindow()
+    if restore:
+        window.restore_state()
+    window.show()
+    if path:
+        QTimer.singleShot(0, lambda: window.open_path(path))
+    if probe:
+        # After the first paint: torch's import takes seconds and must not delay the window.
+        QTimer.singleShot(300, window.train_panel.probe_devices)
+    return app, window
+
+
+def _wait_until(app: QApplication, ready, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        if ready():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def take_screenshot(app: QApplication, window, out: str | Path, path: str | None) -> int:
+    """Let the window load what it opened (first plot points and grid), then save it as a PNG."""
+    window.persist = False
+    window.resize(*SCREENSHOT_SIZE)
+    panel = window.train_panel
+    samples = Path(path) / "samples" if path else None
+    expect_grid = bool(samples and samples.is_dir() and any(samples.glob("step-*.png")))
+    expect_plot = bool(path and (Path(path) / "metrics.jsonl").is_file())
+
+    def ready() -> bool:
+        plotted = not expect_plot or len(panel.series) > 0
+        gridded = not expect_grid or panel.grid.count() > 0
+        return plotted and gridded and not panel.view.pending()
+
+    _wait_until(app, lambda: False, 0.3)  # the first layout pass and the deferred open_path
+    loaded = _wait_until(app, ready, SCREENSHOT_WAIT_S)
+    if loaded and path:
+        # Show the whole history once everything has arrived (the grid follows the newest step).
+        panel.plots.loss_plot.enableAutoRange()
+        _wait_until(app, lambda: False, 0.3)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok = window.grab().save(str(out))
+    panel.shutdown(2.0)
+    window.close()
+    if not ok:
+        print(f"latentlab: error: cannot write the screenshot {out}", file=sys.stderr)
+        return 1
+    if not loaded:
+        print(f"latentlab: warning: {path} had not finished loading when the screenshot was taken", file=sys.stderr)
+    return 0
+
+
+def dispose(window) -> None:
+    """Close the window and delete its C++ side now. Left to interpreter exit, PySide6 6.12 tears the
+    widget tree down from an atexit hook in an order that crashes inside pyqtgraph's scenes."""
+    import shiboken6
+
+    if shiboken6.isValid(window):
+        window.close()
+        shiboken6.delete(window)
+
+
+def run_app(path: str | None = None, screenshot: str | None = None) -> int:
+    """The desktop app (`latentlab`, `latentlab gui [RUN_DIR | CKPT] [--screenshot FILE.png]`)."""
+    app, window = launch(path, restore=screenshot is None, probe=screenshot is None)
+    try:
+        if screenshot:
+            return take_screenshot(app, window, screenshot, path)
+        return app.exec()
+    finally:
+        dispose(window)
+
+
+if __name__ == "__main__":
+    sys.exit(run_app(*(sys.argv[1:2] or [None])))

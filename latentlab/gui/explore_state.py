@@ -1,0 +1,134 @@
+"""What the Explore panel is looking at, with no Qt: the widgets write into it and render from it.
+
+The latent on screen is built in layers:
+    origin   the latent last chosen (a seed, a bookmark, a keyframe, a point between A and B, a photo)
+    base     origin with the per-dimension slider edits
+    edited   base + Σ amount_i · principal direction_i + Σ amount_j · attribute vector_j
+    latent   truncate(edited, ψ): what the generator renders
+Bookmarks and keyframes keep `edited` (before ψ), as `latentlab walk --latents ... --truncation`
+expects, so the same ψ shows the same face. latentlab.latent (and torch with it) is imported on first
+use, so that importing the panel does not delay the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STRIP_FRAMES = 8
+
+
+class ExploreState:
+    def __init__(self, latent_dim: int = 0):
+        self.reset_model(latent_dim)
+
+    def reset_model(self, latent_dim: int) -> None:
+        self.latent_dim = int(latent_dim)
+        self.origin = np.zeros(self.latent_dim, np.float32)
+        self.base = self.origin.copy()
+        self.seed: int | None = None
+        self.source = ""  # what the origin is, in words
+        self.principal: np.ndarray | None = None  # (k, nz) unit rows
+        self.principal_amounts = np.zeros(0, np.float32)
+        self.attribute_names: list[str] = []
+        self.attributes = np.zeros((0, self.latent_dim), np.float32)
+        self.attribute_amounts = np.zeros(0, np.float32)
+        self.psi = 1.0
+        self.keyframes: dict[str, tuple[np.ndarray, str] | None] = {"A": None, "B": None}
+        self.t = 0.0
+        self.interp = "slerp"
+        self.photo: dict | None = None  # {"photo", "z", "reconstruction", "name"} of the encoded photo
+        self.editing_photo = False  # the origin is that photo's encoding
+
+    # -- choosing the origin ---------------------------------------------------------------------
+    def set_origin(self, z, source: str, seed: int | None = None, keep_edits: bool = True) -> None:
+        z = np.asarray(z, np.float32).reshape(-1)
+        if z.shape != (self.latent_dim,):
+            raise ValueError(f"latent of size {z.size} for a model with latent_dim {self.latent_dim}")
+        self.origin = z.copy()
+        self.base = z.copy()
+        self.seed, self.source = seed, source
+        self.editing_photo = False
+        if not keep_edits:
+            self.clear_amounts()
+
+    def randomize(self, seed: int) -> None:
+        from latentlab.latent import seed_latent
+
+        self.set_origin(seed_latent(seed, self.latent_dim), f"seed {seed}", seed=seed)
+
+    def set_photo(self, encoded: dict) -> None:
+        """An encoded photo becomes the face to edit: its mean latent is the origin, edits start at 0."""
+        self.photo = encoded
+        self.set_origin(encoded["z"], f"photo {encoded.get('name', '')}".strip(), keep_edits=False)
+        self.editing_photo = True
+
+    # -- edits ---------------------------------------------------------------------------------------
+    def set_dim(self, i: int, value: float) -> None:
+        self.base[i] = value
+
+    def reset_dim(self, i: int) -> float:
+        self.base[i] = self.origin[i]
+        return float(self.base[i])
+
+    def clear_amounts(self) -> None:
+        self.principal_amounts[:] = 0
+        self.attribute_amounts[:] = 0
+
+    def reset(self) -> None:
+        self.base = self.origin.copy()
+        self.clear_amounts()
+
+    def set_principal(self, directions: np.ndarray | None) -> None:
+        self.principal = None if directions is None else np.asarray(directions, np.float32)
+        self.principal_amounts = np.zeros(0 if directions is None else len(directions), np.float32)
+
+    def set_attributes(self, vectors: dict[str, np.ndarray]) -> None:
+        self.attribute_names = sorted(vectors)
+        self.attributes = np.stack([vectors[n] for n in self.attribute_names]).astype(np.float32) \
+            if vectors else np.zeros((0, self.latent_dim), np.float32)
+        self.attribute_amounts = np.zeros(len(self.attribute_names), np.float32)
+
+    # -- what gets rendered ------------------------------------------------------------------------------
+    def edited(self) -> np.ndarray:
+        z = self.base.astype(np.float32, copy=True)
+        if self.principal is not None and self.principal_amounts.any():
+            z += self.principal_amounts @ self.principal
+        if self.attribute_amounts.any():
+            z += self.attribute_amounts @ self.attributes
+        return z
+
+    def latent(self) -> np.ndarray:
+        from latentlab.latent import truncate
+
+        return truncate(self.edited(), self.psi)
+
+    def is_pure_seed(self) -> bool:
+        """The latent on screen is exactly its seed's (so a bookmark may record the seed)."""
+        return self.seed is not None and np.array_equal(self.edited(), self.origin)
+
+    # -- keyframes -----------------------------------------------------------------------------------
+    def set_keyframe(self, which: str, z, label: str) -> None:
+        self.keyframes[which] = (np.asarray(z, np.float32).reshape(-1).copy(), label)
+
+    def has_keyframes(self) -> bool:
+        return all(self.keyframes[k] is not None for k in ("A", "B"))
+
+    def between(self, t: float) -> np.ndarray:
+        from latentlab.latent import interpolate
+
+        a, b = self.keyframes["A"][0], self.keyframes["B"][0]
+        return np.asarray(interpolate(self.interp, a, b, float(t)), np.float32)
+
+    def go_between(self, t: float) -> None:
+        """Move the origin to the point t of the way from A to B (edits by direction are kept)."""
+        self.t = float(t)
+        self.set_origin(self.between(t), f"{t:.2f} of the way from A to B")
+
+    def strip(self, n: int = STRIP_FRAMES) -> np.ndarray:
+        """(n, nz): A, the n−2 latents between, B, each truncated by ψ like the view."""
+        from latentlab.latent import interpolate, truncate
+
+        a, b = self.keyframes["A"][0], self.keyframes["B"][0]
+        z = np.asarray(interpolate(self.interp, a, b, np.linspace(0.0, 1.0, n)), np.float32)
+        z[0], z[-1] = a, b  # exactly the keyframes, not their float64 round trip
+        return truncate(z, self.psi)

@@ -1,0 +1,256 @@
+"""The main window: panels in tabs, menus, status bar, drag-and-drop, and what happens on close.
+
+A panel is any QWidget; `add_panel(widget, title)` is the one line that adds another (Explore,
+Record). A panel may offer `menu_actions() -> (menu title, [QAction])`, `status_widget()`,
+`shutdown(timeout_s)`, `remember_choices()` and `restore_choices()`; the window calls what exists.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+import latentlab
+from latentlab.gui import settings as app_settings
+from latentlab.gui.theme import app_icon
+from latentlab.gui.train_panel import TrainPanel
+
+CHECKPOINT_SUFFIXES = (".safetensors",)
+ARCHIVE_SUFFIXES = (".zip", ".tgz", ".tar.gz", ".tar")
+
+
+class MainWindow(QMainWindow):
+    checkpoint_opened = Signal(str)  # a checkpoint file the user opened or dropped (for the Explore panel)
+    first_shown = Signal(float)  # perf_counter time of the first paint, for the launch benchmark
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("latentlab")
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1440, 900)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        self.tabs.tabBar().setDrawBase(False)
+        self.setCentralWidget(self.tabs)
+        self.panels: list[QWidget] = []
+        self._shown = False
+        self.persist = True  # False for --screenshot: a forced size must not become the user's layout
+        self._build_menus()
+
+        self.train_panel = self.add_panel(TrainPanel(), "Train")
+        self.train_panel.run_attached.connect(lambda _: self._rebuild_recent())
+        from latentlab.gui.explore_panel import ExplorePanel  # its torch work starts when first shown
+        self.explore_panel = self.add_panel(ExplorePanel(window=self), "Explore")
+
+    # -- panels ---------------------------------------------------------------------------------------
+    def add_panel(self, panel: QWidget, title: str) -> QWidget:
+        self.panels.append(panel)
+        self.tabs.addTab(panel, title)
+        if hasattr(panel, "menu_actions"):
+            menu_title, actions = panel.menu_actions()
+            menu = QMenu(menu_title, self)
+            menu.addActions(actions)
+            self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
+        if hasattr(panel, "file_actions"):
+            for action in panel.file_actions():
+                self.file_menu.insertAction(self.save_separator, action)
+        if hasattr(panel, "status_widget"):
+            self.statusBar().addPermanentWidget(panel.status_widget())
+        return panel
+
+    # -- menus ----------------------------------------------------------------------------------------
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        self.file_menu = bar.addMenu("&File")
+        self.open_action = QAction("Open run…", self, shortcut=QKeySequence("Ctrl+O"),
+                                   triggered=self.choose_run)
+        self.open_action.setToolTip("Open a run directory and follow it live")
+        self.open_checkpoint_action = QAction("Open checkpoint…", self, triggered=self.choose_checkpoint)
+        self.open_config_action = QAction("Load settings from TOML…", self, triggered=self.choose_config)
+        self.file_menu.addAction(self.open_action)
+        self.recent_menu = self.file_menu.addMenu("Recent runs")
+        self.file_menu.addActions([self.open_checkpoint_action, self.open_config_action])
+        self.file_menu.addSeparator()
+        self.save_separator = self.file_menu.addSeparator()  # panels' save actions go above this
+        self.quit_action = QAction("Quit", self, shortcut=QKeySequence("Ctrl+Q"), triggered=self.close)
+        self.file_menu.addAction(self.quit_action)
+        self.help_menu = bar.addMenu("&Help")
+        self.help_menu.addAction(QAction("Keyboard shortcuts", self, shortcut=QKeySequence("F1"),
+                                         triggered=self.show_shortcuts))
+        self.help_menu.addAction(QAction("About latentlab", self, triggered=self.show_about))
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        runs = app_settings.recent_runs()
+        for path in runs:
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        if runs:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear list", self._clear_recent)
+        self.recent_menu.setEnabled(bool(runs))
+
+    def _clear_recent(self) -> None:
+        app_settings.clear_recent_runs()
+        self._rebuild_recent()
+
+    # -- opening things ---------------------------------------------------------------------------------
+    def choose_run(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a run directory", str(self.train_panel.output.runs_root))
+        if folder:
+            self.open_path(folder)
+
+    def choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open a checkpoint", str(self.train_panel.output.runs_root),
+                                              "Checkpoints (*.safetensors)")
+        if path:
+            self.open_path(path)
+
+    def choose_config(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load settings", "", "Config (*.toml)")
+        if path:
+            self.train_panel.load_config_file(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        """What `latentlab gui PATH`, File › Open and Recent runs hand over: a run directory attaches,
+        a checkpoint goes to whoever listens, a TOML loads settings; anything else is explained."""
+        path = Path(path).expanduser()
+        name = path.name.lower()
+        self.tabs.setCurrentWidget(self.train_panel)
+        if not path.exists():
+            self.train_panel.show_error(f"{path}: no such file or folder")
+            return False
+        if path.is_dir():
+            return self.train_panel.attach(path)
+        if name.endswith(CHECKPOINT_SUFFIXES):
+            self.open_checkpoint(path)
+            return True
+        if name.endswith(".toml"):
+            return self.train_panel.load_config_file(path)
+        self.train_panel.show_error(f"{path}: not a run directory, a checkpoint (.safetensors) or a config (.toml)")
+        return False
+
+    def drop_path(self, path: str | Path) -> bool:
+        """Dropped on the window: besides what open_path takes, an image folder or an archive becomes
+        the data source."""
+        from latentlab.train.rundir import RunReader
+
+        path = Path(path)
+        is_source = (path.is_dir() and not RunReader.is_run_dir(path)) or \
+            (path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES))
+        if not is_source:
+            return self.open_path(path)
+        self.tabs.setCurrentWidget(self.train_panel)
+        self.train_panel.source.set_path(str(path))
+        self.train_panel.show_note(f"Data source set to {path}")
+        return True
+
+    def open_checkpoint(self, path: Path) -> None:
+        from latentlab.gui.background import run_in_background
+
+        def read():
+            from latentlab.train.checkpoint import read_metadata
+            return read_metadata(path)
+
+        def done(meta, error):
+            if error:
+                self.train_panel.show_error(error.splitlines()[0])
+                return
+            self.train_panel.show_note(
+                f"Checkpoint {path}: {meta.get('arch', '?')} at step {meta.get('step', '?')}. "
+                "Explore it in the Explore panel; Start with Output set to its run folder resumes its training.")
+            self.checkpoint_opened.emit(str(path))
+
+        run_in_background(read, done)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.drop_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
+
+    # -- help ---------------------------------------------------------------------------------------------
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        rows = []
+        for menu_action in self.menuBar().actions():
+            menu = menu_action.menu()
+            for action in menu.actions() if menu else []:
+                if not action.shortcut().isEmpty():
+                    rows.append((action.text().replace("&", ""),
+                                 action.shortcut().toString(QKeySequence.NativeText)))
+        return rows
+
+    def show_shortcuts(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        rows = "".join(f"<tr><td style='padding:3px 18px 3px 0'>{name}</td><td><b>{keys}</b></td></tr>"
+                       for name, keys in self.shortcut_table())
+        label = QLabel(f"<table>{rows}</table>")
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(label)
+        dialog.exec()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About latentlab",
+                          f"<b>latentlab {latentlab.__version__}</b><br>Train face GANs and VAE/GANs and explore "
+                          "their latent space.<br><br>DCGAN (Radford et al. 2015), the 2015 LFW face GAN, "
+                          "VAE/GAN (Larsen et al. 2016).")
+
+    # -- window state -------------------------------------------------------------------------------------
+    def restore_state(self) -> None:
+        s = app_settings.app_settings()
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        for panel in self.panels:
+            if hasattr(panel, "restore_choices"):
+                panel.restore_choices()
+        self.tabs.setCurrentIndex(int(s.value("window/tab", 0)))
+
+    def save_state(self) -> None:
+        s = app_settings.app_settings()
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("window/tab", self.tabs.currentIndex())
+        for panel in self.panels:
+            if hasattr(panel, "remember_choices"):
+                panel.remember_choices()
+        s.sync()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if not self._shown:
+            self._shown = True
+            self.first_shown.emit(time.perf_counter())
+
+    def closeEvent(self, event) -> None:
+        if self.persist:
+            self.save_state()
+        deadline = time.monotonic() + 4.5
+        for panel in self.panels:
+            if hasattr(panel, "shutdown"):
+                panel.shutdown(max(0.5, deadline - time.monotonic()))
+        event.accept()

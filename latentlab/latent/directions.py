@@ -1,0 +1,233 @@
+"""Editing directions in z: principal directions (GANSpace) and attribute vectors, and their files.
+
+Principal directions follow Härkönen et al. 2020 (GANSpace): sample many z, PCA an early layer's
+activations, and carry each component back to z by least squares. Attribute vectors are the
+difference of the encoder's mean latent over images with and without a label (Larsen et al. 2016).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentlab.config import UserError
+
+VECTORS_FORMAT = "latentlab-vectors"
+_META_KEY = "latentlab"
+
+
+def _eval_module(module: torch.nn.Module) -> torch.nn.Module:
+    # A module still in training mode may be the live one of a running Trainer: running it would
+    # update its BatchNorm statistics under the trainer's feet, so work on an eval copy instead.
+    if module.training:
+        module = copy.deepcopy(module).eval()
+    return module
+
+
+def _device_of(module: torch.nn.Module) -> torch.device:
+    for p in module.parameters():
+        return p.device
+    return torch.device("cpu")
+
+
+def _sign_fix(rows: np.ndarray) -> np.ndarray:
+    """PCA signs are arbitrary; make each row's largest-magnitude entry positive so results are
+    reproducible across LAPACK builds."""
+    idx = np.abs(rows).argmax(axis=1)
+    signs = np.sign(rows[np.arange(len(rows)), idx])
+    signs[signs == 0] = 1
+    return rows * signs[:, None]
+
+
+def principal_directions(G: torch.nn.Module, n_samples: int = 2000, n_components: int = 20, seed: int = 0,
+                         progress: Callable[[int, int], None] | None = None, batch: int = 250,
+                         cancel: Callable[[], bool] | None = None):
+    """GANSpace directions of generator G.
+
+    Returns (directions float32 (k, nz), unit rows, most important first; stddevs float32 (k,), the
+    standard deviation of each principal component in G.early_features space, which ranks them).
+    Along any unit direction z itself has unit variance, so ±3 is a natural slider range.
+    k = min(n_components, latent_dim, n_samples − 1): beyond latent_dim the directions in z can no
+    longer be independent. The result depends only on (G's weights, n_samples, n_components, seed).
+    progress(done, total) is called per batch of samples; cancel() returning True stops early and
+    the function returns None.
+    """
+    nz = int(G.latent_dim)
+    if n_samples < 2:
+        raise UserError(f"principal directions need at least 2 samples (got {n_samples})")
+    if n_components < 1:
+        raise UserError(f"principal directions: n_components must be at least 1 (got {n_components})")
+    model = _eval_module(G)
+    device = _device_of(model)
+    gen = torch.Generator(device="cpu").manual_seed(int(seed))
+    z = torch.randn(n_samples, nz, generator=gen, dtype=torch.float32)
+    chunks = []
+    with torch.inference_mode():
+        for start in range(0, n_samples, batch):
+            if cancel is not None and cancel():
+                return None
+            feats = model.early_features(z[start:start + batch].to(device))
+            chunks.append(feats.float().flatten(1).cpu())
+            if progress is not None:
+                progress(min(start + batch, n_samples), n_samples)
+    x = torch.cat(chunks)
+    # Centre in float64 (a large common offset would cost float32 digits), then run the PCA in
+    # float32: six times faster on a CPU and ample for the top components.
+    x = (x.to(torch.float64) - x.to(torch.float64).mean(dim=0, keepdim=True)).to(torch.float32)
+    k = min(n_components, nz, n_samples - 1, x.shape[1])
+    q = min(k + 10, min(x.shape))  # oversampling makes the randomized SVD accurate for the top k
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        _, s, v = torch.pca_lowrank(x, q=q, center=False, niter=6)
+    coords = (x @ v[:, :k]).to(torch.float64)  # (N, k) PCA coordinates of each sample
+    # Least squares z ≈ coords @ M: row j of M is the step in z that moves component j by one unit.
+    m = torch.linalg.lstsq(coords, z.to(torch.float64)).solution
+    m = m / m.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    directions = _sign_fix(m.numpy()).astype(np.float32)
+    stddevs = (s[:k].double() / (n_samples - 1) ** 0.5).numpy().astype(np.float32)
+    return directions, stddevs
+
+
+class AttributeVectors(dict):
+    """name -> float32 (nz,) vector, plus `notes` (attributes skipped and why) and `counts`
+    (name -> (positives, negatives) among the images used)."""
+
+    def __init__(self):
+        super().__init__()
+        self.notes: list[str] = []
+        self.counts: dict[str, tuple[int, int]] = {}
+
+
+def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[str, np.ndarray], *,
+                      names: list[str] | None = None, batch: int = 64, max_images: int | None = 2000,
+                      progress: Callable[[int, int], None] | None = None) -> AttributeVectors:
+    """Attribute vectors: mean encoder mu over images with the label minus the mean over images
+    without it. images: uint8 (N, S, S, 3); labels: name -> bool (N,).
+
+    names: the attributes wanted (default all); an explicitly named attribute that is unknown or has
+    no positive or no negative example is a UserError; otherwise such an attribute is skipped with
+    a note. At most max_images images are encoded, evenly spaced through the set (deterministic).
+    """
+    images = np.asarray(images) if not isinstance(images, np.ndarray) else images
+    if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+        raise UserError(f"attribute vectors need uint8 images shaped (N, S, S, 3) (got {images.dtype} "
+                        f"{tuple(images.shape)})")
+    n = len(images)
+    explicit = names is not None
+    wanted = list(labels) if names is None else list(names)
+    for name in wanted:
+        if name not in labels:
+            raise UserError(f"unknown attribute {name!r}; the data set has: {', '.join(labels) or 'no labels'}")
+        if len(labels[name]) != n:
+            raise UserError(f"attribute {name!r} has {len(labels[name])} labels for {n} images")
+    result = AttributeVectors()
+    if not wanted:
+        result.notes.append("the data set has no attribute labels")
+        return result
+    idx = np.arange(n) if max_images is None or n <= max_images else np.unique(
+        np.linspace(0, n - 1, max_images).round().astype(np.int64))
+    usable = []
+    for name in wanted:
+        lab = np.asarray(labels[name], dtype=bool)[idx]
+        pos, neg = int(lab.sum()), int((~lab).sum())
+        result.counts[name] = (pos, neg)
+        if pos == 0 or neg == 0:
+            why = "no positive" if pos == 0 else "no negative"
+            if explicit:
+                raise UserError(f"attribute {name!r} has {why} examples among the {len(idx)} images used")
+            result.notes.append(f"{name}: skipped ({why} examples)")
+            continue
+        usable.append((name, lab))
+    if not usable:
+        return result
+    model = _eval_module(E)
+    device = _device_of(model)
+    mus = []
+    with torch.inference_mode():
+        for start in range(0, len(idx), batch):
+            chunk = torch.from_numpy(np.ascontiguousarray(images[idx[start:start + batch]])).to(device)
+            x = chunk.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+            mu, _ = model(x)
+            mus.append(mu.float().cpu())
+            if progress is not None:
+                progress(min(start + batch, len(idx)), len(idx))
+    mu_all = torch.cat(mus).to(torch.float64).numpy()
+    for name, lab in usable:
+        result[name] = (mu_all[lab].mean(axis=0) - mu_all[~lab].mean(axis=0)).astype(np.float32)
+    return result
+
+
+# -- files: safetensors with the vectors as tensors and a JSON header in the metadata ---------------
+def save_vectors(path: str | os.PathLike, vectors: Mapping[str, np.ndarray], *, kind: str,
+                 meta: Mapping | None = None) -> None:
+    """Write named vectors to a safetensors file atomically (temporary file + rename).
+    kind: "principal" (tensors "directions" (k, nz), "stddevs" (k,)) or "attributes" (name -> (nz,)).
+    meta: any JSON-able dict kept with them (e.g. the checkpoint they came from)."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    tensors = {str(k): np.ascontiguousarray(np.asarray(v, dtype=np.float32)) for k, v in vectors.items()}
+    header = {"format": VECTORS_FORMAT, "version": 1, "kind": kind, "names": list(tensors),
+              "meta": dict(meta or {})}
+    if not path.parent.is_dir():
+        raise UserError(f"{path}: folder {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={_META_KEY: json.dumps(header)})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_vectors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, np.ndarray], dict]:
+    """Read a file written by save_vectors → (name -> float32 array in saved order, header dict with
+    kind, names, meta). UserError for a missing, corrupt or foreign file, or one of another kind."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        with safe_open(str(path), framework="np") as f:
+            header = json.loads((f.metadata() or {}).get(_META_KEY, "null"))
+            if not isinstance(header, dict) or header.get("format") != VECTORS_FORMAT:
+                raise UserError(f"{path}: not a latentlab vectors file")
+            vectors = {name: f.get_tensor(name).astype(np.float32) for name in header["names"]}
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for truncated/garbage files
+        raise UserError(f"{path}: unreadable vectors file ({exc})") from None
+    if kind is not None and header.get("kind") != kind:
+        raise UserError(f"{path}: holds {header.get('kind')} vectors, expected {kind}")
+    return vectors, header
+
+
+def save_principal(path, directions: np.ndarray, stddevs: np.ndarray, meta: Mapping | None = None) -> None:
+    save_vectors(path, {"directions": directions, "stddevs": stddevs}, kind="principal", meta=meta)
+
+
+def load_principal(path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """→ (directions (k, nz), stddevs (k,), meta)."""
+    vectors, header = load_vectors(path, kind="principal")
+    if "directions" not in vectors or "stddevs" not in vectors:
+        raise UserError(f"{path}: principal directions file lacks directions/stddevs")
+    return vectors["directions"], vectors["stddevs"], header.get("meta", {})
+
+
+def save_attributes(path, vectors: Mapping[str, np.ndarray], meta: Mapping | None = None) -> None:
+    save_vectors(path, vectors, kind="attributes", meta=meta)
+
+
+def load_attributes(path) -> tuple[dict[str, np.ndarray], dict]:
+    """→ (name -> (nz,) vector, meta)."""
+    vectors, header = load_vectors(path, kind="attributes")
+    return vectors, header.get("meta", {})

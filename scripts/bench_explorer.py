@@ -1,0 +1,196 @@
+"""Benchmark: Explore panel slider move to pixels on screen, and memory over 10,000 slider moves.
+
+A 64 px DCGAN generator (the dcgan preset's architecture, nz 100, ngf 64, seeded random weights:
+latency does not depend on the weights) is loaded into the real ExplorePanel (offscreen Qt). One
+sample = QSlider.setValue on a latent dimension -> the panel's request -> the render worker ->
+image_ready -> the view's paintEvent for that request, timed with perf_counter. Measured with no
+training, then while a tiny training runs in the same process through the app's TrainingSession
+(its TrainWorker on a QThread, as when the Train panel trains). Memory: VmRSS from /proc/self/status
+before and after 10,000 slider moves (every tenth waits for its picture, so about a thousand renders
+and paints really happen).
+
+    .venv/bin/python scripts/bench_explorer.py [--moves 300] [--memory-moves 10000] [--render-threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentiles(ms: list[float]) -> str:
+    a = np.asarray(ms)
+    return f"p50 {np.percentile(a, 50):6.2f} ms  p95 {np.percentile(a, 95):6.2f} ms  max {a.max():6.1f} ms  (n={len(a)})"
+
+
+class Driver:
+    """Moves a slider and waits (in a Qt event loop, not a busy spin) until that move is on screen."""
+
+    def __init__(self, app, panel):
+        from PySide6.QtCore import QEventLoop, QTimer
+
+        self.app, self.panel = app, panel
+        self.loop = QEventLoop()
+        self.wanted = -1
+        self.timeout = QTimer(singleShot=True, interval=5000)
+        self.timeout.timeout.connect(self.loop.quit)
+        panel.view.painted.connect(self._painted)
+        self.slider = panel.dims.sliders[0]
+        self.value = 0
+
+    def _painted(self, frame_id: int) -> None:
+        if frame_id >= self.wanted >= 0:
+            self.loop.quit()
+
+    def move(self, wait: bool = True) -> float:
+        self.value = -self.value + (7 if self.value <= 0 else -7)  # alternate so every move changes z
+        start = time.perf_counter()
+        self.slider.setValue(self.value)
+        if not wait:
+            self.app.processEvents()
+            return 0.0
+        self.wanted = self.panel.last_request
+        if self.panel.view.painted_id < self.wanted:
+            self.timeout.start()
+            self.loop.exec()
+            self.timeout.stop()
+        if self.panel.view.painted_id < self.wanted:
+            raise RuntimeError("a slider move was not on screen within 5 s")
+        return (self.panel.view.painted_at - start) * 1000
+
+    def measure(self, n: int) -> tuple[list[float], list[float]]:
+        lat, render = [], []
+        for _ in range(n):
+            lat.append(self.move())
+            render.append(self.panel._render_ms)
+        return lat, render
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--moves", type=int, default=300, help="timed slider moves per condition")
+    ap.add_argument("--memory-moves", type=int, default=10_000)
+    ap.add_argument("--render-threads", type=int, default=1, help="intra-op threads of the render worker")
+    args = ap.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="latentlab-bench-explorer-"))
+    os.environ["LATENTLAB_CACHE"] = str(tmp / "cache")
+    import torch
+
+    import latentlab.gui  # noqa: F401
+    from latentlab.config import Config, load_preset
+    from latentlab.gui.app import make_application
+    from latentlab.gui.explore_panel import ExplorePanel
+    from latentlab.gui.settings import use_settings_dir
+    from latentlab.models import build_models
+    from latentlab.train.checkpoint import save_checkpoint
+
+    use_settings_dir(tmp / "settings")
+    app = make_application()
+    cfg = Config(name="bench", model=load_preset("dcgan").model)  # 64 px, nz 100, ngf 64
+    torch.manual_seed(0)
+    G = build_models(cfg.model)["G"]
+    ckpt = save_checkpoint(tmp / "dcgan64.safetensors", {f"G.{k}": v for k, v in G.state_dict().items()},
+                           {"config": cfg.to_toml(), "arch": "dcgan", "step": 0})
+
+    panel = ExplorePanel()
+    panel.resize(1280, 800)
+    panel.demo_on_first_show = False  # this generator, not the embedded demo model
+    panel.show()
+    try:
+        run(args, app, panel, ckpt, tmp)
+    finally:
+        panel.shutdown(5.0)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args, app, panel, ckpt, tmp) -> None:
+    import torch
+
+    from latentlab.config import load_preset
+    from latentlab.gui.explore_models import load_checkpoint_model
+    from latentlab.gui.train_worker import TrainingSession
+
+    panel.service.worker.load(lambda: load_checkpoint_model(ckpt, device="cpu", threads=args.render_threads))
+    deadline = time.monotonic() + 60
+    while panel.info is None and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    if panel.info is None:
+        sys.exit(f"model did not load: {panel.banner.text()}")
+    panel.directions.job.cancel()  # measure sliders, not the background PCA
+    panel.directions.job.wait(30)
+    driver = Driver(app, panel)
+    for _ in range(30):  # warm-up: oneDNN primitive caches, first paints
+        driver.move()
+
+    load1 = os.getloadavg()[0]
+    paused, paused_render = driver.measure(args.moves)
+
+    train_cfg = load_preset("tiny")
+    train_cfg.data.synthetic_count, train_cfg.data.cache_dir = 2000, str(tmp / "cache")
+    train_cfg.train.steps, train_cfg.train.device = 1_000_000, "cpu"
+    session = TrainingSession(train_cfg, tmp / "run")
+    steps = []
+    session.worker.step_finished.connect(lambda row: steps.append(row["step"]))
+    session.start()
+    deadline = time.monotonic() + 120
+    while len(steps) < 3 and time.monotonic() < deadline:  # the data set is decoded and steps are running
+        app.processEvents()
+        time.sleep(0.02)
+    load2 = os.getloadavg()[0]
+    first_step = steps[-1] if steps else 0
+    t0 = time.perf_counter()
+    training, training_render = driver.measure(args.moves)
+    elapsed = time.perf_counter() - t0
+    app.processEvents()
+    steps_during = (steps[-1] if steps else 0) - first_step
+    session.stop(wait_ms=30_000)
+    app.processEvents()
+
+    for _ in range(500):  # settle allocator pools before the memory baseline
+        driver.move(wait=False)
+    driver.move()
+    gc.collect()
+    before = rss_mb()
+    renders = panel.service.worker.renders
+    t0 = time.perf_counter()
+    for i in range(args.memory_moves):
+        driver.move(wait=i % 10 == 9)
+    driver.move()
+    mem_s = time.perf_counter() - t0
+    gc.collect()
+    after = rss_mb()
+
+    print(f"bench_explorer: 64 px DCGAN generator (nz 100, ngf 64), render worker with {args.render_threads} "
+          f"intra-op thread(s), torch {torch.__version__}, {os.cpu_count()} CPUs")
+    print(f"  slider move -> pixels on screen, training paused : {percentiles(paused)}   "
+          f"[render alone p50 {np.median(paused_render):.2f} ms; load average {load1:.1f}]")
+    print(f"  slider move -> pixels on screen, while training  : {percentiles(training)}   "
+          f"[render alone p50 {np.median(training_render):.2f} ms; {steps_during} tiny training steps "
+          f"({steps_during / elapsed:.1f}/s) ran meanwhile; load average {load2:.1f}]")
+    print(f"  {args.memory_moves:,} slider moves in {mem_s:.1f} s ({panel.service.worker.renders - renders:,} "
+          f"renders): resident memory {before:.0f} MB -> {after:.0f} MB, growth {after - before:+.1f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Render the Explore panel (offscreen) to a PNG for the docs: docs/images/explore-panel.png.
+
+Opens the embedded demo model (or CKPT), sets keyframes A and B, and with a VAE/GAN encodes a
+held-out training image and pushes one attribute slider, so every part of the panel shows something.
+
+    .venv/bin/python scripts/screenshot_explorer.py [--checkpoint CKPT] [--out docs/images/explore-panel.png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkpoint", help="default: the embedded demo model")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "images" / "explore-panel.png"))
+    ap.add_argument("--seeds", default="3,8", help="keyframes A,B")
+    ap.add_argument("--attribute", default="smiling")
+    ap.add_argument("--amount", type=float, default=1.5)
+    args = ap.parse_args()
+
+    import latentlab.gui  # noqa: F401
+    from latentlab.gui.app import dispose, make_application
+    from latentlab.gui.settings import use_settings_dir
+
+    use_settings_dir(tempfile.mkdtemp(prefix="latentlab-shot-"))  # never the user's saved layout
+    app = make_application()
+    from latentlab.gui.main_window import MainWindow
+    from latentlab.latent import seed_latent
+
+    window = MainWindow()
+    window.persist = False
+    window.resize(1440, 900)
+    window.show()
+    panel = window.explore_panel
+
+    def wait(ready, timeout_s=120.0) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            app.processEvents()
+            if ready():
+                return True
+            time.sleep(0.01)
+        return False
+
+    if args.checkpoint:
+        panel.open_checkpoint(args.checkpoint)
+    window.tabs.setCurrentWidget(panel)  # first shown: opens the demo unless a checkpoint was asked for
+    if not wait(lambda: panel.info is not None):
+        print(f"latentlab: error: no model loaded ({panel.banner.text() or 'no demo model'})", file=sys.stderr)
+        return 1
+    wait(lambda: panel.state.principal is not None)
+    a, b = (int(s) for s in args.seeds.split(","))
+    nz = panel.state.latent_dim
+    panel.set_keyframe("A", seed_latent(a, nz), f"seed {a}")
+    panel.set_keyframe("B", seed_latent(b, nz), f"seed {b}")
+    if panel.info.has_encoder and panel.recon.pick_button.isEnabled():
+        panel.encode_training_image(panel.recon.index.value())
+        wait(lambda: panel.state.photo is not None)
+        if args.attribute in panel.attributes.names:
+            row = panel.attributes.names.index(args.attribute)
+            panel.attributes.sliders[row].setValue(round(args.amount * 100))
+            panel.tabs.setCurrentIndex(2)
+    else:
+        panel.randomize(a)
+        if panel.principal.count():
+            panel.principal.sliders[0].setValue(150)
+        panel.tabs.setCurrentIndex(1)
+    wait(lambda: panel.view.painted_id == panel.last_request and panel.keyframes.strip.frames() is not None)
+    wait(lambda: False, 0.5)  # the last layout pass and paints
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok = window.grab().save(str(out))
+    dispose(window)
+    print(f"latentlab: wrote {out}" if ok else f"latentlab: error: cannot write {out}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

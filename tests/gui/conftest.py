@@ -1,0 +1,59 @@
+"""GUI tests: offscreen Qt, throwaway settings, a tiny synthetic config that trains in about a second."""
+
+import os
+
+# Before anything imports Qt (the root conftest sets it too; GUI tests must not depend on that).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+
+import latentlab.gui  # noqa: F401  (its PySide6 refcount fix must precede the first Qt calls)
+
+TINY = {
+    "model.image_size": 32,
+    "model.latent_dim": 16,
+    "model.g_width": 4,
+    "model.d_width": 4,
+    "train.batch": 8,
+    "train.steps": 6,
+    "train.sample_every": 2,
+    "train.checkpoint_every": 1000,
+    "train.sample_count": 16,
+    "data.synthetic_count": 64,
+    "data.holdout": 8,
+}
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    """The real main window with its settings in tmp_path and runs written under tmp_path/runs."""
+    from latentlab.gui.app import make_application
+    from latentlab.gui.settings import use_settings_dir
+
+    use_settings_dir(tmp_path / "settings")
+    monkeypatch.chdir(tmp_path)  # the default runs folder is ./runs
+    make_application()
+    from latentlab.gui.main_window import MainWindow
+
+    win = MainWindow()
+    win.persist = False
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.train_panel.shutdown(5.0)
+
+
+def set_tiny(panel, tmp_path, **extra):
+    """Fill the Train panel's form with the tiny config (and a cache inside tmp_path)."""
+    values = {**TINY, "data.cache_dir": str(tmp_path / "cache"), **extra}
+    for key, value in values.items():
+        panel.form.set_value(key, value)
+    panel.output.set_value(tmp_path / "runs" / "tiny-test")
+    return values
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return lambda panel, **extra: set_tiny(panel, tmp_path, **extra)

@@ -1,0 +1,152 @@
+"""The main window: menus and shortcuts, persistence, drag-and-drop, --screenshot, big histories."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QImage
+
+
+def test_menus_and_shortcuts(window):
+    table = dict(window.shortcut_table())
+    assert table["Open run…"] == "Ctrl+O"
+    assert table["Save checkpoint"] == "Ctrl+S"
+    assert table["Quit"] == "Ctrl+Q"
+    assert table["Start"] == "Ctrl+Return"
+    assert table["Pause"] == "Space"
+    assert table["Stop"] == "Ctrl+Shift+Return"
+    assert "Step" in table
+    menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
+    assert menus[:2] == ["File", "Training"] and menus[-1] == "Help"  # other panels' menus go between
+
+
+def test_device_combo_offers_only_present_devices(window, qtbot):
+    import torch
+
+    panel = window.train_panel
+    panel.probe_devices()
+    want = ["cuda"] if torch.cuda.is_available() else []
+    qtbot.waitUntil(lambda: set(want) <= set(panel.device.devices()), timeout=20000)
+    devices = panel.device.devices()
+    assert "cpu" in devices
+    assert ("cuda" in devices) == torch.cuda.is_available()
+    assert ("mps" in devices) == torch.backends.mps.is_available()
+
+
+def test_choices_and_layout_persist(qtbot, tmp_path, monkeypatch):
+    from latentlab.gui.app import make_application
+    from latentlab.gui.main_window import MainWindow
+    from latentlab.gui.settings import use_settings_dir
+
+    use_settings_dir(tmp_path / "settings")
+    monkeypatch.chdir(tmp_path)
+    make_application()
+    first = MainWindow()
+    qtbot.addWidget(first)
+    panel = first.train_panel
+    panel.preset.setCurrentIndex(panel.preset.findData("dcgan"))
+    panel.form.set_value("train.batch", 24)
+    panel.form.set_value("train.lr_g", 3e-4)
+    panel.source.set_spec("celeba:/data/celeba")
+    panel.smoothing.setValue(60)
+    first.resize(760, 560)  # within the offscreen screen (800x600)
+    first.close()  # persist is on: closing saves
+
+    second = MainWindow()
+    qtbot.addWidget(second)
+    second.restore_state()
+    p2 = second.train_panel
+    assert p2.preset.currentData() == "dcgan"
+    assert p2.form.value("train.batch") == 24
+    assert p2.form.value("train.lr_g") == 3e-4
+    assert p2.form.value("model.image_size") == 64  # the rest comes from the dcgan preset
+    assert p2.source.spec() == "celeba:/data/celeba"
+    assert p2.smoothing.value() == 60
+    assert (second.width(), second.height()) == (760, 560)
+    second.persist = False
+
+
+def test_drop_folder_sets_source_and_drop_run_attaches(window, tmp_path):
+    folder = tmp_path / "faces"
+    folder.mkdir()
+
+    def drop(path):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+        window.dropEvent(event)
+
+    drop(folder)
+    assert window.train_panel.source.spec() == str(folder)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "gen": 1.0}) + "\n")
+    drop(run)
+    assert window.train_panel.state == "attached"
+
+
+def test_a_million_points_stay_drawable(window, qtbot):
+    """Clip-to-view and downsampling: the curve holds every point but draws about a screen's worth."""
+    from latentlab.gui.series import MetricSeries
+
+    n = 1_000_000
+    steps = np.arange(1, n + 1, dtype=np.float64)
+    series = MetricSeries(smoothing=0.9)
+    rng = np.random.default_rng(0)
+    cols = {"step": steps, "gen": 0.7 + 0.1 * rng.standard_normal(n), "real": np.full(n, 0.5),
+            "fake": np.full(n, 0.6), "lr_d": np.full(n, 2e-4), "d_updated": rng.random(n) > 0.01}
+    series.extend_columns(cols)
+    plots = window.train_panel.plots
+    plots.refresh(series)
+    assert plots.point_count("gen") == n
+    # Once the view has ranged to the data, the curve draws a downsampled copy.
+    qtbot.waitUntil(lambda: len(plots.curves["gen"].curve.getData()[0]) < 20_000, timeout=5000)
+    ticks = plots.rugs["d_updated"].getData()[0]
+    assert 0 < len(ticks) <= 2 * 3001
+
+
+def test_screenshot_cli_of_a_run(tmp_path):
+    """`latentlab gui RUN --screenshot out.png` renders the attached run and exits 0."""
+    from PIL import Image
+
+    from latentlab.config import load_preset
+
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    (run / "config.toml").write_text(load_preset("tiny").to_toml())
+    rows = [{"step": s, "gen": 1 + np.sin(s / 9) / 3, "real": 0.5, "fake": 0.6, "lr_d": 2e-4, "lr_g": 2e-4,
+             "l2_d": 0.0, "d_updated": s % 7 != 0, "g_updated": True, "time": s / 10, "img_per_s": 300.0}
+            for s in range(1, 201)]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    grid = np.zeros((66, 66, 3), dtype=np.uint8)
+    grid[:, :33] = (220, 120, 40)
+    Image.fromarray(grid).save(run / "samples" / "step-00000200.png")
+    out = tmp_path / "shot.png"
+    env = {"QT_QPA_PLATFORM": "offscreen", "LATENTLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "latentlab", "gui", str(run), "--screenshot", str(out)],
+                            capture_output=True, text=True, timeout=60, env=env,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(out))
+    assert (image.width(), image.height()) == (1440, 900)
+    # The sample grid's orange half is on screen (a colour nothing else in the window uses).
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(rgb.constBits(), np.uint8, rgb.sizeInBytes()).reshape(900, rgb.bytesPerLine())
+    pixels = pixels[:, : 1440 * 3].reshape(900, 1440, 3).astype(int)
+    orange = (np.abs(pixels - [220, 120, 40]).max(axis=2) < 8).sum()
+    assert orange > 2000
+
+
+def test_window_shows_without_importing_torch(tmp_path):
+    """Launch stays fast because torch loads only after the window is up (or on first Start)."""
+    code = ("import sys; from latentlab.gui.app import dispose, launch; app, w = launch(probe=False); "
+            "app.processEvents(); print(w.isVisible(), 'torch' in sys.modules, flush=True); dispose(w)")
+    env = {"QT_QPA_PLATFORM": "offscreen", "LATENTLAB_SETTINGS_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
+           "HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env,
+                            check=False)
+    assert result.stdout.split() == ["True", "False"], result.stderr
+    assert result.returncode == 0

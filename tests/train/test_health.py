@@ -1,0 +1,241 @@
+"""Health checks: the detectors on crafted samples and errors, and end to end in the engine (a real
+collapse is caught within the documented delay and rolled back from; a healthy run raises nothing)."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from latentlab.config import apply_override, load_preset
+from latentlab.data import open_source
+from latentlab.metrics.features import embed, mean_pairwise_distance
+from latentlab.train import health as H
+from latentlab.train.checkpoint import read_checkpoint, split_prefix
+from latentlab.train.control import Control, Event, StepStats
+from latentlab.train.engine import Trainer
+from tests.train.helpers import tiny_config
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Two shared cores: torch's second thread mostly waits for the first (50 ms vs >1 s per tiny step).
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def faces():
+    # the session's test cache (conftest): rendered once, shared with the engine runs below
+    return open_source("synthetic", 32, crop="center", synthetic_count=200, holdout=16, progress=lambda *_: None)
+
+
+def as_samples(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.array(images)).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def stats(step, real=0.6, fake=0.6, gen=0.9):
+    return StepStats(step, 0, 0.0, real, fake, gen, True, True, 0.0, 2e-4, 2e-4, 100.0)
+
+
+def history(n, start=1, **errors):
+    return [stats(s, **errors) for s in range(start, start + n)]
+
+
+# -- detectors on crafted input -----------------------------------------------------------------------
+def test_real_images_raise_nothing_and_arm_the_detector(faces):
+    mon = H.HealthMonitor(None, faces)
+    for i in range(4):
+        assert mon.check(10 * (i + 1), as_samples(faces.images[16 * i: 16 * i + 64]), history(100)) == []
+    assert mon.armed and 0.8 < mon.last["diversity"] < 1.25 and mon.last["duplicates"] == 0
+    assert mon.healthy
+
+
+def test_collapse_alerts_once_after_confirmation_and_again_after_recovery(faces):
+    mon = H.HealthMonitor(None, faces)
+    diverse = as_samples(faces.images[:64])
+    same = as_samples(faces.images[[7] * 64]) + 0.01 * torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    assert mon.check(10, diverse, []) == []
+    assert mon.check(20, same, []) == [] and not mon.healthy  # below the line once: pending
+    alerts = mon.check(30, same, [])
+    assert [a.kind for a in alerts] == ["collapse"] and alerts[0].rollback
+    assert alerts[0].data["diversity"] < 0.05 and alerts[0].data["step"] == 30
+    assert "same face" in alerts[0].message and "lr_g" in alerts[0].advice
+    assert mon.check(40, same, []) == []  # still collapsed: no repeat
+    assert mon.check(50, diverse, []) == [] and mon.healthy
+    mon.check(60, same, [])
+    assert [a.kind for a in mon.check(70, same, [])] == ["collapse"]
+
+
+def test_an_untrained_generator_does_not_count_as_collapse(faces):
+    """A fresh DCGAN draws nearly the same image for every z; the detector waits until it is armed."""
+    mon = H.HealthMonitor(None, faces)
+    same = as_samples(faces.images[[3] * 64])
+    assert all(mon.check(10 * i, same, []) == [] for i in range(1, 5))
+    assert not mon.armed
+
+
+def test_partial_collapse_is_reported_as_duplicates(faces):
+    mon = H.HealthMonitor(None, faces)
+    mon.check(10, as_samples(faces.images[:64]), [])
+    four = as_samples(faces.images[[0, 40, 80, 120] * 16])
+    assert mon.check(20, four, []) == []
+    alerts = mon.check(30, four, [])
+    assert [a.kind for a in alerts] == ["duplicates"]
+    assert alerts[0].data["diversity"] > H.COLLAPSE_RATIO and alerts[0].data["duplicates"] > 0.2
+
+
+def test_saturation_and_gen_band_from_the_errors(faces):
+    mon = H.HealthMonitor(None, faces)
+    samples = as_samples(faces.images[:16])
+    assert mon.check(100, samples, history(100)) == []
+    alerts = mon.check(200, samples, history(100, start=101, real=0.01, fake=0.02, gen=9.0))
+    assert [a.kind for a in alerts] == ["saturation"] and alerts[0].rollback
+    assert alerts[0].data["gen"] == 9.0 and not mon.healthy
+    mon.reset()
+    alerts = mon.check(300, samples, history(100, start=201, real=0.3, fake=0.3, gen=3.6))
+    assert [a.kind for a in alerts] == ["gen_band"] and not alerts[0].rollback and "D is winning" in alerts[0].message
+    mon.reset()
+    alerts = mon.check(400, samples, history(100, start=301, real=0.7, fake=4.0, gen=0.01))
+    assert [a.kind for a in alerts] == ["gen_band"] and "stopped learning" in alerts[0].message
+    # a short excursion is not "for long"
+    mon.reset()
+    short = history(70, start=401) + history(30, start=471, real=0.01, fake=0.01, gen=9.0)
+    assert mon.check(500, samples, short) == []
+
+
+def test_nan_samples(faces):
+    mon = H.HealthMonitor(None, faces)
+    bad = as_samples(faces.images[:8])
+    bad[3, 0, 5, 5] = float("nan")
+    assert [a.kind for a in mon.check(10, bad, [])] == ["nan_samples"]
+
+
+def test_state_round_trips_through_json_and_resumes_the_same_alerts(faces):
+    diverse = as_samples(faces.images[:64])
+    same = as_samples(faces.images[[9] * 64])
+    checks = [(10, diverse, history(30)), (20, same, history(10, 31, real=0.01, fake=0.01, gen=8.0)),
+              (30, same, history(30, 41, real=0.01, fake=0.01, gen=8.0)),
+              (40, same, history(60, 71, real=0.01, fake=0.01, gen=8.0))]
+    straight = H.HealthMonitor(None, faces)
+    expected = [[a.kind for a in straight.check(*c)] for c in checks]
+    first = H.HealthMonitor(None, faces)
+    got = [[a.kind for a in first.check(*c)] for c in checks[:2]]
+    resumed = H.HealthMonitor(None, faces)
+    resumed.load_state_dict(json.loads(json.dumps(first.state_dict())))
+    got += [[a.kind for a in resumed.check(c[0], c[1], c[2])] for c in checks[2:]]
+    assert got == expected == [[], [], ["collapse"], ["saturation"]]
+
+
+# -- end to end in the engine -----------------------------------------------------------------------
+def health_config(tmp_path, steps, **train):
+    """A small DCGAN on 200 synthetic faces whose samples are varied after ~50 steps (diversity ratio
+    0.5-1.1; 4 s per 100 steps on one core): latent 8, G width 8, D width 16, batch 8, lr_d 5e-4,
+    lr_g 5e-3, no EMA."""
+    cfg = load_preset("tiny")
+    for a in ("latent_dim=8", "g_width=8", "d_width=16", "lr_d=5e-4", "lr_g=5e-3", "synthetic_count=200",
+              "holdout=16"):
+        apply_override(cfg, a)
+    t = cfg.train
+    t.steps, t.batch, t.seed, t.device, t.ema = steps, 8, 3, "cpu", 0.0
+    t.sample_every, t.health_every, t.checkpoint_every, t.sample_count, t.quality_every = 50, 10, 10, 64, 0
+    for key, value in train.items():
+        setattr(t, key, value)
+    return cfg.validate()
+
+
+def run_watching(trainer, switch=None):
+    """Run to the end; record the diversity ratio of every health check. `switch`: (step, {key: value})
+    set through the Control after that step, as a user would in the window."""
+    ratios, events = {}, []
+    for _ in trainer.setup():
+        pass
+    check = trainer.health.check
+
+    def recording(step, samples, history):
+        alerts = check(step, samples, history)
+        ratios[step] = trainer.health.last.get("diversity")
+        return alerts
+
+    trainer.health.check = recording
+    for item in trainer.run():
+        if isinstance(item, StepStats) and switch and item.step == switch[0]:
+            for key, value in switch[1].items():
+                trainer.control.set(key, value)
+        elif isinstance(item, Event):
+            events.append(item)
+    return ratios, events
+
+
+def alerts_of(events, kind=None):
+    return [e for e in events if e.kind == "alert" and (kind is None or e.data.get("kind") == kind)]
+
+
+def test_collapse_from_a_too_strong_d_is_caught_within_two_checks(tmp_path):
+    """lr_d 0.02 / lr_g 0.1: D wins within ~20 steps, and by step ~60 every sample is the same image
+    with D's errors at 0 and gen near 16 (seed 002's end state). Measured onset at 32 px: step 60."""
+    trainer = Trainer(health_config(tmp_path, 90, lr_d=0.02, lr_g=0.1), tmp_path / "run")
+    ratios, events = run_watching(trainer)
+    collapse = alerts_of(events, "collapse")
+    assert collapse, f"no collapse alert; diversity per check: {ratios}"
+    alert_step = collapse[0].step
+    checks = sorted(ratios)
+    onset = alert_step  # the first check of the run of checks below the line that ends in the alert
+    while checks.index(onset) > 0 and ratios[checks[checks.index(onset) - 1]] < H.COLLAPSE_RATIO:
+        onset = checks[checks.index(onset) - 1]
+    assert alert_step - onset == (H.CONFIRM - 1) * 10, (onset, alert_step, ratios)
+    assert ratios[checks[-1]] < 0.05 and collapse[0].data["diversity"] < H.COLLAPSE_RATIO
+    kinds = [json.loads(line)["data"].get("kind") for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()
+             if json.loads(line)["kind"] == "alert"]
+    assert "collapse" in kinds
+
+
+def test_rollback_recovers_from_a_collapse(tmp_path):
+    """Varied faces by step 50; after step 60 G is made 6x faster and D 25x slower (G outruns a stalled
+    D, the way mode collapse happens): the samples fall below the line within ~30 steps, the alert
+    follows, the run goes back to the last healthy checkpoint with its learning rates of then halved,
+    and its samples are varied again."""
+    cfg = health_config(tmp_path, 250, rollback=True, rollback_lr_factor=0.5)
+    trainer = Trainer(cfg, tmp_path / "run")
+    ratios, events = run_watching(trainer, switch=(60, {"lr_g": 0.03, "lr_d": 2e-5}))
+    collapse = alerts_of(events, "collapse") + alerts_of(events, "duplicates")
+    assert collapse, f"no collapse alert; diversity per check: {ratios}"
+    first_below = min(s for s in ratios if s > 60 and ratios[s] < H.COLLAPSE_RATIO)
+    assert collapse[0].step == first_below + (H.CONFIRM - 1) * 10, ratios
+    rollbacks = [e for e in events if e.kind == "rollback"]
+    assert len(rollbacks) == 1 and rollbacks[0].step == collapse[0].step
+    assert 50 <= rollbacks[0].data["to_step"] <= 60
+    assert trainer.sched["G"].base == pytest.approx(2.5e-3) and trainer.sched["D"].base == pytest.approx(2.5e-4)
+    after = [ratios[s] for s in sorted(ratios) if s > collapse[0].step + 50]
+    assert after and min(after) >= H.CLEAR_RATIO and after[-1] >= H.ARM_RATIO, ratios
+    assert len(alerts_of(events, "collapse") + alerts_of(events, "duplicates")) == 1
+
+
+def test_healthy_run_of_the_same_length_raises_nothing(tmp_path):
+    trainer = Trainer(health_config(tmp_path, 250, rollback=True), tmp_path / "run")
+    ratios, events = run_watching(trainer)
+    assert trainer.health.armed  # the detectors were live, not just waiting
+    assert alerts_of(events) == [], [e.message for e in alerts_of(events)]
+    assert not [e for e in events if e.kind == "rollback"]
+    assert min(ratios[s] for s in ratios if s >= 100) >= H.CLEAR_RATIO
+
+
+def test_ema_weights_resume_exactly(tmp_path):
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    cfg = tiny_config("dcgan", steps=6, cache_dir=tmp_path, ema=0.9, checkpoint_every=100)
+    a = Trainer(cfg, straight)
+    list(a.run())
+    list(Trainer(tiny_config("dcgan", steps=3, cache_dir=tmp_path, ema=0.9, checkpoint_every=100), split).run())
+    b = Trainer(cfg, split, resume=True)
+    list(b.run())
+    for (k, va), vb in zip(a.G_ema.state_dict().items(), b.G_ema.state_dict().values()):
+        assert torch.equal(va, vb), f"G_ema.{k} differs after resume"
+    ema_a = split_prefix(read_checkpoint(straight / "checkpoints" / "latest.safetensors")[0], "G_ema")
+    ema_b = split_prefix(read_checkpoint(split / "checkpoints" / "latest.safetensors")[0], "G_ema")
+    g_b = split_prefix(read_checkpoint(split / "checkpoints" / "latest.safetensors")[0], "G")
+    assert ema_a.keys() == ema_b.keys() and all(torch.equal(ema_a[k], ema_b[k]) for k in ema_a)
+    assert any(not torch.equal(ema_b[k], g_b[k]) for k in ema_b if ema_b[k].is_floating_point())
+    assert torch.equal(a.sample_images(), b.sample_images())  # the grid comes from the EMA weights
+    assert a.health.state_dict() == b.health.state_dict()
