@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from latentlab.config import UserError
+from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES, UPSCALE_NAMES
 
 
 def _positive_int(text: str) -> int:
@@ -71,11 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--latents", metavar="FILE", help="keyframes from a bookmarks file exported by the app")
     w.add_argument("--frames", type=_positive_int, default=30, help="frames per segment (default 30)")
     w.add_argument("--fps", type=float, default=30.0)
-    w.add_argument("--interp", choices=["slerp", "lerp"], default="slerp")
-    w.add_argument("--ease", choices=["linear", "smooth", "cosine"], default="linear")
+    w.add_argument("--interp", choices=INTERPOLATION_NAMES, default="slerp")
+    w.add_argument("--ease", choices=EASING_NAMES, default="linear")
     w.add_argument("--loop", action="store_true", help="end where it started, for a seamless loop")
     w.add_argument("--size", type=_positive_int, help="output px per face (default: the model's size)")
-    w.add_argument("--upscale", choices=["nearest", "bicubic"], default="nearest")
+    w.add_argument("--upscale", choices=UPSCALE_NAMES, default="nearest")
     w.add_argument("--grid", default="1x1", metavar="RxC", help="tile R x C independent walks in one frame")
     w.add_argument("--truncation", type=float, default=1.0, metavar="PSI")
     w.add_argument("--seed", type=int, default=0, help="seed of the random keyframes")
@@ -209,7 +210,7 @@ def _cmd_train(args) -> int:
                 if item.kind == "info" and item.step == 0 and show:
                     bar.message(f"latentlab: training {cfg.name} ({cfg.model.arch}, {cfg.model.image_size} px) "
                                 f"on {trainer.device.type} into {out}")
-                if item.kind in ("alert", "error", "info") and show:
+                if item.kind in ("alert", "rollback", "error", "info") and show:
                     bar.message(f"[{item.kind}] {item.message}")
                 if item.kind == "alert" and item.data.get("kind") == "nan":
                     status = 1

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from latentlab.config import UserError
+from latentlab.latent.choices import UPSCALE_NAMES
 
 
 @dataclass
@@ -232,7 +233,7 @@ class Renderer:
 
 
 # -- image helpers ----------------------------------------------------------------------------------
-UPSCALE_METHODS = ("nearest", "bicubic")
+UPSCALE_METHODS = UPSCALE_NAMES
 
 
 def upscale_tensor(x: torch.Tensor, size: int, method: str = "nearest") -> torch.Tensor:

@@ -9,7 +9,8 @@ delay while training runs <= 50 ms).
     window's first paint; median of N runs.
 (b) event loop: the Train panel trains the `tiny` preset (or --preset, --set overrides) in its worker
     thread while a 10 ms QTimer probe measures how late each tick fires; p50/p99/max of the lateness,
-    after the first step (torch's import and data decoding are reported separately).
+    after the first step (torch's import and data decoding are reported separately). Then the window
+    is closed mid-run and the time to checkpoint and join is reported (the 5 s rule).
 (c) plot refresh: one `refresh` of the three plots with a million points in the history.
 Runs offscreen unless QT_QPA_PLATFORM says otherwise. Prints a summary (and --json FILE writes it).
 """
@@ -81,7 +82,6 @@ def bench_event_loop(duration: float, preset: str, overrides: list[str]) -> dict
     panel = window.train_panel
     cfg = load_preset(preset)
     cfg.train.steps = 10_000_000  # runs until the probe is done
-    cfg.data.cache_dir = os.environ.get("LATENTLAB_CACHE", str(workdir / "cache"))
     for item in overrides:
         apply_override(cfg, item)
     panel.load_config(cfg)
@@ -90,6 +90,7 @@ def bench_event_loop(duration: float, preset: str, overrides: list[str]) -> dict
     clock = QElapsedTimer()
     clock.start()
     first_step_ms = []
+    close_s: list[float] = []
     steps = []
     lateness_ms: list[float] = []
     state = {"last": None, "probing": False}
@@ -105,6 +106,17 @@ def bench_event_loop(duration: float, preset: str, overrides: list[str]) -> dict
     probe.setInterval(10)
     probe.timeout.connect(tick)
 
+    def finish():
+        # Stop measuring first: closing the window stops and joins the training thread on purpose
+        # (timed separately: the 5 s close rule); that wait is not event-loop lateness.
+        state["probing"] = False
+        probe.stop()
+        if panel.session is not None:
+            closing = time.perf_counter()
+            window.close()
+            close_s.append(time.perf_counter() - closing)
+        app.quit()
+
     class StepCounter(QObject):
         # A QObject slot, so the worker's signal is queued to this (GUI) thread like the panel's own.
         @Slot(object)
@@ -113,12 +125,12 @@ def bench_event_loop(duration: float, preset: str, overrides: list[str]) -> dict
             if len(steps) == 1:
                 first_step_ms.append(clock.elapsed())
                 state["probing"], state["last"] = True, None
-                QTimer.singleShot(int(duration * 1000), app.quit)
+                QTimer.singleShot(int(duration * 1000), finish)
 
         @Slot(str)
         def on_failed(self, message):
             print("training failed:", message)
-            app.quit()
+            finish()
 
     counter = StepCounter()
 
@@ -128,13 +140,10 @@ def bench_event_loop(duration: float, preset: str, overrides: list[str]) -> dict
     panel.session.worker.step_finished.connect(counter.on_step)
     panel.session.worker.failed.connect(counter.on_failed)
     probe.start()
-    QTimer.singleShot(int((duration + 600) * 1000), app.quit)  # a run that never starts still ends
+    QTimer.singleShot(int((duration + 600) * 1000), finish)  # a run that never starts still ends
     app.exec()
     probe.stop()
     steps_run = len(steps)
-    stop_started = time.perf_counter()
-    panel.shutdown(10.0)
-    stop_s = time.perf_counter() - stop_started
     dispose(window)
     if not lateness_ms:
         raise SystemExit("no training step happened; nothing measured")
@@ -142,7 +151,7 @@ def bench_event_loop(duration: float, preset: str, overrides: list[str]) -> dict
             "startup_to_first_step_s": first_step_ms[0] / 1000 if first_step_ms else None,
             "steps": steps_run, "steps_per_s": steps_run / duration, "probe_ticks": len(lateness_ms),
             "lateness_p50_ms": percentile(lateness_ms, 50), "lateness_p99_ms": percentile(lateness_ms, 99),
-            "lateness_max_ms": max(lateness_ms), "stop_and_join_s": stop_s,
+            "lateness_max_ms": max(lateness_ms), "close_while_training_s": close_s[0] if close_s else None,
             "wall_s": time.perf_counter() - started}
 
 
@@ -186,7 +195,9 @@ def main() -> int:
     parser.add_argument("--json", help="also write the figures to this file")
     args = parser.parse_args()
 
-    results = {}
+    results = {"load_average_before": os.getloadavg()[0], "cpus": os.cpu_count()}
+    print(f"machine: {os.cpu_count()} CPUs, load average {results['load_average_before']:.1f} "
+          "(other processes slow every figure below)", flush=True)
     if not args.skip_launch:
         results["launch"] = r = bench_launch(args.launches)
         print(f"launch to window shown: median {r['median_s']:.2f} s (min {r['min_s']:.2f}, max {r['max_s']:.2f}, "
@@ -200,7 +211,8 @@ def main() -> int:
         print(f"event loop while training ({r['preset']}, {r['steps']} steps in {r['duration_s']:.0f} s, "
               f"{r['steps_per_s']:.1f} steps/s): lateness p50 {r['lateness_p50_ms']:.1f} ms, "
               f"p99 {r['lateness_p99_ms']:.1f} ms, max {r['lateness_max_ms']:.1f} ms (target max <= 50 ms); "
-              f"start to first step {r['startup_to_first_step_s']:.1f} s; stop+join {r['stop_and_join_s']:.2f} s",
+              f"start to first step {r['startup_to_first_step_s']:.1f} s; closing the window while training "
+              f"(checkpoint + join) {r['close_while_training_s']:.2f} s (target <= 5 s)",
               flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -19,7 +19,7 @@ from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def one_thread():
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # two shared cores: a second torch thread mostly waits
@@ -144,7 +144,7 @@ def test_inception_from_a_local_weights_file(tmp_path, monkeypatch, faces):
 # -- memorization -------------------------------------------------------------------------------------------
 def test_nearest_training_images_finds_the_copy(faces):
     hits = nearest_training_images(faces.images[17], faces, k=4)
-    assert [h.index for h in hits][0] == 17 and hits[0].distance < 1e-4 and hits[0].near_copy
+    assert hits[0].index == 17 and hits[0].distance < 1e-4 and hits[0].near_copy
     assert [h.distance for h in hits] == sorted(h.distance for h in hits)
     assert all(not h.near_copy for h in hits[1:]) and hits[1].relative > COPY_DISTANCE
     assert hits[0].image.shape == (32, 32, 3) and hits[0].image.dtype == np.uint8
@@ -173,7 +173,7 @@ def test_quality_events_during_training_leave_the_run_exact(tmp_path):
     assert {"precision", "recall", "fd_random", "diversity", "n"} <= set(quality[0]["data"])
     assert 0 <= quality[0]["data"]["precision"] <= 1 and quality[0]["data"]["n"] == 16
     # the measurement draws its own z: the training itself is the same with and without it
-    strip = lambda p: [{k: v for k, v in json.loads(line).items() if k not in ("time", "img_per_s")}  # noqa: E731
+    strip = lambda p: [{k: v for k, v in json.loads(line).items() if k not in ("time", "img_per_s")}
                        for line in (p / "metrics.jsonl").read_text().splitlines()]
     assert strip(runs[2]) == strip(runs[0])
 

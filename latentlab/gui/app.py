@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from latentlab.gui.background import freeze_long_lived_objects
 from latentlab.gui.settings import APPLICATION, ORGANIZATION, use_settings_dir
 from latentlab.gui.theme import app_icon, apply_theme, configure_pyqtgraph
 
@@ -29,6 +30,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("latentlab")
     app.setWindowIcon(app_icon())
+    # The training thread runs Python between torch calls; with the default 5 ms switch interval
+    # the GUI thread can wait that long for the GIL at every hand-over while it paints.
+    sys.setswitchinterval(0.001)
     if os.environ.get("LATENTLAB_SETTINGS_DIR"):
         use_settings_dir(os.environ["LATENTLAB_SETTINGS_DIR"])
     apply_theme(app)
@@ -62,6 +66,7 @@ def launch(path: str | None = None, *, restore: bool = True, probe: bool = True)
     window.show()
     if path:
         QTimer.singleShot(0, lambda: window.open_path(path))
+    QTimer.singleShot(0, freeze_long_lived_objects)
     if probe:
         # After the first paint: torch's import takes seconds and must not delay the window.
         QTimer.singleShot(300, window.train_panel.probe_devices)

@@ -56,6 +56,10 @@ class MainWindow(QMainWindow):
         self.train_panel.run_attached.connect(lambda _: self._rebuild_recent())
         from latentlab.gui.explore_panel import ExplorePanel  # its torch work starts when first shown
         self.explore_panel = self.add_panel(ExplorePanel(window=self), "Explore")
+        from latentlab.gui.record_panel import RecordPanel
+        self.record_panel = self.add_panel(RecordPanel(window=self), "Record")
+        from latentlab.gui.metrics_panel import MetricsPanel  # quality and health of the Train panel's run
+        self.metrics_panel = self.add_panel(MetricsPanel(self.train_panel), "Metrics")
 
     # -- panels ---------------------------------------------------------------------------------------
     def add_panel(self, panel: QWidget, title: str) -> QWidget:

@@ -12,6 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsItem
 
 from latentlab.gui.series import MetricSeries
 from latentlab.gui.theme import CURVE_COLORS, MUTED
@@ -166,11 +167,20 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
         self._show_l2(False)  # until the adaptive-L2 rule gives it a non-zero value
         self.rate_plot.getViewBox().sigResized.connect(self._sync_l2_view)
 
+        # Axis text and legends are replayed from QPictures on every repaint; as cached pixmaps they
+        # are redrawn only when they change (the repaint after each new step costs half as much).
+        for plot in (self.loss_plot, self.skip_plot, self.rate_plot):
+            for side in ("left", "bottom", "right"):
+                plot.getAxis(side).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+        for legend in (self.legend, self.rate_legend):
+            legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
+
         self.ci.layout.setRowStretchFactor(0, 5)
         self.ci.layout.setRowStretchFactor(1, 1)
         self.ci.layout.setRowStretchFactor(2, 3)
         self.loss_plot.sigXRangeChanged.connect(lambda *_: self._draw_rugs())
         self._series: MetricSeries | None = None
+        self._empty_ranges()
 
     def _sync_l2_view(self) -> None:
         self.l2_view.setGeometry(self.rate_plot.getViewBox().sceneBoundingRect())
@@ -183,9 +193,15 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
             item.setData([], [])
         self._series = None
         self._show_l2(False)
-        self.loss_plot.enableAutoRange()
-        self.rate_plot.enableAutoRange()
-        self.l2_view.enableAutoRange()
+        self._empty_ranges()
+
+    def _empty_ranges(self) -> None:
+        """Plausible axes before the first row (steps 0-100, errors 0-1.5, rates 1e-5 to 1e-3);
+        auto-range takes over as soon as there is data."""
+        self.loss_plot.setRange(xRange=(0, 100), yRange=(0, 1.5), padding=0)
+        self.rate_plot.setRange(yRange=(-5, -3), padding=0)
+        for view in (self.loss_plot.getViewBox(), self.rate_plot.getViewBox(), self.l2_view):
+            view.enableAutoRange()
 
     def point_count(self, key: str) -> int:
         """Points held by a curve (not the downsampled count drawn): what tests and callers check."""

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from latentlab.config import Config, UserError, load_preset, load_toml, preset_names, preset_summary
 from latentlab.gui import settings as app_settings
-from latentlab.gui.background import probe_devices, run_in_background
+from latentlab.gui.background import freeze_long_lived_objects, probe_devices, run_in_background
 from latentlab.gui.config_form import ConfigFormWidget
 from latentlab.gui.run_follower import RunFollower
 from latentlab.gui.run_view import RunViewWidget
@@ -246,6 +246,7 @@ class TrainPanel(QWidget):
         def done(result, error):
             if error is None:
                 self.device.set_devices(result)
+                freeze_long_lived_objects()  # torch and the engine are loaded now
         run_in_background(probe_devices, done)
 
     # -- the data path shared by live training and attached runs ---------------------------------------

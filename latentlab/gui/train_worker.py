@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from latentlab.config import Config, UserError
-
+from latentlab.gui.background import freeze_long_lived_objects
 
 TRAINING_NICE = 5  # the training thread's niceness relative to the GUI thread (Linux)
 
@@ -90,6 +90,7 @@ class TrainWorker(QObject):
             for item in trainer.run():
                 if not announced and trainer.nets:
                     announced = True
+                    freeze_long_lived_objects()  # the data set, the nets and torch's state live as long as the run
                     self.run_started.emit({"total_steps": int(trainer.total_steps), "step": int(trainer.step),
                                            "device": str(trainer.device), "out_dir": str(self.out_dir)})
                 if self.live_feed is not None:

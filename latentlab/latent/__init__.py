@@ -1,69 +1,47 @@
 """Operations on the latent space (ALGORITHMS.md §4): interpolation, truncation, easing, seeded latents,
 walk paths, principal directions, attribute vectors, bookmarks. No Qt; numpy or torch in, same out."""
 
-from latentlab.latent.bookmarks import BOOKMARKS_FORMAT, Bookmark, load_bookmarks, save_bookmarks
-from latentlab.latent.directions import (
-    AttributeVectors,
-    attribute_vectors,
-    load_attributes,
-    load_principal,
-    load_vectors,
-    principal_directions,
-    save_attributes,
-    save_principal,
-    save_vectors,
-)
-from latentlab.latent.interp import (
-    EASINGS,
-    INTERPOLATIONS,
-    ease,
-    interpolate,
-    lerp,
-    random_keyframes,
-    seed_latent,
-    slerp,
-    truncate,
-)
-from latentlab.latent.walk import (
-    grid_keyframes,
-    grid_walks,
-    parse_grid,
-    parse_seeds,
-    walk_keyframes,
-    walk_length,
-    walk_path,
-    walk_slice,
-)
+# Submodules load on first use: importing latentlab.latent (e.g. for bookmarks) must not pull in
+# torch, so the window can show before torch has loaded.
+_WHERE = {
+    "BOOKMARKS_FORMAT": "bookmarks",
+    "EASINGS": "interp",
+    "INTERPOLATIONS": "interp",
+    "AttributeVectors": "directions",
+    "Bookmark": "bookmarks",
+    "attribute_vectors": "directions",
+    "ease": "interp",
+    "grid_keyframes": "walk",
+    "grid_walks": "walk",
+    "interpolate": "interp",
+    "lerp": "interp",
+    "load_attributes": "directions",
+    "load_bookmarks": "bookmarks",
+    "load_principal": "directions",
+    "load_vectors": "directions",
+    "parse_grid": "walk",
+    "parse_seeds": "walk",
+    "principal_directions": "directions",
+    "random_keyframes": "interp",
+    "save_attributes": "directions",
+    "save_bookmarks": "bookmarks",
+    "save_principal": "directions",
+    "save_vectors": "directions",
+    "seed_latent": "interp",
+    "slerp": "interp",
+    "truncate": "interp",
+    "walk_keyframes": "walk",
+    "walk_length": "walk",
+    "walk_path": "walk",
+    "walk_slice": "walk",
+}
 
-__all__ = [
-    "BOOKMARKS_FORMAT",
-    "EASINGS",
-    "INTERPOLATIONS",
-    "AttributeVectors",
-    "Bookmark",
-    "attribute_vectors",
-    "ease",
-    "grid_keyframes",
-    "grid_walks",
-    "interpolate",
-    "lerp",
-    "load_attributes",
-    "load_bookmarks",
-    "load_principal",
-    "load_vectors",
-    "parse_grid",
-    "parse_seeds",
-    "principal_directions",
-    "random_keyframes",
-    "save_attributes",
-    "save_bookmarks",
-    "save_principal",
-    "save_vectors",
-    "seed_latent",
-    "slerp",
-    "truncate",
-    "walk_keyframes",
-    "walk_length",
-    "walk_path",
-    "walk_slice",
-]
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        import importlib
+
+        return getattr(importlib.import_module(f"latentlab.latent.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'latentlab.latent' has no attribute {name!r}")

@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.latent.interp import seed_latent
 
 BOOKMARKS_FORMAT = "latentlab-bookmarks"
 
@@ -130,6 +129,8 @@ def load_bookmarks(path: str | os.PathLike, latent_dim: int | None = None) -> li
         elif seed is not None:
             if dim < 1:
                 raise UserError(f"{where} ({name!r}): latent_dim must be at least 1")
+            from latentlab.latent.interp import seed_latent  # torch, only for seed-only entries
+
             vec = seed_latent(seed, dim)
         else:
             raise UserError(f"{where} ({name!r}): needs z or seed")

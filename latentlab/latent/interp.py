@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from latentlab.config import UserError
+from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES
 
 # Below this angle sin Ω is too small to divide by: the endpoints are parallel (lerp is exact to
 # within float error there) or antipodal (the great circle is not unique; see _antipodal_axis).
@@ -151,6 +152,7 @@ def ease_cosine(t):
 
 
 EASINGS: dict[str, Callable] = {"linear": ease_linear, "smooth": ease_smooth, "cosine": ease_cosine}
+assert tuple(EASINGS) == EASING_NAMES and tuple(INTERPOLATIONS) == INTERPOLATION_NAMES
 
 
 def ease(name: str, t):

@@ -19,6 +19,8 @@ About 2.8 M multiply-adds per image: 20,000 images in a few seconds on two CPU c
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -36,7 +38,7 @@ def _weights() -> tuple[list[torch.Tensor], torch.Tensor]:
     if "w" not in _cache:
         rng = np.random.Generator(np.random.PCG64(SEED))
         convs = []
-        for c_in, c_out in zip(CHANNELS[:-1], CHANNELS[1:]):
+        for c_in, c_out in itertools.pairwise(CHANNELS):
             # He scaling keeps activations of similar size layer after layer; weights are centred per
             # output channel so a flat image region gives zero response (edges and layout dominate).
             w = rng.standard_normal((c_out, c_in, 3, 3)) * np.sqrt(2.0 / (c_in * 9))

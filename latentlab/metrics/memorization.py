@@ -14,8 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from latentlab.metrics.features import (embed, mean_pairwise_distance, pairwise_distances, reference_indices,
-                                        to_float_images)
+from latentlab.metrics.features import (
+    embed,
+    mean_pairwise_distance,
+    pairwise_distances,
+    reference_indices,
+    to_float_images,
+)
 
 COPY_DISTANCE = 0.1  # relative distance under which a face is called a near-copy
 

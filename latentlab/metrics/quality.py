@@ -119,8 +119,8 @@ def load_inception(weights: str | Path | None = None, *, download: bool = True):
     """The FID Inception-v3 (torchmetrics' NoTrainInceptionV3, 2048-d pool features), from `weights`,
     else torch's hub cache, else downloaded there when online. UserError with what to do otherwise."""
     try:
-        from torchmetrics.image.fid import NoTrainInceptionV3
         import torch_fidelity  # noqa: F401 - NoTrainInceptionV3 needs it
+        from torchmetrics.image.fid import NoTrainInceptionV3
     except ImportError:
         raise UserError(f"FID/KID need torchmetrics with torch-fidelity, not installed here: {METRICS_EXTRA}") from None
     if weights is not None:

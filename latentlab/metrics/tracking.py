@@ -51,10 +51,14 @@ class QualityTracker:
         self.real_features = embed(real_subset(data, self.n))
 
     def measure(self, step: int, G: torch.nn.Module):
+        from latentlab.config import UserError
         from latentlab.train.control import Event
 
         fake = embed(generate(G, self.n))
-        values = {k: round(v, 5) for k, v in offline_metrics(self.real_features, fake).items()}
+        try:
+            values = {k: round(v, 5) for k, v in offline_metrics(self.real_features, fake).items()}
+        except UserError as exc:  # a data set of a handful of images: say so, keep training
+            return Event("info", step, f"quality metrics skipped: {exc}")
         values["n"] = self.n
         return Event("quality", step, format_metrics(values, prefix="quality: "), data=values)
 
@@ -95,7 +99,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_spec: str | None = None, *,
     fake = generate(model.G, n, seed)
     say("embedding")
     result = offline_metrics(embed(real), embed(fake))
-    result.update({"n_real": int(len(real)), "n_fake": int(n), "checkpoint": str(checkpoint), "step": model.step,
+    result.update({"n_real": len(real), "n_fake": int(n), "checkpoint": str(checkpoint), "step": model.step,
                    "data": spec})
     if inception_net is not None:
         from latentlab.metrics.quality import fid_kid, inception_features
@@ -125,8 +129,8 @@ EXPLAIN = {
 
 def report_lines(values: dict) -> list[str]:
     """The `latentlab metrics` printout: one metric a line, with what it means."""
-    lines = [f"{values.get('checkpoint', '?')} (step {values.get('step', '?')}) against {values.get('data', '?')}: "
-             f"{values.get('n_fake', '?')} generated vs {values.get('n_real', '?')} real images"]
+    lines = [(f"{values.get('checkpoint', '?')} (step {values.get('step', '?')}) against {values.get('data', '?')}: "
+              f"{values.get('n_fake', '?')} generated vs {values.get('n_real', '?')} real images")]
     for key, text in EXPLAIN.items():
         if values.get(key) is not None:
             extra = f" ± {values['kid_std']:.4f}" if key == "kid" and "kid_std" in values else ""

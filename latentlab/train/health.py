@@ -13,9 +13,14 @@ by the same for a fixed subset of the training images):
 - collapse (rollback): ratio < COLLAPSE_RATIO (0.2) at CONFIRM (2) consecutive checks, once the
   detector is armed. A freshly initialised DCGAN in eval mode draws nearly the same image for every
   z (ratio ~1e-4), so the detector arms only once the ratio has reached ARM_RATIO (0.4, twice the
-  line; small test models pass it after 50-150 steps): it reports a FALL of diversity. It clears above CLEAR_RATIO (0.3), so a run near the line does not flicker.
-  Delay: the alert comes at the CONFIRM-th check below the line, i.e. at most CONFIRM x health_every
-  steps after the samples first fall below it (tests/train/test_health.py measures it).
+  line; small test models pass it after 50-150 steps): it reports a FALL of diversity. It clears
+  above CLEAR_RATIO (0.3), so a run near the line does not flicker.
+  Delay: the alert comes at the CONFIRM-th check below the line, i.e. (CONFIRM - 1) x health_every
+  steps after the first check that sees the collapse, at most CONFIRM x health_every steps after
+  the samples fall below the line. Measured (tests/train/test_health.py, health_every 10): a too-strong
+  D (lr_d 0.02, lr_g 0.1) collapses at step 60, alert at 70; G outrunning a stalled D falls below the
+  line at step 90, alert and rollback at 100.
+  The engine passes the samples of G's own weights, not the EMA's, which trail by ~1/(1-ema) steps.
 - duplicates (rollback): more than DUP_FRACTION (20%) of sample pairs closer than DUP_DISTANCE (0.1)
   x the data's mean distance, at CONFIRM consecutive checks, once armed. The closest pair among 500
   synthetic faces is 0.17 x; healthy runs stay below 5% of pairs; 64 samples on 4 modes give 24%.
@@ -34,8 +39,6 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-
-import torch
 
 ARM_RATIO = 0.4
 COLLAPSE_RATIO = 0.2
@@ -81,7 +84,8 @@ class HealthMonitor:
         self.reset()
 
     # -- the engine's interface ---------------------------------------------------------------------
-    def check(self, step: int, samples: torch.Tensor, history: list) -> list[HealthAlert]:
+    def check(self, step: int, samples, history: list) -> list[HealthAlert]:
+        """samples: float CPU tensor (N,3,H,W) in [-1, 1]; history: the recent StepStats."""
         self._take_history(history)
         found: dict[str, HealthAlert] = {}
         sample_alerts = self._check_samples(samples)
@@ -137,7 +141,9 @@ class HealthMonitor:
             if s.step > newest:
                 self._recent.append((int(s.step), float(s.real), float(s.fake), float(s.gen)))
 
-    def _check_samples(self, samples: torch.Tensor) -> dict[str, HealthAlert]:
+    def _check_samples(self, samples) -> dict[str, HealthAlert]:
+        import torch
+
         from latentlab.metrics.features import close_pair_fraction, embed, mean_pairwise_distance
 
         found = {}

@@ -42,7 +42,7 @@ def window(qtbot, tmp_path, monkeypatch):
     win.show()
     qtbot.waitExposed(win)
     yield win
-    win.train_panel.shutdown(5.0)
+    win.close()  # every panel's shutdown: training stopped, worker threads joined
 
 
 def set_tiny(panel, tmp_path, **extra):

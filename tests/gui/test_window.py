@@ -150,3 +150,23 @@ def test_window_shows_without_importing_torch(tmp_path):
                             check=False)
     assert result.stdout.split() == ["True", "False"], result.stderr
     assert result.returncode == 0
+
+
+def test_signal_emits_cannot_exhaust_true_and_none(qapp):
+    """PySide6 6.12 on CPython 3.11 drops a reference to True per emit and to None per void call;
+    latentlab.gui gives them headroom (see _pyside_refcounts), so a long session cannot crash."""
+    import sys
+
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QLabel
+
+    class Emitter(QObject):
+        happened = Signal(object)
+
+    emitter, label = Emitter(), QLabel()
+    emitter.happened.connect(lambda _: None)
+    for i in range(20_000):  # more than True's and None's natural reference counts
+        emitter.happened.emit(i)
+        label.setText("x")
+    if sys.version_info < (3, 12):
+        assert sys.getrefcount(True) > 2**40 and sys.getrefcount(None) > 2**40

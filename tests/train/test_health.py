@@ -9,15 +9,14 @@ import torch
 
 from latentlab.config import apply_override, load_preset
 from latentlab.data import open_source
-from latentlab.metrics.features import embed, mean_pairwise_distance
 from latentlab.train import health as H
 from latentlab.train.checkpoint import read_checkpoint, split_prefix
-from latentlab.train.control import Control, Event, StepStats
+from latentlab.train.control import Event, StepStats
 from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def one_thread():
     # Two shared cores: torch's second thread mostly waits for the first (50 ms vs >1 s per tiny step).
     before = torch.get_num_threads()
