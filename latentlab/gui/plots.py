@@ -112,10 +112,8 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
                                                brush=pg.mkBrush(26, 29, 34, 200))
         self.raw = {}
         self.curves = {}
-        for key in LOSS_KEYS + VAE_KEYS:
-            self.raw[key] = self.loss_plot.plot(pen=_pen(key, 1.0, 50), connect="finite", **DOWNSAMPLE)
-            self.curves[key] = self.loss_plot.plot(pen=_pen(key), connect="finite", **DOWNSAMPLE,
-                                                   name=key if key in LOSS_KEYS else None)
+        for key in LOSS_KEYS:  # a VAE/GAN's kl and llike are added when a run has them
+            self._add_loss_curve(key)
         self.equilibrium = pg.InfiniteLine(pos=LN2, angle=0, movable=False,
                                            pen=_pen("equilibrium", 1.2, 200, Qt.DashLine))
         self.equilibrium.setZValue(-5)
@@ -182,12 +180,20 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
         self._series: MetricSeries | None = None
         self._empty_ranges()
 
+    def _add_loss_curve(self, key: str) -> None:
+        self.raw[key] = self.loss_plot.plot(pen=_pen(key, 1.0, 50), connect="finite", **DOWNSAMPLE)
+        self.curves[key] = self.loss_plot.plot(pen=_pen(key), connect="finite", name=key, **DOWNSAMPLE)
+
     def _sync_l2_view(self) -> None:
         self.l2_view.setGeometry(self.rate_plot.getViewBox().sceneBoundingRect())
         self.l2_view.linkedViewChanged(self.rate_plot.getViewBox(), self.l2_view.XAxis)
 
     # -- data -------------------------------------------------------------------------------------
     def clear_data(self) -> None:
+        for key in [k for k in self.curves if k not in LOSS_KEYS]:  # the next run may have no kl/llike
+            self.legend.removeItem(self.curves[key])
+            self.loss_plot.removeItem(self.curves.pop(key))
+            self.loss_plot.removeItem(self.raw.pop(key))
         for item in (*self.raw.values(), *self.curves.values(), *self.rates.values(), self.l2_curve,
                      *self.rugs.values()):
             item.setData([], [])
@@ -216,12 +222,12 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
         for key in LOSS_KEYS + VAE_KEYS:
             if key not in series.present:
                 continue
+            if key not in self.curves:
+                self._add_loss_curve(key)
             raw = series.column(key)
             self.curves[key].setData(x, series.smoothed(key) if smoothing else raw)
             self.raw[key].setData(x, raw) if smoothing else self.raw[key].setData([], [])
             self.raw[key].setVisible(smoothing)
-            if key in VAE_KEYS and self.legend.getLabel(self.curves[key]) is None:
-                self.legend.addItem(self.curves[key], key)
         for key in RATE_KEYS:
             if key in series.present:
                 self.rates[key].setData(x, series.log10(key))

@@ -132,6 +132,7 @@ class Trainer:
             self.quality = QualityTracker(self.cfg, self.data)
         if resume_path is not None:
             events += self._restore(resume_path)
+            events[0].step = self.step  # the data summary belongs to this session, after the log kept so far
         if self.writer is not None:
             if self.resume:
                 self.writer.truncate_after(self.step)
@@ -190,8 +191,8 @@ class Trainer:
                                 b.copy_(old)
                     self._nan_seen = True
                     self.control.pause()
-                    yield self._log_event(Event("alert", self.step + 1, f"{exc}. Training paused; the last "
-                                                "checkpoint is intact. Try lower learning rates.",
+                    yield self._log_event(Event("alert", self.step + 1, f"{exc}. Training stopped before the update; "
+                                                "the last checkpoint is intact. Try lower learning rates.",
                                                 data={"kind": "nan", **exc.values}))
                     return
                 self.step += 1
