@@ -140,13 +140,9 @@ class Renderer:
         if target is None:
             raise UserError(f"this model has no {net} to update")
         state = source.state_dict() if isinstance(source, torch.nn.Module) else source
-        own = target.state_dict()
-        for key, value in own.items():
-            if key not in state:
-                raise UserError(f"new {net} weights lack {key!r} (different architecture?)")
-            if tuple(state[key].shape) != tuple(value.shape):
-                raise UserError(f"new {net} weights: {key} has shape {tuple(state[key].shape)}, "
-                                f"expected {tuple(value.shape)}")
+        from latentlab.train.checkpoint import check_state
+
+        check_state(target, state, f"new {net} weights", net)
         with torch.no_grad():
             staged = copy.deepcopy(target)
             for key, value in staged.state_dict().items():

@@ -7,19 +7,7 @@ from latentlab.config import Config, ModelConfig, UserError
 from latentlab.latent import random_keyframes
 from latentlab.models import build_models
 from latentlab.render import Renderer, frames_rgb, frames_yuv420, tile, to_uint8, upscale
-
-
-def vivid(net: torch.nn.Module) -> torch.nn.Module:
-    """Re-draw a tiny freshly built net's weights large enough that its images vary (DCGAN's N(0, 0.02)
-    init at width 4 renders flat grey, which would make pixel assertions vacuous)."""
-    with torch.no_grad():
-        for m in net.modules():
-            if isinstance(m, (torch.nn.ConvTranspose2d, torch.nn.Conv2d, torch.nn.Linear)):
-                w = m.weight
-                fan_in = w.shape[0] * w.shape[2] * w.shape[3] / 4 if isinstance(m, torch.nn.ConvTranspose2d) \
-                    else w[0].numel()
-                w.normal_(0, 1.5 / fan_in ** 0.5)
-    return net
+from tests.nets import vivid
 
 
 def tiny(arch: str = "dcgan", seed: int = 0):

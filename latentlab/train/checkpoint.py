@@ -129,15 +129,22 @@ def split_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, tor
     return {k[len(p):]: v for k, v in tensors.items() if k.startswith(p)}
 
 
-def load_net(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, where: str) -> None:
-    """load_state_dict with a clear message naming the first mismatching key."""
+def check_state(module: torch.nn.Module, state, where: str, name: str = "") -> dict[str, torch.Tensor]:
+    """Every key of `module` is in `state` with the same shape, else a UserError naming the first
+    that is not (as `name.key`). Returns the module's own state dict."""
     own = module.state_dict()
     for key, value in own.items():
         if key not in state:
-            raise UserError(f"{where}: {name} is missing {key!r} (wrong architecture?)")
+            raise UserError(f"{where}: {name or 'the state'} is missing {key!r} (wrong architecture?)")
         if tuple(state[key].shape) != tuple(value.shape):
-            raise UserError(f"{where}: {name}.{key} has shape {tuple(state[key].shape)}, "
+            raise UserError(f"{where}: {name + '.' if name else ''}{key} has shape {tuple(state[key].shape)}, "
                             f"the model expects {tuple(value.shape)} (wrong architecture or size)")
+    return own
+
+
+def load_net(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, where: str) -> None:
+    """load_state_dict with a clear message naming the first mismatching key."""
+    own = check_state(module, state, where, name)
     extra = sorted(set(state) - set(own))
     if extra:
         raise UserError(f"{where}: {name} has an unexpected key {extra[0]!r} (wrong architecture?)")
