@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from latentlab.gui.theme import LEVEL_COLORS, MUTED
 
 # Event kinds worth a line in the list (sample/checkpoint events go to the grid and the status bar).
-LISTED_KINDS = ("alert", "error", "setting", "info", "done")
+LISTED_KINDS = ("alert", "error", "setting", "info", "done", "rollback")
 
 
 class MessageBanner(QFrame):

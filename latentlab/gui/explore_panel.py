@@ -160,6 +160,8 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         self.smooth_action = a("Smooth scaling", "S", lambda on: self.controls.smooth.setChecked(on),
                                checkable=True)
         self.refresh_action = a("Refresh live generator", "F5", self.link.refresh)
+        self.nearest_action = a("Nearest training images…", "Ctrl+Shift+N", self.show_nearest,
+                                "Memorization check: the training images closest to the face on screen")
         self.import_action = QAction("Import PyTorch DCGAN netG.pth…", self, triggered=self.choose_dcgan)
         self.import_action.setToolTip("Explore a generator trained with the PyTorch DCGAN example or tutorial")
         self.refresh_action.setEnabled(False)  # until Follow training is on
@@ -167,7 +169,16 @@ class ExplorePanel(ExploreIOMixin, QWidget):
     def menu_actions(self) -> tuple[str, list[QAction]]:
         return "&Explore", [self.randomize_action, self.reset_action, self.bookmark_action, self.set_a_action,
                             self.set_b_action, self.go_a_action, self.go_b_action, self.open_photo_action,
-                            self.save_view_action, self.copy_action, self.smooth_action, self.refresh_action]
+                            self.save_view_action, self.copy_action, self.smooth_action, self.refresh_action,
+                            self.nearest_action]
+
+    def show_nearest(self) -> None:
+        image = self.view.array()
+        if image is None or self.info is None:
+            return
+        from latentlab.gui.metrics_panel import show_nearest_training_images
+
+        show_nearest_training_images(image, self.info, parent=self)
 
     def file_actions(self) -> list[QAction]:
         return [self.import_action]  # File › Open checkpoint… is the window's; it hands checkpoints here

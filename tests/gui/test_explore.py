@@ -384,3 +384,16 @@ def test_the_embedded_demo_opens_when_the_panel_is_first_shown(qtbot, window):
     assert panel.info.path == DEMO and panel.info.has_encoder and panel.attributes.count() > 0
     assert panel.recon.open_button.isEnabled()
     wait_view(qtbot, panel)
+
+
+def test_nearest_training_images_of_the_face_on_screen(qtbot, panel, tmp_path):
+    """Explore › Nearest training images… opens the memorization check for the picture on screen."""
+    from latentlab.gui.metrics_panel import NearestImagesDialog
+
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    shown = wait_view(qtbot, panel).copy()
+    panel.nearest_action.trigger()
+    dialogs = [w for w in panel.findChildren(NearestImagesDialog)]
+    assert len(dialogs) == 1
+    np.testing.assert_array_equal(dialogs[0].image, shown)
+    dialogs[0].close()
