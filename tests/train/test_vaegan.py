@@ -200,25 +200,26 @@ def test_equilibrium_rule_decides_from_this_steps_errors(cache_dir, monkeypatch)
 
 # -- a short training: reconstructions start to keep identity ----------------------------------------
 def test_short_training_identity_rises_above_chance(tmp_path):
+    """150 steps of a tiny VAE/GAN: reconstructions of 32 faces it never saw already pick out their
+    own input far more often than chance (1/32). Adam and a reconstruction weight of 1 make the
+    short run learn; a D that learns as fast as the decoder gives llike informative features."""
     from latentlab.data.synthetic import render_many
     from latentlab.encode import identity_rate
     from latentlab.train.control import StepStats
 
     cfg = tiny_config("vaegan", steps=150, cache_dir=tmp_path, batch=16, sample_every=1000,
-                      checkpoint_every=1000, vae_gamma=1.0, optimizer="adam", lr_d=1e-3, lr_g=1e-3)
-    cfg.data.synthetic_count = 400
-    cfg.data.holdout = 0
-    cfg.model.latent_dim, cfg.model.g_width, cfg.model.e_width, cfg.model.d_width = 16, 8, 8, 8
+                      checkpoint_every=1000, vae_gamma=1.0, optimizer="adam", lr_d=2e-3, lr_g=2e-3)
+    cfg.data.synthetic_count, cfg.data.holdout = 400, 0
+    cfg.model.latent_dim, cfg.model.g_width, cfg.model.e_width, cfg.model.d_width = 16, 4, 8, 8
+    faces, _ = render_many(400, 432, 32)  # beyond the training set
     t = Trainer(cfg, None)
-    faces, _ = render_many(cfg.data.synthetic_count, cfg.data.synthetic_count + 32, 32)
     t.setup()
     before = identity_rate(t.nets["G"], t.nets["E"], faces)
     stats = [s for s in t.run() if isinstance(s, StepStats)]
-    assert len(stats) == 150
+    assert len(stats) == 150 and np.isfinite([s.llike for s in stats]).all()
     after = identity_rate(t.nets["G"], t.nets["E"], faces)
     chance = 1 / len(faces)
-    assert after >= 4 * chance and after > before, (before, after)
-    assert np.isfinite([s.llike for s in stats]).all()
+    assert after >= 4 * chance and after > before, f"identity {before:.1%} before, {after:.1%} after"
 
 
 # -- the shipped demo model --------------------------------------------------------------------------
