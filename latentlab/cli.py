@@ -151,7 +151,7 @@ def _cmd_presets(args) -> int:
 
 
 def resolve_train_config(args):
-    from latentlab.config import ConfigError, Config, apply_override, load_preset, load_toml
+    from latentlab.config import Config, apply_override, load_preset, load_toml
 
     if args.preset and args.config:
         raise UserError("give --preset or --config, not both")
@@ -179,11 +179,7 @@ def resolve_train_config(args):
             setattr(cfg.train, key, getattr(args, key))
     for assignment in args.set:
         apply_override(cfg, assignment)
-    try:
-        cfg.validate()
-    except ConfigError:
-        raise
-    return cfg
+    return cfg.validate()
 
 
 def _cmd_train(args) -> int:
@@ -380,8 +376,15 @@ def _cmd_encode(args) -> int:
 
 
 def _cmd_attributes(args) -> int:
-    from latentlab.encode import (attribute_from_folders, attributes_from_labels, attributes_path, format_rows,
-                                  load_encoder_model, read_attributes, store_attributes)
+    from latentlab.encode import (
+        attribute_from_folders,
+        attributes_from_labels,
+        attributes_path,
+        format_rows,
+        load_encoder_model,
+        read_attributes,
+        store_attributes,
+    )
 
     folders = args.with_dir is not None or args.without_dir is not None
     if folders and args.data:
@@ -406,7 +409,9 @@ def _cmd_attributes(args) -> int:
     else:
         from latentlab.train.checkpoint import read_metadata
 
-        read_metadata(args.checkpoint)  # a clear error for a missing or foreign checkpoint
+        if not Path(args.checkpoint).is_file():
+            raise UserError(f"{args.checkpoint}: no such checkpoint file")
+        read_metadata(args.checkpoint)  # a clear error for a foreign or damaged file
     attrs = read_attributes(args.checkpoint)
     if attrs is None or not attrs.vectors:
         print(f"no attribute vectors stored for {args.checkpoint} (expected {attributes_path(args.checkpoint)}); "

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
 ARCHS = ("dcgan", "torchgan2015", "vaegan")
@@ -112,10 +113,10 @@ class Config:
                 lines.append(f"{key} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
 
-    def copy(self) -> "Config":
+    def copy(self) -> Config:
         return from_dict(self.to_dict())
 
-    def validate(self) -> "Config":
+    def validate(self) -> Config:
         m, d, t = self.model, self.data, self.train
         _check(m.arch in ARCHS, f"model.arch must be one of {', '.join(ARCHS)} (got {m.arch!r})")
         sizes = {"dcgan": (32, 64, 128), "torchgan2015": (64,), "vaegan": (32, 64)}[m.arch]

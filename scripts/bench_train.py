@@ -19,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
+import torch
 
-from latentlab.config import apply_override, load_preset  # noqa: E402
-from latentlab.models import discriminator_flops, generator_flops  # noqa: E402
-from latentlab.train.engine import Trainer, resolve_device  # noqa: E402
-from latentlab.train.steps import gan_step  # noqa: E402
+from latentlab.config import apply_override, load_preset
+from latentlab.models import discriminator_flops, generator_flops
+from latentlab.train.engine import Trainer, resolve_device
+from latentlab.train.steps import gan_step
 
 
 def matmul_flops(device: torch.device, n: int = 2048, repeats: int = 10) -> float:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab import latent  # its torch-using parts load on first use, after the window shows
 from latentlab.config import UserError
 from latentlab.gui.alerts import MessageBanner
 from latentlab.gui.background import run_in_background
@@ -36,7 +37,6 @@ from latentlab.gui.explore_view import ImageViewWidget
 from latentlab.gui.record_export import RecordExportMixin
 from latentlab.gui.record_keyframes import KeyframeList
 from latentlab.gui.record_options import build_options
-from latentlab import latent  # its torch-using parts load on first use, after the window shows
 
 PREVIEW_MAX_FRAMES = 600  # longer walks preview every k-th frame (memory and render time stay small)
 

@@ -98,7 +98,7 @@ class _Precomputed(torch.nn.Module):
 
 @contextlib.contextmanager
 def _weights_only_loads():
-    """torch-fidelity loads its weights with torch.load(weights_only=False); forcing weights_only
+    """torch-fidelity loads its weights without torch's weights-only guard; forcing the guard
     means a tampered file can hold nothing but tensors (never unpickle code)."""
     old = os.environ.get("TORCH_FORCE_WEIGHTS_ONLY_LOAD")
     os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"

@@ -10,11 +10,11 @@ carrying pickled code is refused, never run.
 
 from __future__ import annotations
 
-import pickle
 import re
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from pickle import UnpicklingError  # the error type only: nothing here unpickles
 
 import torch
 
@@ -29,7 +29,7 @@ _PREFIXES = ("module.", "_orig_mod.")  # DataParallel / DDP, torch.compile
 def _load_failure(exc: BaseException) -> str:
     """One short reason for a failed torch.load, instead of torch's multi-paragraph advice."""
     text = str(exc)
-    if isinstance(exc, pickle.UnpicklingError):
+    if isinstance(exc, UnpicklingError):
         found = re.search(r"GLOBAL (\S+)", text)
         if found:
             return f"refused: it holds a pickled Python object ({found.group(1)}); such files are never unpickled"

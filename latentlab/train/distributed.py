@@ -28,11 +28,11 @@ class DistContext:
     device: torch.device | None = None
 
     @classmethod
-    def single(cls) -> "DistContext":
+    def single(cls) -> DistContext:
         return cls()
 
     @classmethod
-    def from_env(cls, device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> "DistContext":
+    def from_env(cls, device: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> DistContext:
         """Join the process group torchrun describes in the environment (single() when absent)."""
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import copy
 import time
 from collections import deque
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Iterator
 
 import torch
 

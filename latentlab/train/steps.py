@@ -6,6 +6,7 @@ update, refuses to apply any update whose loss is not finite, and returns plain 
 
 from __future__ import annotations
 
+import math
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -37,7 +38,7 @@ def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
 
 
 def _check_finite(**values: float) -> None:
-    bad = [k for k, v in values.items() if v != v or v in (float("inf"), float("-inf"))]
+    bad = [k for k, v in values.items() if not math.isfinite(v)]
     if bad:
         raise NonFiniteLoss(bad, values)
 
