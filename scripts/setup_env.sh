@@ -28,7 +28,6 @@ stamp="$VENV/.latentlab-installed"
 want="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/setup_env.sh" | cksum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "latentlab setup: installing dependencies into $VENV (the first time takes a few minutes)" >&2
-  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
   # torch and torchvision are pinned to the pair that ships for this platform.
   "$VENV/bin/python" -m pip install -q "torch==2.14.1" "torchvision==0.29.1" 2>&1 | grep -v "^WARNING: Location" || true
   "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,metrics]" 2>&1 | grep -v "^WARNING: Location" || true

@@ -5,5 +5,5 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
 export QT_QPA_PLATFORM=offscreen
-export LATENTLAB_CACHE="${LATENTLAB_CACHE:-$(mktemp -d)}"
+# tests/conftest.py gives the suite a throwaway data cache of its own and removes it afterwards.
 exec "$ROOT/.venv/bin/python" -m pytest -q "$@"
