@@ -22,18 +22,8 @@ S = 32  # the tiny models' image size
 PAD = 2  # the grid's gap (latentlab.train.grids.tile)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on the shared 2-core machine a 2-thread pool stalls at every barrier while a
-    peer thread is descheduled (measured 20-50x slower steps); these nets are tiny anyway."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def run_cli(*args, timeout=240):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     return subprocess.run([sys.executable, "-m", "latentlab", *map(str, args)], capture_output=True, text=True,
                           env=env, timeout=timeout)
 

@@ -27,16 +27,6 @@ SEED = 1234
 ALWAYS_BOTH = EquilibriumRule(0.68, 100.0)  # a band so wide that neither net is ever skipped
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: on the shared 2-core machine a 2-thread pool stalls at every barrier while a
-    peer thread is descheduled (measured 20-50x slower steps); these nets are tiny anyway."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("vaegan-cache")
