@@ -15,7 +15,6 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QInputDialog
 
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
-from latentlab.gui.drops import LocalFileDropMixin
 from latentlab.gui.explore_dialogs import DCGANSizesDialog
 from latentlab.gui.explore_models import (
     DEMO_CHECKPOINT,
@@ -32,7 +31,7 @@ TORCH_SUFFIXES = (".pth", ".pt")
 BOOKMARK_SUFFIXES = (".json",)
 
 
-class ExploreIOMixin(LocalFileDropMixin):
+class ExploreIOMixin:
     # -- models ---------------------------------------------------------------------------------------
     def open_default(self) -> bool:
         """The embedded demo model, unless something else has been asked for already."""
@@ -232,6 +231,17 @@ class ExploreIOMixin(LocalFileDropMixin):
             self.set_keyframe(which, seed_latent(seed, self.state.latent_dim), f"seed {seed}")
 
     # -- drops ----------------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                event.acceptProposedAction()
+                self.drop_path(url.toLocalFile())
+                return
+
     def drop_path(self, path: str | Path) -> None:
         """A checkpoint opens, a .pth imports, a .json adds bookmarks, anything else is taken for a photo."""
         path = Path(path)

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 
 import latentlab
 from latentlab.gui import settings as app_settings
-from latentlab.gui.drops import LocalFileDropMixin
 from latentlab.gui.theme import app_icon
 from latentlab.gui.train_panel import TrainPanel
 
@@ -34,7 +33,7 @@ CHECKPOINT_SUFFIXES = (".safetensors",)
 ARCHIVE_SUFFIXES = (".zip", ".tgz", ".tar.gz", ".tar")
 
 
-class MainWindow(LocalFileDropMixin, QMainWindow):
+class MainWindow(QMainWindow):
     checkpoint_opened = Signal(str)  # a checkpoint file the user opened or dropped (for the Explore panel)
     first_shown = Signal(float)  # perf_counter time of the first paint, for the launch benchmark
 
@@ -182,6 +181,17 @@ class MainWindow(LocalFileDropMixin, QMainWindow):
             self.checkpoint_opened.emit(str(path))
 
         run_in_background(read, done)
+
+    def dragEnterEvent(self, event) -> None:
+        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        for url in event.mimeData().urls():
+            if url.isLocalFile():
+                self.drop_path(url.toLocalFile())
+                event.acceptProposedAction()
+                return
 
     # -- help ---------------------------------------------------------------------------------------------
     def shortcut_table(self) -> list[tuple[str, str]]:
