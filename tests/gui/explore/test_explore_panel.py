@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from latentlab.config import Config, ModelConfig
-from latentlab.gui.explore_models import DEMO_CHECKPOINT as DEMO
+from latentlab.gui.models.loading import DEMO_CHECKPOINT as DEMO
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
 from latentlab.render import to_uint8
@@ -73,7 +73,7 @@ def generator_pixels(G, z) -> np.ndarray:
 def panel(qtbot, tmp_path):
     """The panel on its own (the main window's Train panel is not needed), settings in tmp_path."""
     from latentlab.gui.app import make_application
-    from latentlab.gui.explore_panel import ExplorePanel
+    from latentlab.gui.explore.panel import ExplorePanel
     from latentlab.gui.settings import use_settings_dir
 
     use_settings_dir(tmp_path / "settings")
@@ -279,7 +279,7 @@ def test_bookmarks_are_kept_and_export_for_walk(qtbot, panel, tmp_path):
     edited = panel.bookmark_action.trigger() or panel.bookmarks.bookmarks[-1]
     names = [b.name for b in panel.bookmarks.bookmarks]
     assert names == ["seed 42", "bookmark 2"] and edited.seed is None
-    from latentlab.gui.explore_bookmarks import bookmarks_file
+    from latentlab.gui.explore.bookmarks import bookmarks_file
 
     stored = load_bookmarks(bookmarks_file(NZ), NZ)
     assert [b.seed for b in stored] == [42, None]
@@ -407,7 +407,7 @@ def test_the_embedded_demo_opens_when_the_panel_is_first_shown(qtbot, window):
 
 def test_nearest_training_images_of_the_face_on_screen(qtbot, panel, tmp_path):
     """Explore › Nearest training images… opens the memorization check for the picture on screen."""
-    from latentlab.gui.metrics_panel import NearestImagesDialog
+    from latentlab.gui.widgets.nearest import NearestImagesDialog
 
     load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
     shown = wait_view(qtbot, panel).copy()
