@@ -53,8 +53,10 @@ COMMON = [
 ]
 # Per size: the steps of the CPU budget and the reconstruction settings (measured in the README).
 RECIPES = {
-    32: COMMON + ["model.image_size=32", "train.steps=2600", "model.vae_upsample=resize", "train.vae_pixel_weight=8"],
-    64: COMMON + ["model.image_size=64", "train.steps=4000", "model.vae_upsample=resize", "train.vae_pixel_weight=8",
+    32: COMMON + ["model.image_size=32", "train.steps=2600", "model.vae_upsample=resize",
+                  "train.vae_pixel_weight=8", "train.vae_feature_layer=3"],
+    64: COMMON + ["model.image_size=64", "train.steps=4000", "model.vae_upsample=resize",
+                  "train.vae_pixel_weight=8", "train.vae_feature_layer=3",
                   "model.g_width=8", "model.d_width=8", "model.e_width=8"],
 }
 # The paper's layout (ConvTranspose 5x5/2, feature-space reconstruction only), for comparison.
