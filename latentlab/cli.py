@@ -105,6 +105,20 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name", help="with --with/--without: the attribute's name")
     a.add_argument("--max-images", type=_positive_int, default=2000, help="at most this many images per source")
 
+    tl = sub.add_parser("timelapse", help="the run's fixed-noise grids over training as a video")
+    tl.add_argument("run", metavar="RUN", help="a run directory (also one still training, or written by torchrun)")
+    tl.add_argument("--out", required=True, help="train.mp4 | train.webm | train.gif | FOLDER/ (PNG sequence)")
+    tl.add_argument("--fps", type=float, default=30.0)
+    tl.add_argument("--size", type=_positive_int, help="the frame's longer side in px (default: the grid "
+                    "upscaled by the smallest whole factor reaching 512 px)")
+    tl.add_argument("--from", dest="start", type=int, metavar="STEP", help="first step to include")
+    tl.add_argument("--to", dest="stop", type=int, metavar="STEP", help="last step to include")
+    tl.add_argument("--label", action="store_true", help="burn the step and epoch into the bottom-left corner")
+    tl.add_argument("--hold-last", type=float, default=0.0, metavar="SECONDS", help="show the last grid this long")
+
+    tb = sub.add_parser("tensorboard", help="write or back-fill TensorBoard event files (RUN/tb/) for runs")
+    tb.add_argument("runs", nargs="+", metavar="RUN")
+
     m = sub.add_parser("metrics", help="quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid")
     m.add_argument("checkpoint")
     m.add_argument("--data", help="the real images (default: the source the checkpoint was trained on)")
@@ -338,7 +352,17 @@ def _cmd_walk(args) -> int:
     from latentlab.video import write_walk
 
     renderer = Renderer.from_checkpoint(args.checkpoint)
-    bar = ProgressLine()
+    progress = _frame_progress(ProgressLine(), "frame")
+    result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
+                        frames=args.frames, fps=args.fps, interp=args.interp, ease=args.ease, loop=args.loop,
+                        size=args.size, upscale=args.upscale, grid=args.grid, truncation=args.truncation,
+                        seed=args.seed, progress=progress)
+    print(f"latentlab: wrote {result.frames} frames ({result.width}x{result.height}, {result.fps:g} fps) to "
+          f"{result.path} in {result.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _frame_progress(bar: ProgressLine, what: str):
     started = time.monotonic()
 
     def progress(done: int, total: int) -> None:
@@ -346,14 +370,30 @@ def _cmd_walk(args) -> int:
         if done == total or now - bar.last > 0.2:
             bar.last = now
             rate = done / max(now - started, 1e-9)
-            bar._write(f"frame {done}/{total} {_bar(done / total)} {rate:.0f} frames/s", final=done == total)
+            bar._write(f"{what} {done}/{total} {_bar(done / total)} {rate:.0f} frames/s", final=done == total)
 
-    result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
-                        frames=args.frames, fps=args.fps, interp=args.interp, ease=args.ease, loop=args.loop,
-                        size=args.size, upscale=args.upscale, grid=args.grid, truncation=args.truncation,
-                        seed=args.seed, progress=progress)
-    print(f"latentlab: wrote {result.frames} frames ({result.width}x{result.height}, {result.fps:g} fps) to "
-          f"{result.path} in {result.seconds:.1f} s", file=sys.stderr)
+    return progress
+
+
+def _cmd_timelapse(args) -> int:
+    from latentlab.timelapse import write_timelapse
+
+    result = write_timelapse(args.run, args.out, fps=args.fps, size=args.size, start=args.start, stop=args.stop,
+                             label=args.label, hold_last=args.hold_last,
+                             progress=_frame_progress(ProgressLine(), "frame"))
+    print(f"latentlab: wrote {result.frames} frames ({result.grids} grids, {result.width}x{result.height}, "
+          f"{result.fps:g} fps) to {result.path} in {result.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _cmd_tensorboard(args) -> int:
+    from latentlab.train.tbwriter import backfill
+
+    for run in args.runs:
+        counts = backfill(run)
+        print(f"latentlab: {run}/tb: {counts['scalars']} metric rows, {counts['images']} grids, "
+              f"{counts['texts']} alerts and settings, {counts['quality']} quality figures", file=sys.stderr)
+    print(f"latentlab: open them with: tensorboard --logdir {args.runs[0].rstrip('/')}/tb", file=sys.stderr)
     return 0
 
 
@@ -446,4 +486,6 @@ COMMANDS = {
     "walk": _cmd_walk,
     "encode": _cmd_encode,
     "attributes": _cmd_attributes,
+    "timelapse": _cmd_timelapse,
+    "tensorboard": _cmd_tensorboard,
 }
