@@ -30,7 +30,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "latentlab setup: installing dependencies into $VENV (the first time takes a few minutes)" >&2
   # torch and torchvision are pinned to the pair that ships for this platform.
   "$VENV/bin/python" -m pip install -q "torch==2.14.1" "torchvision==0.29.1" 2>&1 | grep -v "^WARNING: Location" || true
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,metrics]" 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,metrics,tensorboard]" 2>&1 | grep -v "^WARNING: Location" || true
   "$VENV/bin/python" -c "import torch, torchvision, PySide6, pyqtgraph, av, safetensors, latentlab" \
     || { echo "latentlab setup: install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
