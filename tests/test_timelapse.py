@@ -139,3 +139,13 @@ def test_cli_exit_codes(tmp_path, capsys):
     assert main(["timelapse", str(empty), "--out", str(tmp_path / "e.mp4")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no sample grids" in err[0]
+
+
+@pytest.mark.parametrize("name", ["tiny", "dcgan", "torchgan2015", "vaegan"])
+def test_every_preset_writes_enough_grids_for_a_timelapse(name):
+    from latentlab.config import load_preset
+
+    cfg = load_preset(name)
+    t, d = cfg.train, cfg.data
+    steps = t.steps or t.epochs * ((d.synthetic_count - d.holdout) // t.batch)
+    assert d.source == "synthetic" and steps // t.sample_every >= 100
