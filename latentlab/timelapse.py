@@ -113,7 +113,8 @@ def label_corner(width: int, height: int) -> tuple[int, int, int, int]:
     return 0, height // 2, width // 2, height
 
 
-def _render(path: Path, size: tuple[int, int], text: str | None) -> np.ndarray:
+def _render(path: Path, size: tuple[int, int], text: str | None):
+    """One grid as a PIL image at the frame size, labelled."""
     from PIL import Image
 
     with Image.open(path) as im:
@@ -122,15 +123,15 @@ def _render(path: Path, size: tuple[int, int], text: str | None) -> np.ndarray:
         img = img.resize(size, Image.NEAREST)
     if text is not None:
         img = burn_label(img, text)
-    return np.asarray(img)
+    return img
 
 
-def _to_i420(rgb: np.ndarray) -> np.ndarray:
+def _to_i420(img) -> np.ndarray:
     """RGB -> I420 planes with swscale's default BT.601 limited range: what AVWriter.write would do on
     the encoding thread, done here on the reader's (PyAV releases the GIL while it converts)."""
     import av
 
-    return av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p").to_ndarray()
+    return av.VideoFrame.from_image(img).reformat(format="yuv420p").to_ndarray()
 
 
 def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: float = 30, size: int | None = None,
@@ -183,8 +184,8 @@ def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: floa
     def read() -> None:
         try:
             for step, path in grids:
-                rgb = _render(path, (width, height), label_text(step, epochs.get(step)) if label else None)
-                if not put(_to_i420(rgb) if yuv else rgb):
+                img = _render(path, (width, height), label_text(step, epochs.get(step)) if label else None)
+                if not put(_to_i420(img) if yuv else np.asarray(img)):
                     return
             put(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the encoding thread, which raises it
