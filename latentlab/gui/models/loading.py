@@ -17,7 +17,7 @@ import numpy as np
 
 from latentlab.config import UserError
 
-DEMO_CHECKPOINT = Path(__file__).resolve().parents[2] / "resources" / "demo" / "vaegan32.safetensors"
+DEMO_CHECKPOINT = Path(__file__).resolve().parents[3] / "resources" / "demo" / "vaegan32.safetensors"
 PRINCIPAL_SAMPLES = 2000
 PRINCIPAL_COMPONENTS = 20
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QInputDialog
 
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
-from latentlab.gui.explore_dialogs import DCGANSizesDialog
-from latentlab.gui.explore_models import (
+from latentlab.gui.explore.dialogs import DCGANSizesDialog
+from latentlab.gui.models.loading import (
     DEMO_CHECKPOINT,
     import_dcgan_model,
     live_model,
