@@ -113,7 +113,7 @@ def label_corner(width: int, height: int) -> tuple[int, int, int, int]:
     return 0, height // 2, width // 2, height
 
 
-def _render(path: Path, size: tuple[int, int], text: str | None):
+def render_frame(path: Path, size: tuple[int, int], text: str | None):
     """One grid as a PIL image at the frame size, labelled."""
     from PIL import Image
 
@@ -184,7 +184,7 @@ def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: floa
     def read() -> None:
         try:
             for step, path in grids:
-                img = _render(path, (width, height), label_text(step, epochs.get(step)) if label else None)
+                img = render_frame(path, (width, height), label_text(step, epochs.get(step)) if label else None)
                 if not put(_to_i420(img) if yuv else np.asarray(img)):
                     return
             put(None)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -35,6 +36,7 @@ from latentlab.gui.background import run_in_background
 from latentlab.gui.record.export import RecordExportMixin
 from latentlab.gui.record.keyframes import KeyframeList
 from latentlab.gui.record.options import build_options
+from latentlab.gui.record.timelapse import TimelapseWidget
 from latentlab.gui.widgets.alerts import MessageBanner
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
@@ -153,11 +155,19 @@ class RecordPanel(RecordExportMixin, QWidget):
         body = QHBoxLayout()
         body.addLayout(left, 2)
         body.addLayout(right, 3)
+        walk_page = QWidget()
+        walk_layout = QVBoxLayout(walk_page)
+        walk_layout.setContentsMargins(0, 0, 0, 0)
+        walk_layout.addWidget(self.model_label)
+        walk_layout.addLayout(body, 1)
+        self.timelapse = TimelapseWidget()
+        self.modes = QTabWidget()
+        self.modes.addTab(walk_page, "Latent walk")
+        self.modes.addTab(self.timelapse, "Timelapse")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(self.banner)
-        layout.addWidget(self.model_label)
-        layout.addLayout(body, 1)
+        layout.addWidget(self.modes, 1)
 
     def _action(self, text: str, shortcut: str, slot, context=Qt.WidgetWithChildrenShortcut) -> QAction:
         action = QAction(text, self)
@@ -393,6 +403,8 @@ class RecordPanel(RecordExportMixin, QWidget):
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         self.stop()
         thread = self._export_thread
+        if not self.timelapse.shutdown(timeout_s):
+            return False
         if thread is None:
             return True
         self._cancel.set()  # write_walk removes the partial file at its next batch
