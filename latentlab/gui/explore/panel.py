@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from latentlab.gui import settings as app_settings
 from latentlab.gui.explore.bookmarks import BookmarksWidget
+from latentlab.gui.explore.compare import CompareWidget
 from latentlab.gui.explore.controls import ViewControlsWidget
 from latentlab.gui.explore.directions import DirectionsPageWidget
 from latentlab.gui.explore.io import ExploreIOMixin
@@ -121,6 +122,8 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         self.tabs.addTab(self.directions, "Directions")
         self.tabs.addTab(self.attributes, "Attributes")
         self.tabs.addTab(self.bookmarks, "Bookmarks")
+        self.compare = CompareWidget()  # a second checkpoint drawing the same latent
+        self.tabs.addTab(self.compare, "Compare")
         self.main_split = QSplitter(Qt.Horizontal)
         self.main_split.addWidget(left)
         self.main_split.addWidget(self.tabs)
@@ -195,6 +198,9 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         w.encoded.connect(self._encoded)
         w.model_loaded.connect(self._model_loaded)
         w.weights_swapped.connect(self._weights_swapped)
+        # Compare: every change of the latent on screen reaches the second model too
+        self.latent_changed.connect(lambda: self.compare.show_latent(self.state.latent()))
+        self.model_changed.connect(lambda info: self.compare.set_latent_dim(info.latent_dim))
         w.failed.connect(self._failed)
         self.directions.directions_changed.connect(self._directions_changed)
         self.directions.amount_changed.connect(self._principal_changed)
@@ -253,6 +259,7 @@ class ExplorePanel(ExploreIOMixin, QWidget):
             return  # an older picture than the one on screen
         self.shown_id = rid
         self.view.set_array(image, rid)
+        self.compare.set_reference(image)
         self.recon.set_edited(image, self.state.editing_photo)
         self._render_ms = ms
 
