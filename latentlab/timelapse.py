@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.video import MAX_SIDE, check_output, open_writer
+from latentlab.video import MAX_SIDE, WalkResult, check_output, open_writer
 
 GRID_FILE = re.compile(r"^step-(\d{8})\.png$")
 DEFAULT_SIDE = 512  # grids shorter than this are upscaled by the smallest whole factor reaching it
@@ -31,15 +31,8 @@ QUEUE_FRAMES = 8
 
 
 @dataclass
-class TimelapseResult:
-    frames: int  # frames written, the hold included
-    grids: int
-    path: Path | None  # None when cancelled
-    cancelled: bool = False
-    width: int = 0
-    height: int = 0
-    fps: float = 0.0
-    seconds: float = 0.0
+class TimelapseResult(WalkResult):  # frames counts the hold too
+    grids: int = 0
 
 
 def grid_files(run: str | os.PathLike, start: int | None = None, stop: int | None = None) -> list[tuple[int, Path]]:
@@ -96,7 +89,7 @@ def burn_label(img, text: str):
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default_imagefont()
-    left, top, right, bottom = font.getbbox(text)
+    _, _, right, bottom = font.getbbox(text)
     pad = 2
     box = Image.new("RGB", (right + 2 * pad, bottom + 2 * pad), (0, 0, 0))
     ImageDraw.Draw(box).text((pad, pad), text, font=font, fill=(255, 255, 255))
@@ -200,8 +193,8 @@ def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: floa
             while True:
                 if cancel is not None and cancel():
                     writer.abort()
-                    return TimelapseResult(done, done, None, True, writer.width, writer.height, fps,
-                                           time.perf_counter() - started)
+                    return TimelapseResult(done, None, True, writer.width, writer.height, fps,
+                                           time.perf_counter() - started, grids=min(done, len(grids)))
                 item = frames.get()
                 if item is None:
                     break
@@ -222,5 +215,5 @@ def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: floa
     finally:
         stopping.set()
         reader.join()
-    return TimelapseResult(done, len(grids), writer.path, False, writer.width, writer.height, fps,
-                           time.perf_counter() - started)
+    return TimelapseResult(done, writer.path, False, writer.width, writer.height, fps,
+                           time.perf_counter() - started, grids=len(grids))

@@ -47,7 +47,8 @@ def one(run: str, out: str, size: int, stop: int | None, label: bool) -> dict:
 
     result = write_timelapse(run, out, fps=30, size=size, stop=stop, label=label)
     # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's at fork and survives exec
-    peak_mb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:")) / 1024
+    with open("/proc/self/status") as f:
+        peak_mb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
     return {"frames": result.frames, "seconds": result.seconds, "fps": result.frames / result.seconds,
             "peak_mb": peak_mb, "size": f"{result.width}x{result.height}"}
 

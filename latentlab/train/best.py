@@ -11,6 +11,7 @@ against it.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 from pathlib import Path
@@ -21,7 +22,7 @@ BEST_NAME = "best.safetensors"
 
 def is_better(values: dict, best: dict | None) -> bool:
     value = values.get(FIGURE)
-    if not isinstance(value, (int, float)) or value != value:  # missing or NaN
+    if not isinstance(value, (int, float)) or math.isnan(value):
         return False
     return best is None or value < float(best[FIGURE])
 

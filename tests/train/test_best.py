@@ -24,7 +24,7 @@ def best_step(out):
 
 def test_best_checkpoint_is_the_best_step_and_survives_a_resume(tmp_path):
     out = tmp_path / "run"
-    kw = dict(cache_dir=tmp_path, quality_every=2, quality_n=8, checkpoint_every=100, sample_every=100)
+    kw = {"cache_dir": tmp_path, "quality_every": 2, "quality_n": 8, "checkpoint_every": 100, "sample_every": 100}
     first = Trainer(tiny_config("dcgan", steps=6, **kw), out)
     list(first.run())
     best = out / "checkpoints" / "best.safetensors"

@@ -38,7 +38,7 @@ def wipe(a: np.ndarray, b: np.ndarray, fraction: float) -> np.ndarray:
 
         b = np.asarray(Image.fromarray(b).resize((a.shape[1], a.shape[0]), Image.NEAREST))
     out = b.copy()
-    cut = int(round(np.clip(fraction, 0.0, 1.0) * a.shape[1]))
+    cut = round(float(np.clip(fraction, 0.0, 1.0)) * a.shape[1])
     out[:, :cut] = a[:, :cut]
     return out
 

@@ -402,11 +402,4 @@ class RecordPanel(RecordExportMixin, QWidget):
 
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         self.stop()
-        thread = self._export_thread
-        if not self.timelapse.shutdown(timeout_s):
-            return False
-        if thread is None:
-            return True
-        self._cancel.set()  # write_walk removes the partial file at its next batch
-        thread.join(timeout_s)
-        return not thread.is_alive()
+        return self.timelapse.join_export(timeout_s) and self.join_export(timeout_s)

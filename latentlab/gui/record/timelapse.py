@@ -3,7 +3,7 @@
 The run is the Train tab's (offered by the window whenever that tab starts or attaches a run) or one
 picked from disk. A scrubber previews any frame exactly as it will be written (size, label); Refresh
 takes the grids a run still training has written since. The export runs write_timelapse on a
-background thread with progress and Cancel, which removes the partial file.
+background thread with progress and Cancel (gui.record.export), which removes the partial file.
 """
 
 from __future__ import annotations
@@ -28,13 +28,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.gui.background import run_in_background
-from latentlab.gui.record.export import VIDEO_FILTERS
+from latentlab.gui.record.export import BackgroundExportMixin, ask_video_path
 from latentlab.gui.widgets.alerts import MessageBanner
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
 
-class TimelapseWidget(QWidget):
+class TimelapseWidget(BackgroundExportMixin, QWidget):
     export_progress = Signal(int, int)  # frames done, total (emitted on the export thread, queued here)
 
     def __init__(self, parent=None):
@@ -196,7 +195,7 @@ class TimelapseWidget(QWidget):
         try:
             arr = self.preview_array()
         except (OSError, ValueError) as exc:
-            self.banner.show_message(f"cannot read a grid: {exc}", "error")
+            self.show_error(f"cannot read a grid: {exc}")
             return
         i = self.scrubber.value()
         self.view.set_array(arr, i)
@@ -214,73 +213,21 @@ class TimelapseWidget(QWidget):
         self.refresh_button.setEnabled(self.run is not None)
 
     def choose_export(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(self, "Export the timelapse", "timelapse.mp4",
-                                                   ";;".join(VIDEO_FILTERS))
+        path = ask_video_path(self, "Export the timelapse", "timelapse.mp4")
         if path:
-            suffix = VIDEO_FILTERS.get(chosen, "")
-            self.export_to(path + suffix if suffix and Path(path).suffix == "" else path)
+            self.export_to(path)
 
     def export_to(self, path: str | Path) -> bool:
         """Write the timelapse to `path` on a background thread; False (and a message) if it cannot start."""
         from latentlab.timelapse import write_timelapse
 
-        if self._export_thread is not None:
-            self.banner.show_message("An export is already running; cancel it first", "error")
-            return False
         if self.run is None or not self.grids:
-            self.banner.show_message("No sample grids to export: pick a run that has written some", "error")
+            self.show_error("No sample grids to export: pick a run that has written some")
             return False
         run, options = self.run, self.options()
-        self._cancel.clear()
-        self.progress.setRange(0, max(1, self.frame_count()))
-        self.progress.setValue(0)
-        self.export_label.setText(f"Exporting to {path}…")
+        return self.start_export(path, self.frame_count(), lambda progress, cancel: write_timelapse(
+            run, path, progress=progress, cancel=cancel, **options))
 
-        def progress(done, total):
-            try:
-                self.export_progress.emit(done, total)
-            except RuntimeError:  # the widget is gone: the window closed during the export
-                self._cancel.set()
-
-        def job():
-            return write_timelapse(run, path, progress=progress, cancel=self._cancel.is_set, **options)
-
-        self._export_thread = run_in_background(job, self._export_done)
-        self._update_enabled()
-        return True
-
-    def _progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-
-    def cancel_export(self) -> None:
-        if self._export_thread is not None:
-            self._cancel.set()
-            self.export_label.setText("Cancelling…")
-
-    def _export_done(self, result, error) -> None:
-        self._export_thread = None
-        self._update_enabled()
-        if error:
-            self.export_label.setText("Export failed")
-            self.banner.show_message(error.splitlines()[0], "error")
-            return
-        self.last_export = result
-        if result.cancelled:
-            self.progress.setValue(0)
-            self.export_label.setText(f"Cancelled after {result.frames} frames; nothing was written")
-            return
-        self.export_label.setText(f"Wrote {result.path}: {result.frames} frames ({result.grids} grids), "
-                                  f"{result.width}×{result.height}, {result.fps:g} fps in {result.seconds:.1f} s")
-
-    @property
-    def exporting(self) -> bool:
-        return self._export_thread is not None
-
-    def shutdown(self, timeout_s: float = 2.0) -> bool:
-        thread = self._export_thread
-        if thread is None:
-            return True
-        self._cancel.set()  # write_timelapse removes the partial file before it returns
-        thread.join(timeout_s)
-        return not thread.is_alive()
+    def show_error(self, message: str) -> None:
+        self.banner.show_message(message.splitlines()[0] if message else "unknown error", "error")
+        self.banner.label.setToolTip(message)
