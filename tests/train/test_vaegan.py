@@ -195,7 +195,7 @@ def test_short_training_identity_rises_above_chance(tmp_path):
     short run learn; a D that learns as fast as the decoder gives llike informative features."""
     from latentlab.data.synthetic import render_many
     from latentlab.encode import identity_rate
-    from latentlab.train.control import StepStats
+    from latentlab.run.control import StepStats
 
     cfg = tiny_config("vaegan", steps=150, cache_dir=tmp_path, batch=16, sample_every=1000,
                       checkpoint_every=1000, vae_gamma=1.0, optimizer="adam", lr_d=2e-3, lr_g=2e-3)
@@ -222,7 +222,7 @@ def test_demo_model_keeps_identity_on_held_out_faces():
     nearer (pixel L2) to its own input than to any other input for at least 90% of them."""
     from latentlab.data.synthetic import render_many
     from latentlab.encode import attributes_path, identity_rate, read_attributes
-    from latentlab.train.checkpoint import load_model
+    from latentlab.run.checkpoint import load_model
 
     model = load_model(DEMO)
     cfg = model.config

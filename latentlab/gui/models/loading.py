@@ -125,7 +125,7 @@ def load_checkpoint_model(path: str | os.PathLike, device: str | None = None, th
     """A latentlab checkpoint (EMA generator preferred). UserError for a missing, damaged, foreign or
     wrong-architecture file, naming the first mismatching key."""
     from latentlab.render import Renderer
-    from latentlab.train.checkpoint import load_model
+    from latentlab.run.checkpoint import load_model
 
     path = Path(path)
     if path.suffix.lower() in (".pth", ".pt"):
@@ -169,7 +169,7 @@ def live_model(model_config, states: dict, step: int, data_config=None, device: 
 
     from latentlab.models import build_encoder, build_generator
     from latentlab.render import Renderer
-    from latentlab.train.checkpoint import load_net
+    from latentlab.run.checkpoint import load_net
 
     with torch.random.fork_rng(devices=[]):  # the weights are replaced; leave the global RNG alone
         G = build_generator(model_config)
@@ -217,7 +217,7 @@ def load_photo_for(info: ModelInfo, path: str | os.PathLike) -> np.ndarray:
 
 def live_states_from_checkpoint(path: str | os.PathLike) -> dict:
     """A checkpoint of the run being followed, in the shape LiveGeneratorFeed offers."""
-    from latentlab.train.checkpoint import config_from_meta, read_checkpoint, split_prefix
+    from latentlab.run.checkpoint import config_from_meta, read_checkpoint, split_prefix
 
     tensors, meta = read_checkpoint(path)
     cfg = config_from_meta(meta, where=str(path))
