@@ -16,6 +16,8 @@ import os
 import shutil
 from pathlib import Path
 
+from latentlab.run.atomic import AtomicFile
+
 FIGURE = "fd_random"
 BEST_NAME = "best.safetensors"
 
@@ -29,19 +31,10 @@ def is_better(values: dict, best: dict | None) -> bool:
 
 def pin(step_checkpoint: Path, checkpoints: Path) -> Path:
     """Make checkpoints/best.safetensors the same file as `step_checkpoint`, atomically."""
-    dest = checkpoints / BEST_NAME
-    tmp = checkpoints / f".{BEST_NAME}.{os.getpid()}.tmp"
-    tmp.unlink(missing_ok=True)
-    try:
+    with AtomicFile(checkpoints / BEST_NAME) as f:
+        f.tmp.unlink()
         try:
-            os.link(step_checkpoint, tmp)
+            os.link(step_checkpoint, f.tmp)
         except OSError:  # no hard links here (some network and FAT file systems)
-            with open(step_checkpoint, "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
-                dst.flush()
-                os.fsync(dst.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return dest
+            shutil.copyfile(step_checkpoint, f.tmp)
+    return f.path

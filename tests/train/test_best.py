@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from latentlab.train.checkpoint import load_model, read_checkpoint
+from latentlab.run.checkpoint import load_model, read_checkpoint
 from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 

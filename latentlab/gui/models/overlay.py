@@ -75,7 +75,7 @@ class RunOverlay:
         return next((r for r in self.runs if r.path.resolve() == path), None)
 
     def add(self, path: str | Path, own: bool = False) -> OverlayRun:
-        from latentlab.train.rundir import RunReader
+        from latentlab.run.rundir import RunReader
 
         path = Path(path)
         if self.find(path) is not None:

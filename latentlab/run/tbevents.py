@@ -100,7 +100,8 @@ def backfill(run: str | os.PathLike) -> dict:
     """Rebuild RUN/tb from metrics.jsonl, events.jsonl and samples/: written into a temporary folder,
     then swapped in, so running it twice gives the same files and never duplicates a point."""
     from latentlab.config import UserError
-    from latentlab.train.rundir import STEP_FILE, RunReader
+    from latentlab.run.atomic import make_temp_dir
+    from latentlab.run.rundir import STEP_FILE, RunReader
 
     run = Path(run)
     if not RunReader.is_run_dir(run):
@@ -121,7 +122,7 @@ def backfill(run: str | os.PathLike) -> dict:
     for row in _rows(metrics_file):
         last_time = float(row.get("time", last_time))
     start = (metrics_file.stat().st_mtime if metrics_file.exists() else time.time()) - last_time
-    tmp = _fresh_dir(run, "part")
+    tmp = make_temp_dir(run / "tb", ".part")
     try:
         sink = TensorBoardSink(tmp, flush_secs=3600)
         times = {}
@@ -144,7 +145,7 @@ def backfill(run: str | os.PathLike) -> dict:
         sink.close()
         old = run / "tb"
         if old.exists():
-            trash = _fresh_dir(run, "old")
+            trash = make_temp_dir(run / "tb", ".old")
             os.replace(old, trash / "tb")
             os.replace(tmp, old)
             shutil.rmtree(trash, ignore_errors=True)
@@ -154,10 +155,3 @@ def backfill(run: str | os.PathLike) -> dict:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return sink.counts
-
-
-def _fresh_dir(parent: Path, what: str) -> Path:
-    """A new hidden folder (mkdir, unlike mkdtemp, gives it the umask's mode)."""
-    path = parent / f".tb-{what}-{os.getpid()}-{time.time_ns()}"
-    path.mkdir()
-    return path

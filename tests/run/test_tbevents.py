@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from latentlab.train.control import Control
+from latentlab.run.control import Control
 from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 
@@ -84,9 +84,9 @@ def test_backfill_is_idempotent(tmp_path, capsys):
 
 
 def test_without_tensorboard_training_is_unchanged(tmp_path, monkeypatch):
-    from latentlab.train import tbwriter
+    from latentlab.run import tbevents
 
-    monkeypatch.setattr(tbwriter, "available", lambda: False)
+    monkeypatch.setattr(tbevents, "available", lambda: False)
     out = tmp_path / "run"
     list(Trainer(tiny_config("dcgan", steps=3, cache_dir=tmp_path), out).run())
     assert len(rows(out / "metrics.jsonl")) == 3 and not (out / "tb").exists()
