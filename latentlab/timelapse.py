@@ -83,9 +83,9 @@ def label_text(step: int, epoch: int | None) -> str:
     return f"step {step}" + (f"  epoch {epoch}" if epoch is not None else "")
 
 
-def burn_label(img, text: str):
-    """Draws `text` white on a black box into the bottom-left corner of a PIL image, in Pillow's
-    built-in bitmap font scaled by a whole factor so it stays legible on large frames."""
+def label_box(text: str, width: int, height: int) -> np.ndarray:
+    """`text` white on a black box (even sides, for 4:2:0 chroma), in Pillow's built-in bitmap font scaled
+    by a whole factor so it stays legible on large frames, cropped to a width x height frame."""
     from PIL import Image, ImageDraw, ImageFont
 
     font = ImageFont.load_default_imagefont()
@@ -93,11 +93,18 @@ def burn_label(img, text: str):
     pad = 2
     box = Image.new("RGB", (right + 2 * pad, bottom + 2 * pad), (0, 0, 0))
     ImageDraw.Draw(box).text((pad, pad), text, font=font, fill=(255, 255, 255))
-    scale = max(1, min(img.width, img.height) // 256)
-    if scale > 1:
-        box = box.resize((box.width * scale, box.height * scale), Image.NEAREST)
-    box = box.crop((0, 0, min(box.width, img.width), min(box.height, img.height)))
-    img.paste(box, (0, img.height - box.height))
+    scale = max(1, min(width, height) // 256)
+    arr = np.asarray(box).repeat(scale, 0).repeat(scale, 1)
+    arr = np.pad(arr, ((arr.shape[0] % 2, 0), (0, arr.shape[1] % 2), (0, 0)))  # black row on top, column right
+    return arr[arr.shape[0] - min(arr.shape[0], height - height % 2):, : min(arr.shape[1], width - width % 2)]
+
+
+def burn_label(img, text: str):
+    """Draws the label box into the bottom-left corner of a PIL image."""
+    from PIL import Image
+
+    box = label_box(text, img.width, img.height)
+    img.paste(Image.fromarray(box), (0, img.height - box.shape[0]))
     return img
 
 
@@ -119,12 +126,41 @@ def render_frame(path: Path, size: tuple[int, int], text: str | None):
     return img
 
 
-def _to_i420(img) -> np.ndarray:
-    """RGB -> I420 planes with swscale's default BT.601 limited range: what AVWriter.write would do on
-    the encoding thread, done here on the reader's (PyAV releases the GIL while it converts)."""
-    import av
+# RGB -> Y'CbCr, BT.601 limited range (what swscale's default, AVWriter.write, uses), as the 3×4 affine
+# matrix of PIL's Image.convert: one C pass over the small grid.
+_YUV601 = (65.481 / 255, 128.553 / 255, 24.966 / 255, 16.0,
+           -37.797 / 255, -74.203 / 255, 112.0 / 255, 128.0,
+           112.0 / 255, -93.786 / 255, -18.214 / 255, 128.0)
 
-    return av.VideoFrame.from_image(img).reformat(format="yuv420p").to_ndarray()
+
+def _planes(img, size: tuple[int, int], box_filter: bool = False) -> list:
+    """Y at `size`, Cb and Cr at half of it, of an RGB PIL image. Nearest-neighbour samples each chroma
+    pixel at the centre of its 2×2 block (exactly the block's colour for a whole even upscale factor);
+    box_filter averages the block instead (for the label, drawn at the frame's own size)."""
+    from PIL import Image
+
+    y, cb, cr = img.convert("RGB", matrix=_YUV601).split()
+    half = (size[0] // 2, size[1] // 2)
+    resample = Image.BOX if box_filter else Image.NEAREST
+    return [y.resize(size, Image.NEAREST), cb.resize(half, resample), cr.resize(half, resample)]
+
+
+def grid_i420(path: Path, size: tuple[int, int], text: str | None) -> np.ndarray:
+    """One grid straight to I420 planes (H·3/2, W) at an even frame size: converted at the grid's own
+    size, then each plane upscaled, so the colour conversion costs a fraction of converting the frame."""
+    from PIL import Image
+
+    width, height = size
+    with Image.open(path) as im:
+        y, cb, cr = _planes(im.convert("RGB"), size)
+    if text is not None:
+        box = label_box(text, width, height)
+        bh, bw = box.shape[:2]
+        by, bcb, bcr = _planes(Image.fromarray(box), (bw, bh), box_filter=True)
+        y.paste(by, (0, height - bh))
+        cb.paste(bcb, (0, (height - bh) // 2))
+        cr.paste(bcr, (0, (height - bh) // 2))
+    return np.frombuffer(y.tobytes() + cb.tobytes() + cr.tobytes(), np.uint8).reshape(height * 3 // 2, width)
 
 
 def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: float = 30, size: int | None = None,
@@ -177,8 +213,10 @@ def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: floa
     def read() -> None:
         try:
             for step, path in grids:
-                img = render_frame(path, (width, height), label_text(step, epochs.get(step)) if label else None)
-                if not put(_to_i420(img) if yuv else np.asarray(img)):
+                text = label_text(step, epochs.get(step)) if label else None
+                item = grid_i420(path, (width, height), text) if yuv else np.asarray(render_frame(path, (width, height),
+                                                                                                  text))
+                if not put(item):
                     return
             put(None)
         except BaseException as exc:  # noqa: BLE001 - handed to the encoding thread, which raises it

@@ -2,9 +2,10 @@
 
 The grids are synthesized like the `tiny` preset's (8x8 faces of 32 px, 274 px PNGs written by the
 trainer's own save_png): 64 synthetic faces that emerge from noise over the run, so each frame
-differs from the last as a training timelapse's do. Prints frames/s (grids on disk to a closed MP4)
-and the peak resident memory of a process that writes a short and a long timelapse, which stays
-flat when frames are streamed.
+differs from the last as a training timelapse's do. Prints frames/s (grids on disk to a closed MP4),
+the CPU time per frame summed over all threads (which a busy shared machine inflates far less than
+the wall time), and the peak resident memory of a process writing a short and a long timelapse,
+which stays flat when frames are streamed.
 
     .venv/bin/python scripts/bench_timelapse.py [--grids 2000] [--size 512] [--repeats 3]
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,11 +47,15 @@ def synthesize(run: Path, grids: int) -> None:
 def one(run: str, out: str, size: int, stop: int | None, label: bool) -> dict:
     from latentlab.timelapse import write_timelapse
 
+    cpu0 = os.times()
     result = write_timelapse(run, out, fps=30, size=size, stop=stop, label=label)
+    cpu1 = os.times()
+    cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's at fork and survives exec
     with open("/proc/self/status") as f:
         peak_mb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
     return {"frames": result.frames, "seconds": result.seconds, "fps": result.frames / result.seconds,
+            "cpu_ms_per_frame": 1000 * cpu / result.frames,
             "peak_mb": peak_mb, "size": f"{result.width}x{result.height}"}
 
 
@@ -86,6 +92,8 @@ def main() -> None:
         all_fps = ", ".join(f"{r['fps']:.0f}" for r in runs)
         print(f"{best['frames']} frames, {best['size']} H.264: {best['fps']:.0f} frames/s "
               f"(best of {args.repeats}: {all_fps}), {best['seconds']:.2f} s")
+        print(f"CPU time: {best['cpu_ms_per_frame']:.2f} ms per frame over all threads (two idle cores kept busy "
+              f"would give about {2000 / best['cpu_ms_per_frame']:.0f} frames/s)")
         print(f"peak resident memory: {short['peak_mb']:.0f} MB for {short['frames']} frames, "
               f"{best['peak_mb']:.0f} MB for {best['frames']} frames")
 
