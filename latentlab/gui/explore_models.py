@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
+from latentlab.resources import demo_checkpoint
 
-DEMO_CHECKPOINT = Path(__file__).resolve().parents[2] / "resources" / "demo" / "vaegan32.safetensors"
 PRINCIPAL_SAMPLES = 2000
 PRINCIPAL_COMPONENTS = 20
 
