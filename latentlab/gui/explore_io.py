@@ -14,7 +14,6 @@ import numpy as np
 from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QInputDialog
 
 from latentlab.config import UserError
-from latentlab.resources import demo_checkpoint
 from latentlab.gui.background import run_in_background
 from latentlab.gui.explore_dialogs import DCGANSizesDialog
 from latentlab.gui.explore_models import (
@@ -25,6 +24,7 @@ from latentlab.gui.explore_models import (
     load_photo_for,
     training_image,
 )
+from latentlab.resources import demo_checkpoint
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 TORCH_SUFFIXES = (".pth", ".pt")

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.resources import demo_checkpoint
 
 PRINCIPAL_SAMPLES = 2000
 PRINCIPAL_COMPONENTS = 20
