@@ -85,9 +85,9 @@ def _latentlab(installed, *args):
 
 def test_the_installed_package_is_the_wheel(installed):
     venv, env, work = installed
-    out = _run([venv / "bin" / "python", "-c", "import latentlab, latentlab.resources as r; "
-                "print(latentlab.__file__); print(r.demo_checkpoint()); print(latentlab.__version__)"],
-               cwd=work, env=env).stdout.split()
+    code = ("import latentlab, latentlab.resources as r; "
+            "print(latentlab.__file__); print(r.demo_checkpoint()); print(latentlab.__version__)")
+    out = _run([venv / "bin" / "python", "-c", code], cwd=work, env=env).stdout.split()
     assert all(Path(p).resolve().is_relative_to(venv.resolve()) for p in out[:2]), out
     assert Path(out[1]).is_file()
 
@@ -117,7 +117,7 @@ def test_sample_from_the_shipped_demo(installed):
 
 
 def test_gui_screenshot_offscreen(installed):
-    venv, env, work = installed
+    work = installed[2]
     _latentlab(installed, "gui", "--screenshot", "window.png")
     from PIL import Image
 
