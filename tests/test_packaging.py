@@ -6,89 +6,39 @@ already hold torch, PySide6 and the rest (so nothing is downloaded and nothing h
 every command runs with its working directory outside the checkout and no PYTHONPATH.
 """
 
-import os
-import shutil
-import subprocess
-import sys
-import sysconfig
 import zipfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ("pyproject.toml", "setup.py", "README.md", "latentlab", "resources")
-
-
-def _run(cmd, cwd, env=None, timeout=300):
-    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout, check=False)
-    assert result.returncode == 0, f"{cmd}\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
-    return result
-
-
-def _dependency_paths() -> list[str]:
-    """Where this interpreter finds torch, PySide6 & co., minus the checkout and the standard library."""
-    stdlib = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib")}
-    paths = [sysconfig.get_paths()["purelib"], *sys.path]
-    keep = []
-    for p in paths:
-        path = Path(p).resolve() if p else None
-        if path is None or not path.is_dir() or str(path) in stdlib or path.is_relative_to(ROOT):
-            continue
-        if path.name in ("site-packages", "dist-packages") or (path / "torch").is_dir():
-            keep.append(str(path))
-    return list(dict.fromkeys(keep))
+from scripts.wheel_venv import ROOT, build_wheel, install_into_new_venv, isolated_env, run
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    """(venv, environment, working folder) of a non-editable install of a freshly built wheel."""
+    """(venv bin folder, environment, working folder) of a non-editable install of a fresh wheel."""
     base = tmp_path_factory.mktemp("wheel")
-    source = base / "src"
-    source.mkdir()
-    for name in PROJECT_FILES:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, source / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(src, source / name)
-    dist = base / "dist"
-    _run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", dist, source], cwd=base)
-    (wheel,) = dist.glob("latentlab-*.whl")
+    wheel = build_wheel(base / "dist")
     names = zipfile.ZipFile(wheel).namelist()
     assert "latentlab/_resources/presets/tiny.toml" in names
     assert not [n for n in names if n.startswith(("resources/", "tests/", "scripts/"))]
-
-    venv = base / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", venv], cwd=base)
-    python = venv / "bin" / "python"
-    purelib = Path(_run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                        cwd=base).stdout.strip())
-    (purelib / "zz_latentlab_test_dependencies.pth").write_text("\n".join(_dependency_paths()) + "\n")
-    _run([sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel],
-         cwd=base)
-    shutil.rmtree(source)  # the install must not lean on the files it was built from
-
+    bindir = install_into_new_venv(wheel, base / "venv")
     work = base / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
-    env.update(QT_QPA_PLATFORM="offscreen", OMP_NUM_THREADS="1", LATENTLAB_CACHE=str(base / "cache"),
-               LATENTLAB_SETTINGS_DIR=str(base / "settings"), PATH=f"{venv / 'bin'}{os.pathsep}{env['PATH']}")
-    return venv, env, work
+    return bindir, isolated_env(bindir, base), work
 
 
 def _latentlab(installed, *args):
-    venv, env, work = installed
-    return _run([venv / "bin" / "latentlab", *args], cwd=work, env=env)
+    bindir, env, work = installed
+    return run([bindir / "latentlab", *args], cwd=work, env=env)
 
 
 def test_the_installed_package_is_the_wheel(installed):
-    venv, env, work = installed
+    bindir, env, work = installed
     code = ("import latentlab, latentlab.resources as r; "
             "print(latentlab.__file__); print(r.demo_checkpoint()); print(latentlab.__version__)")
-    out = _run([venv / "bin" / "python", "-c", code], cwd=work, env=env).stdout.split()
-    assert all(Path(p).resolve().is_relative_to(venv.resolve()) for p in out[:2]), out
+    out = run([bindir / "python", "-c", code], cwd=work, env=env).stdout.split()
+    assert all(Path(p).resolve().is_relative_to(bindir.parent.resolve()) for p in out[:2]), out
     assert Path(out[1]).is_file()
 
 
@@ -105,9 +55,9 @@ def test_presets(installed):
 
 
 def test_sample_from_the_shipped_demo(installed):
-    venv, env, work = installed
-    demo = _run([venv / "bin" / "python", "-c", "from latentlab.resources import demo_checkpoint as d; print(d())"],
-                cwd=work, env=env).stdout.strip()
+    bindir, env, work = installed
+    demo = run([bindir / "python", "-c", "from latentlab.resources import demo_checkpoint as d; print(d())"],
+               cwd=work, env=env).stdout.strip()
     _latentlab(installed, "sample", demo, "--out", "grid.png", "--n", "4")
     import numpy as np
     from PIL import Image
