@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from latentlab.gui.explore_view import ImageViewWidget
+from latentlab.gui.widgets.image_view import ImageViewWidget
 
 
 class ReconstructionWidget(QWidget):

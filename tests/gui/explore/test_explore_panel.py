@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -74,7 +75,7 @@ def generator_pixels(G, z) -> np.ndarray:
 def panel(qtbot, tmp_path):
     """The panel on its own (the main window's Train panel is not needed), settings in tmp_path."""
     from latentlab.gui.app import make_application
-    from latentlab.gui.explore_panel import ExplorePanel
+    from latentlab.gui.explore.panel import ExplorePanel
     from latentlab.gui.settings import use_settings_dir
 
     use_settings_dir(tmp_path / "settings")
@@ -132,16 +133,34 @@ def test_slider_move_changes_the_image(qtbot, panel, tmp_path):
 
 
 def test_fifty_rapid_moves_render_far_fewer_and_show_the_last(qtbot, panel, tmp_path):
+    """While one render is in flight, 49 more moves replace each other in the pending slot: the burst
+    costs the render in flight plus one for the newest move, and the newest move is what is shown.
+    The first render is held until the burst is queued, so this holds however busy the machine is."""
     load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
     worker = panel.service.worker
-    renders = worker.renders
-    slider = panel.dims.sliders[3]
-    for i in range(50):
-        slider.setValue(-300 + 12 * i)
+    renderer = worker.info.renderer
+    entered, release = threading.Event(), threading.Event()
+    real_render = renderer.render
+
+    def held_render(z):
+        entered.set()
+        assert release.wait(30), "the test never released the render"
+        return real_render(z)
+
+    renderer.render = held_render
+    try:
+        renders = worker.renders
+        slider = panel.dims.sliders[3]
+        slider.setValue(-300)
+        qtbot.waitUntil(entered.is_set, timeout=10000)
+        for i in range(1, 50):
+            slider.setValue(-300 + 12 * i)
+    finally:
+        release.set()
     wait_view(qtbot, panel)
-    assert worker.renders - renders <= 5
+    assert worker.renders - renders == 2
     assert panel.state.base[3] == pytest.approx(-3.0 + 0.12 * 49)
-    expected = panel.info.renderer.render(panel.state.latent()).images[0]
+    expected = real_render(panel.state.latent()).images[0]
     np.testing.assert_array_equal(panel.view.array(), expected)
 
 
@@ -262,7 +281,7 @@ def test_bookmarks_are_kept_and_export_for_walk(qtbot, panel, tmp_path):
     edited = panel.bookmark_action.trigger() or panel.bookmarks.bookmarks[-1]
     names = [b.name for b in panel.bookmarks.bookmarks]
     assert names == ["seed 42", "bookmark 2"] and edited.seed is None
-    from latentlab.gui.explore_bookmarks import bookmarks_file
+    from latentlab.gui.explore.bookmarks import bookmarks_file
 
     stored = load_bookmarks(bookmarks_file(NZ), NZ)
     assert [b.seed for b in stored] == [42, None]
@@ -390,7 +409,7 @@ def test_the_embedded_demo_opens_when_the_panel_is_first_shown(qtbot, window):
 
 def test_nearest_training_images_of_the_face_on_screen(qtbot, panel, tmp_path):
     """Explore › Nearest training images… opens the memorization check for the picture on screen."""
-    from latentlab.gui.metrics_panel import NearestImagesDialog
+    from latentlab.gui.widgets.nearest import NearestImagesDialog
 
     load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
     shown = wait_view(qtbot, panel).copy()

@@ -26,18 +26,18 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.gui import settings as app_settings
-from latentlab.gui.alerts import MessageBanner
-from latentlab.gui.explore_bookmarks import BookmarksWidget
-from latentlab.gui.explore_controls import ViewControlsWidget
-from latentlab.gui.explore_directions import DirectionsPageWidget
-from latentlab.gui.explore_io import ExploreIOMixin
-from latentlab.gui.explore_keyframes import KeyframesWidget
-from latentlab.gui.explore_live import FollowTrainingWidget, LiveGeneratorFeed, TrainingLink
-from latentlab.gui.explore_recon import ReconstructionWidget
-from latentlab.gui.explore_sliders import SliderBankWidget
-from latentlab.gui.explore_state import ExploreState
-from latentlab.gui.explore_view import ImageViewWidget
-from latentlab.gui.render_worker import RenderService
+from latentlab.gui.explore.bookmarks import BookmarksWidget
+from latentlab.gui.explore.controls import ViewControlsWidget
+from latentlab.gui.explore.directions import DirectionsPageWidget
+from latentlab.gui.explore.io import ExploreIOMixin
+from latentlab.gui.explore.keyframes import KeyframesWidget
+from latentlab.gui.explore.live import FollowTrainingWidget, LiveGeneratorFeed, TrainingLink
+from latentlab.gui.explore.recon import ReconstructionWidget
+from latentlab.gui.explore.render_worker import RenderService
+from latentlab.gui.explore.sliders import SliderBankWidget
+from latentlab.gui.models.explore_state import ExploreState
+from latentlab.gui.widgets.alerts import MessageBanner
+from latentlab.gui.widgets.image_view import ImageViewWidget
 
 
 class ExplorePanel(ExploreIOMixin, QWidget):
@@ -176,7 +176,7 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         image = self.view.array()
         if image is None or self.info is None:
             return
-        from latentlab.gui.metrics_panel import show_nearest_training_images
+        from latentlab.gui.widgets.nearest import show_nearest_training_images
 
         show_nearest_training_images(image, self.info, parent=self)
 

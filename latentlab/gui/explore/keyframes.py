@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QMenu, QSlider, QToolButton, QVBoxLayout, QWidget
 
-from latentlab.gui.explore_view import StripWidget
+from latentlab.gui.widgets.image_view import StripWidget
 
 T_STEPS = 1000
 

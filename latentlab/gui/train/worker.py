@@ -59,7 +59,7 @@ class TrainWorker(QObject):
         self.resume = resume
         self.details = ""  # the full traceback of an unexpected failure, for the alerts tooltip
         # The Explore panel's LiveGeneratorFeed: offered the trainer between steps, on this thread,
-        # so it can copy the generator without racing an optimizer step (see explore_live.py).
+        # so it can copy the generator without racing an optimizer step (see gui/explore/live.py).
         self.live_feed = None
 
     def _on_data_progress(self, done: int, total: int) -> None:

@@ -31,12 +31,12 @@ from PySide6.QtWidgets import (
 
 from latentlab import latent  # its torch-using parts load on first use, after the window shows
 from latentlab.config import UserError
-from latentlab.gui.alerts import MessageBanner
 from latentlab.gui.background import run_in_background
-from latentlab.gui.explore_view import ImageViewWidget
-from latentlab.gui.record_export import RecordExportMixin
-from latentlab.gui.record_keyframes import KeyframeList
-from latentlab.gui.record_options import build_options
+from latentlab.gui.record.export import RecordExportMixin
+from latentlab.gui.record.keyframes import KeyframeList
+from latentlab.gui.record.options import build_options
+from latentlab.gui.widgets.alerts import MessageBanner
+from latentlab.gui.widgets.image_view import ImageViewWidget
 
 PREVIEW_MAX_FRAMES = 600  # longer walks preview every k-th frame (memory and render time stay small)
 
@@ -275,7 +275,7 @@ class RecordPanel(RecordExportMixin, QWidget):
         if self.renderer is None or not self.has_encoder:
             self.show_error(f"{path}: only a VAE/GAN has an encoder; open one in the Explore panel")
             return
-        from latentlab.gui.explore_models import load_photo_for
+        from latentlab.gui.models.loading import load_photo_for
 
         info, renderer = self.explore.info, self.renderer
 

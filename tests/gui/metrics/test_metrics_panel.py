@@ -55,7 +55,7 @@ def test_metrics_view_explains_an_empty_run(window, qtbot, tmp_path):
 
 def test_nearest_training_images_dialog_finds_the_copy(qtbot, tmp_path):
     from latentlab.data import open_source
-    from latentlab.gui.metrics_panel import NearestImagesDialog
+    from latentlab.gui.widgets.nearest import NearestImagesDialog
 
     data = open_source("synthetic", 32, crop="center", synthetic_count=64, holdout=8, cache_dir=tmp_path,
                        progress=lambda *_: None)

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QInputDialog
 
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
-from latentlab.gui.explore_dialogs import DCGANSizesDialog
-from latentlab.gui.explore_models import (
+from latentlab.gui.explore.dialogs import DCGANSizesDialog
+from latentlab.gui.models.loading import (
     import_dcgan_model,
     live_model,
     live_states_from_checkpoint,

@@ -43,8 +43,8 @@ def make_checkpoint(path, arch="dcgan", seed=0):
 def panels(qtbot, tmp_path):
     """(explore, record) side by side in one widget, a tiny DCGAN loaded in Explore."""
     from latentlab.gui.app import make_application
-    from latentlab.gui.explore_panel import ExplorePanel
-    from latentlab.gui.record_panel import RecordPanel
+    from latentlab.gui.explore.panel import ExplorePanel
+    from latentlab.gui.record.panel import RecordPanel
     from latentlab.gui.settings import use_settings_dir
 
     use_settings_dir(tmp_path / "settings")

@@ -13,11 +13,11 @@ import time
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
-from latentlab.gui.alerts import AlertsWidget, MessageBanner
-from latentlab.gui.plots import MetricsPlotWidget
-from latentlab.gui.sample_grid import SampleGridWidget
-from latentlab.gui.series import MetricSeries, rows_to_columns
-from latentlab.gui.train_setup import TrainStatusWidget
+from latentlab.gui.models.series import MetricSeries, rows_to_columns
+from latentlab.gui.train.setup import TrainStatusWidget
+from latentlab.gui.widgets.alerts import AlertsWidget, MessageBanner
+from latentlab.gui.widgets.plots import MetricsPlotWidget
+from latentlab.gui.widgets.sample_grid import SampleGridWidget
 
 REFRESH_MS = 200
 ROWS_PER_REFRESH = 20_000  # bounds one refresh's work when a long log arrives at once

@@ -13,8 +13,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from latentlab.config import UserError
-from latentlab.gui.explore_models import PRINCIPAL_COMPONENTS, PRINCIPAL_SAMPLES, save_principal_cache
-from latentlab.gui.explore_sliders import SliderBankWidget
+from latentlab.gui.explore.sliders import SliderBankWidget
+from latentlab.gui.models.loading import PRINCIPAL_COMPONENTS, PRINCIPAL_SAMPLES, save_principal_cache
 
 
 class DirectionsJob(QObject):

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.config import Config, UserError
-from latentlab.gui.config_form import ScientificSpinBox, tooltip_for
+from latentlab.gui.train.config_form import ScientificSpinBox, tooltip_for
 
 SOURCE_KINDS = (
     ("synthetic", "Synthetic faces"),

@@ -25,18 +25,18 @@ from PySide6.QtWidgets import (
 from latentlab.config import Config, UserError, load_preset, load_toml, preset_names, preset_summary
 from latentlab.gui import settings as app_settings
 from latentlab.gui.background import freeze_long_lived_objects, probe_devices, run_in_background
-from latentlab.gui.config_form import ConfigFormWidget
-from latentlab.gui.run_follower import RunFollower
-from latentlab.gui.run_view import RunViewWidget
-from latentlab.gui.series import rows_to_columns
-from latentlab.gui.train_setup import (
+from latentlab.gui.models.series import rows_to_columns
+from latentlab.gui.train.config_form import ConfigFormWidget
+from latentlab.gui.train.follower import RunFollower
+from latentlab.gui.train.run_view import RunViewWidget
+from latentlab.gui.train.setup import (
     DevicePickerWidget,
     LiveSettingsWidget,
     OutputPickerWidget,
     SourcePickerWidget,
     check_output_dir,
 )
-from latentlab.gui.train_worker import TrainingSession
+from latentlab.gui.train.worker import TrainingSession
 
 DEFAULT_PRESET = "tiny"
 
