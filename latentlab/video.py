@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.atomic import publish_mode
 from latentlab.config import UserError
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
@@ -29,22 +30,6 @@ GIF_MAX_FPS = 50  # GIF delays are whole 1/100 s; browsers stretch delays under 
 # numbers): BT.601 matrix with limited range (what both our converter and swscale's default use),
 # sRGB/BT.709 primaries and transfer, so players convert back to the RGB we rendered.
 _MATRIX_SMPTE170M, _PRIMARIES_BT709, _TRC_BT709, _RANGE_MPEG = 6, 1, 1, 1
-
-
-def _umask() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
-def _publish_mode(path: Path, folder: bool = False) -> None:
-    # mkstemp/mkdtemp create owner-only entries; the finished video should get the usual permissions.
-    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
 
 
 def output_kind(path: str | os.PathLike) -> str:
@@ -167,7 +152,7 @@ class AVWriter(FrameWriter):
         os.close(fd)
         self._tmp = Path(tmp)
         try:
-            _publish_mode(self._tmp)
+            publish_mode(self._tmp)
             rate = Fraction(fps).limit_denominator(1001)
             options = {"movflags": "+faststart"} if kind == "mp4" else {}
             self._container = av.open(tmp, "w", format=kind, options=options)
@@ -288,7 +273,7 @@ class PNGWriter(FrameWriter):
         self._level = compress_level
         parent = path.parent
         self._tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
-        _publish_mode(self._tmp, folder=True)
+        publish_mode(self._tmp, folder=True)
 
     def write(self, frames) -> None:
         from PIL import Image

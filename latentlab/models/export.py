@@ -10,14 +10,13 @@ The same facts go into the file as metadata (ONNX metadata_props; a `latentlab.j
 TorchScript) so a program in another language can size its buffers without reading latentlab.
 
 ONNX goes through torch.onnx's default exporter (torch.export + onnxscript); it runs offline. Each
-file is written to a temporary name beside its target and renamed, so a failed export leaves nothing.
+file is written whole or not at all (latentlab.atomic), with the umask's mode.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from latentlab.atomic import write_atomically
 from latentlab.config import ModelConfig, UserError
 
 ROLES = ("generator", "encoder")
@@ -101,26 +101,9 @@ def _graph(net: nn.Module, model_cfg: ModelConfig, role: str, batch: int | None)
 
 
 def _write_atomically(path: Path, write: Callable[[str], None]) -> Path:
-    path = Path(path)
     if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
         raise UserError(f"{path}: the folder does not exist or is not writable")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; exports get the umask's mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return write_atomically(path, write)
 
 
 def export_onnx(net: nn.Module, model_cfg: ModelConfig, role: str, path: str | Path, batch: int | None = None,
