@@ -163,13 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     x = _command(sub, "export", "export the generator (and a VAE/GAN's encoder) as ONNX or TorchScript",
                  "latentlab export vaegan.safetensors --onnx G.onnx --encoder E.onnx",
-                 "latentlab export model.safetensors --torchscript G.pt --batch 16")
+                 "latentlab export model.safetensors --onnx G16.onnx --batch 16 --torchscript G.pt")
     x.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     x.add_argument("--onnx", metavar="G.onnx", help="write the generator as ONNX (needs latentlab[export])")
     x.add_argument("--torchscript", metavar="G.pt", help="write the generator as TorchScript")
     x.add_argument("--encoder", metavar="E.onnx|E.pt", help="also write a VAE/GAN's encoder (mu, logvar); "
                    "the format follows the suffix")
-    x.add_argument("--batch", default="dynamic", metavar="dynamic|N", help="batch size of the graph: any, or fixed N")
+    x.add_argument("--batch", default="dynamic", metavar="dynamic|N",
+                   help="batch size of the ONNX graph: any, or a fixed N (TorchScript takes any)")
     return p
 
 
@@ -454,8 +455,10 @@ def _cmd_export(args) -> int:
         role, net = ("encoder", model.E) if flag == "--encoder" else ("generator", model.G)
         fmt = export_format(path)
         started = time.monotonic()
-        write = export_onnx if fmt == "onnx" else export_torchscript
-        write(net, model.config.model, role, path, batch=batch, extra_meta=extra)
+        if fmt == "onnx":
+            export_onnx(net, model.config.model, role, path, batch=batch, extra_meta=extra)
+        else:
+            export_torchscript(net, model.config.model, role, path, extra_meta=extra)
         print(f"latentlab: wrote the {role} as {'ONNX' if fmt == 'onnx' else 'TorchScript'} to {path} "
               f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return 0

@@ -15,6 +15,7 @@ file is written whole or not at all (latentlab.atomic), with the umask's mode.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import warnings
@@ -91,7 +92,7 @@ def _graph(net: nn.Module, model_cfg: ModelConfig, role: str, batch: int | None)
     if role not in ROLES:
         raise ValueError(f"role must be one of {ROLES}, got {role!r}")
     n = EXAMPLE_BATCH if batch is None else batch
-    net = net.float().cpu().eval()
+    net = copy.deepcopy(net).float().cpu().eval()  # the caller's module keeps its device and mode
     if role == "generator":
         example = torch.randn(n, model_cfg.latent_dim, generator=torch.Generator().manual_seed(0))
         return _GeneratorGraph(net).eval(), example, ["z"], ["images"]
@@ -128,13 +129,14 @@ def export_onnx(net: nn.Module, model_cfg: ModelConfig, role: str, path: str | P
 
 
 def export_torchscript(net: nn.Module, model_cfg: ModelConfig, role: str, path: str | Path,
-                       batch: int | None = None, extra_meta: dict | None = None) -> Path:
+                       extra_meta: dict | None = None) -> Path:
     """Write `net` as a traced TorchScript module (torch.jit.load needs no latentlab); returns the path.
 
-    The metadata travels as the extra file `latentlab.json`.
+    The trace keeps the batch size symbolic (the networks reshape by x.shape[0]), so the module
+    takes any batch. The metadata travels as the extra file `latentlab.json`.
     """
-    module, example, _, _ = _graph(net, model_cfg, role, batch)
-    meta = json.dumps(export_metadata(model_cfg, role, batch, extra_meta), indent=1)
+    module, example, _, _ = _graph(net, model_cfg, role, None)
+    meta = json.dumps(export_metadata(model_cfg, role, None, extra_meta), indent=1)
     with warnings.catch_warnings():
         # torch marks TorchScript deprecated (README says so once); the tracer's note concerns the
         # latent-size check, a constant of the model, not a value that varies between inputs.

@@ -141,7 +141,10 @@ def test_imported_netg_exports_with_a_fixed_batch(tmp_path, capsys):
 def test_torchscript_matches_pytorch(arch, role, tmp_path):
     net = nets(arch)["G" if role == "generator" else "E"]
     cfg = CONFIGS[arch]
+    net.train()
     path = export_torchscript(net, cfg, role, tmp_path / "net.pt")
+    assert net.training  # the export traced an eval-mode copy and left the caller's module alone
+    net.eval()
     loaded = torch.jit.load(str(path), _extra_files=(extra := {"latentlab.json": ""}))
     feed = latents() if role == "generator" else faces(cfg.image_size)
     with torch.no_grad():
