@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.atomic import publish_mode
 from latentlab.config import UserError
+from latentlab.run.atomic import AtomicFile, make_temp_dir
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 ENCODERS = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}
@@ -148,11 +147,9 @@ class AVWriter(FrameWriter):
             width, height = width + width % 2, height + height % 2
         super().__init__(path, fps, width, height)
         self.accepts_yuv420 = kind in ("mp4", "webm")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._file = AtomicFile(path, suffix=".part")
+        tmp = str(self._file.tmp)
         try:
-            publish_mode(self._tmp)
             rate = Fraction(fps).limit_denominator(1001)
             options = {"movflags": "+faststart"} if kind == "mp4" else {}
             self._container = av.open(tmp, "w", format=kind, options=options)
@@ -177,7 +174,7 @@ class AVWriter(FrameWriter):
             self._stream.width, self._stream.height = width, height
             self._rate = rate
         except BaseException:
-            self._tmp.unlink(missing_ok=True)
+            self._file.discard()
             raise
 
     @property
@@ -227,7 +224,7 @@ class AVWriter(FrameWriter):
             for packet in self._stream.encode():
                 self._container.mux(packet)
             self._container.close()
-            os.replace(self._tmp, self.path)
+            self._file.commit()
         except BaseException:
             self.abort()
             raise
@@ -242,7 +239,7 @@ class AVWriter(FrameWriter):
             self._container.close()
         except Exception:  # noqa: BLE001, S110 - the file is being thrown away; a half-written trailer may not close
             pass
-        self._tmp.unlink(missing_ok=True)
+        self._file.discard()
 
 
 def _palettize(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -271,9 +268,7 @@ class PNGWriter(FrameWriter):
         super().__init__(path, fps, width, height)
         self.kind = "png"
         self._level = compress_level
-        parent = path.parent
-        self._tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
-        publish_mode(self._tmp, folder=True)
+        self._tmp = make_temp_dir(path, suffix=".part")
 
     def write(self, frames) -> None:
         from PIL import Image

@@ -10,7 +10,7 @@ The same facts go into the file as metadata (ONNX metadata_props; a `latentlab.j
 TorchScript) so a program in another language can size its buffers without reading latentlab.
 
 ONNX goes through torch.onnx's default exporter (torch.export + onnxscript); it runs offline. Each
-file is written whole or not at all (latentlab.atomic), with the umask's mode.
+file is written whole or not at all (latentlab.run.atomic), with the umask's mode.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from latentlab.atomic import write_atomically
 from latentlab.config import ModelConfig, UserError
+from latentlab.run.atomic import write_with
 
 ROLES = ("generator", "encoder")
 PIXEL_RANGE = "[-1, 1]"
@@ -101,10 +101,10 @@ def _graph(net: nn.Module, model_cfg: ModelConfig, role: str, batch: int | None)
     return _EncoderGraph(net).eval(), example, ["images"], ["mu", "logvar"]
 
 
-def _write_atomically(path: Path, write: Callable[[str], None]) -> Path:
+def _write_atomically(path: Path, write: Callable[[Path], object]) -> Path:
     if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
         raise UserError(f"{path}: the folder does not exist or is not writable")
-    return write_atomically(path, write)
+    return write_with(path, write)
 
 
 def export_onnx(net: nn.Module, model_cfg: ModelConfig, role: str, path: str | Path, batch: int | None = None,

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from latentlab.atomic import write_atomically
+from latentlab.run.atomic import write_with
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -32,8 +32,8 @@ def tile(images: np.ndarray, rows: int | None = None, pad: int = 2, fill: int = 
 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
-    """Written whole or not at all, so a viewer never reads half a PNG."""
-    return write_atomically(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"), suffix=".png")
+    """Write to a temporary file and rename, so a viewer never reads half a PNG."""
+    return write_with(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"))
 
 
 def save_grid(images: torch.Tensor, path: str | Path, rows: int | None = None) -> Path:

@@ -11,7 +11,7 @@ from latentlab.config import Config, ModelConfig
 from latentlab.models import build_models
 from latentlab.models.dcgan_import import import_dcgan_file
 from latentlab.models.export import export_onnx, export_torchscript
-from latentlab.train.checkpoint import save_checkpoint
+from latentlab.run.checkpoint import save_checkpoint
 from tests.models.test_models_dcgan_import import NGF, ExampleNetG, trained_like
 from tests.nets import vivid
 

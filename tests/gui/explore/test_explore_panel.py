@@ -15,7 +15,7 @@ from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
 from latentlab.render import to_uint8
 from latentlab.resources import demo_checkpoint
-from latentlab.train.checkpoint import load_model, save_checkpoint
+from latentlab.run.checkpoint import load_model, save_checkpoint
 
 NZ = 8
 
