@@ -52,7 +52,7 @@ def tab_of(name: str) -> str | None:
 def test_the_reader_sees_imports_at_every_depth():
     """Guards the checks below against passing because the parser found nothing."""
     panel = imports_of(GUI / "explore" / "panel.py")
-    assert "latentlab.gui.widgets.image_view" in panel
+    assert "latentlab.gui.explore.layout.build_layout" in panel
     assert "PySide6.QtWidgets" in panel
     assert "latentlab.gui.widgets.nearest" in panel  # imported inside a method
     assert "latentlab.gui._pyside_refcounts" in imports_of(GUI / "__init__.py")
