@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
     def drop_path(self, path: str | Path) -> bool:
         """Dropped on the window: besides what open_path takes, an image folder or an archive becomes
         the data source."""
-        from latentlab.train.rundir import RunReader
+        from latentlab.run.rundir import RunReader
 
         path = Path(path)
         is_source = (path.is_dir() and not RunReader.is_run_dir(path)) or \
@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         from latentlab.gui.background import run_in_background
 
         def read():
-            from latentlab.train.checkpoint import read_metadata
+            from latentlab.run.checkpoint import read_metadata
             return read_metadata(path)
 
         def done(meta, error):

@@ -40,7 +40,7 @@ class ModelInfo:
     holdout: int = 0
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     attribute_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (with, without)
-    principal: tuple[np.ndarray, np.ndarray] | None = None  # (directions (k, nz), stddevs (k,))
+    principal: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (directions (k, nz), stddevs, explained (k,))
     principal_cache: Path | None = None  # where computed directions are kept (None: not cached)
     generator: object | None = None  # a CPU eval G of its own, for computing principal directions
     generation: int = 0  # set by the render worker: requests name the model they were made for
@@ -102,22 +102,22 @@ def _load_principal(*candidates: Path, latent_dim: int):
         if candidate is None or not candidate.is_file():
             continue
         try:
-            directions, stddevs, _ = load_principal(candidate)
+            directions, stddevs, explained, _ = load_principal(candidate)
         except UserError:
             continue  # a damaged cache is recomputed, not fatal
         if directions.ndim == 2 and directions.shape[1] == latent_dim:
-            return directions, stddevs
+            return directions, stddevs, explained
     return None
 
 
-def save_principal_cache(info: ModelInfo, directions: np.ndarray, stddevs: np.ndarray) -> None:
+def save_principal_cache(info: ModelInfo, directions: np.ndarray, stddevs: np.ndarray, explained: np.ndarray) -> None:
     from latentlab.latent import save_principal
 
     if info.principal_cache is None:
         return
     try:
         info.principal_cache.parent.mkdir(parents=True, exist_ok=True)
-        save_principal(info.principal_cache, directions, stddevs,
+        save_principal(info.principal_cache, directions, stddevs, explained,
                        meta={"checkpoint": str(info.path), "samples": PRINCIPAL_SAMPLES})
     except (OSError, UserError):
         pass  # an unwritable cache only costs a recomputation next time
@@ -147,7 +147,7 @@ def load_checkpoint_model(path: str | os.PathLike, device: str | None = None, th
     """A latentlab checkpoint (EMA generator preferred). UserError for a missing, damaged, foreign or
     wrong-architecture file, naming the first mismatching key."""
     from latentlab.render import Renderer
-    from latentlab.train.checkpoint import load_model
+    from latentlab.run.checkpoint import load_model
 
     path = Path(path)
     if path.suffix.lower() in (".pth", ".pt"):
@@ -191,7 +191,7 @@ def live_model(model_config, states: dict, step: int, data_config=None, device: 
 
     from latentlab.models import build_encoder, build_generator
     from latentlab.render import Renderer
-    from latentlab.train.checkpoint import load_net
+    from latentlab.run.checkpoint import load_net
 
     with torch.random.fork_rng(devices=[]):  # the weights are replaced; leave the global RNG alone
         G = build_generator(model_config)
@@ -239,7 +239,7 @@ def load_photo_for(info: ModelInfo, path: str | os.PathLike) -> np.ndarray:
 
 def live_states_from_checkpoint(path: str | os.PathLike) -> dict:
     """A checkpoint of the run being followed, in the shape LiveGeneratorFeed offers."""
-    from latentlab.train.checkpoint import config_from_meta, read_checkpoint, split_prefix
+    from latentlab.run.checkpoint import config_from_meta, read_checkpoint, split_prefix
 
     tensors, meta = read_checkpoint(path)
     cfg = config_from_meta(meta, where=str(path))

@@ -290,7 +290,7 @@ class TrainPanel(QWidget):
         return True
 
     def _read_existing(self, run: Path) -> None:
-        from latentlab.train.rundir import RunReader
+        from latentlab.run.rundir import RunReader
 
         rows, events, samples = RunReader(run).poll()
         self.view.ingest_columns(rows_to_columns(rows))
@@ -377,7 +377,7 @@ class TrainPanel(QWidget):
 
     # -- attach ---------------------------------------------------------------------------------------------
     def attach(self, path: str | Path) -> bool:
-        from latentlab.train.rundir import RunReader
+        from latentlab.run.rundir import RunReader
 
         path = Path(path).expanduser()
         if self.session is not None:

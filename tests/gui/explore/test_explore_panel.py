@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -14,7 +15,7 @@ from latentlab.gui.models.loading import DEMO_CHECKPOINT as DEMO
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
 from latentlab.render import to_uint8
-from latentlab.train.checkpoint import load_model, save_checkpoint
+from latentlab.run.checkpoint import load_model, save_checkpoint
 
 NZ = 8
 
@@ -130,16 +131,34 @@ def test_slider_move_changes_the_image(qtbot, panel, tmp_path):
 
 
 def test_fifty_rapid_moves_render_far_fewer_and_show_the_last(qtbot, panel, tmp_path):
+    """While one render is in flight, 49 more moves replace each other in the pending slot: the burst
+    costs the render in flight plus one for the newest move, and the newest move is what is shown.
+    The first render is held until the burst is queued, so this holds however busy the machine is."""
     load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
     worker = panel.service.worker
-    renders = worker.renders
-    slider = panel.dims.sliders[3]
-    for i in range(50):
-        slider.setValue(-300 + 12 * i)
+    renderer = worker.info.renderer
+    entered, release = threading.Event(), threading.Event()
+    real_render = renderer.render
+
+    def held_render(z):
+        entered.set()
+        assert release.wait(30), "the test never released the render"
+        return real_render(z)
+
+    renderer.render = held_render
+    try:
+        renders = worker.renders
+        slider = panel.dims.sliders[3]
+        slider.setValue(-300)
+        qtbot.waitUntil(entered.is_set, timeout=10000)
+        for i in range(1, 50):
+            slider.setValue(-300 + 12 * i)
+    finally:
+        release.set()
     wait_view(qtbot, panel)
-    assert worker.renders - renders <= 5
+    assert worker.renders - renders == 2
     assert panel.state.base[3] == pytest.approx(-3.0 + 0.12 * 49)
-    expected = panel.info.renderer.render(panel.state.latent()).images[0]
+    expected = real_render(panel.state.latent()).images[0]
     np.testing.assert_array_equal(panel.view.array(), expected)
 
 

@@ -13,7 +13,7 @@ from torch import nn
 from latentlab.config import Config, ModelConfig
 from latentlab.latent import grid_keyframes, seed_latent, walk_length
 from latentlab.models import build_models
-from latentlab.train.checkpoint import save_checkpoint
+from latentlab.run.checkpoint import save_checkpoint
 
 NZ = 8
 
