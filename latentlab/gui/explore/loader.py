@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from latentlab.gui.explore.dialogs import DCGANSizesDialog
@@ -25,10 +25,12 @@ from latentlab.gui.models.loading import (
 
 
 class ModelLoader(QObject):
-    def __init__(self, slot: ModelSlot, service, link, live_feed, show_note, parent):
+    note = Signal(str)  # what is being loaded, for the panel's banner
+
+    # No reference back to the panel (its Qt parent): no cycle leaves it to the garbage collector.
+    def __init__(self, slot: ModelSlot, service, link, live_feed, parent):
         super().__init__(parent)
-        self.slot, self.service, self.link, self.show_note = slot, service, link, show_note
-        self.widget = parent  # what the file dialogs open over
+        self.slot, self.service, self.link = slot, service, link
         self.demo_pending = True  # the demo opens on first show unless another model was asked for
         # Bound methods of a QObject: Qt queues each call from the render thread onto the GUI thread.
         service.worker.model_loaded.connect(self._model_loaded)
@@ -45,23 +47,23 @@ class ModelLoader(QObject):
 
     def open_checkpoint(self, path: str | Path) -> None:
         self.demo_pending = False
-        self.show_note(f"Loading {Path(path).name}…")
+        self.note.emit(f"Loading {Path(path).name}…")
         self.service.worker.load(partial(load_checkpoint_model, Path(path)))
 
     def choose_dcgan(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.widget, "Import a PyTorch DCGAN generator", "",
+        path, _ = QFileDialog.getOpenFileName(self.parent(), "Import a PyTorch DCGAN generator", "",
                                               "PyTorch state dicts (*.pth *.pt);;All files (*)")
         if path:
             self.ask_dcgan_sizes(path)
 
     def ask_dcgan_sizes(self, path: str | Path) -> None:
-        dialog = DCGANSizesDialog(Path(path).name, self.widget)
+        dialog = DCGANSizesDialog(Path(path).name, self.parent())
         if dialog.exec() == QDialog.Accepted:
             self.import_dcgan(path, *dialog.values())
 
     def import_dcgan(self, path: str | Path, nz: int = 100, ngf: int = 64) -> None:
         self.demo_pending = False
-        self.show_note(f"Importing {Path(path).name}…")
+        self.note.emit(f"Importing {Path(path).name}…")
         self.service.worker.load(partial(import_dcgan_model, Path(path), nz, ngf))
 
     def _model_loaded(self, info) -> None:

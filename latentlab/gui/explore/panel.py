@@ -57,11 +57,10 @@ class ExplorePanel(QWidget):
         build_layout(self)
         self.binding = StateBinding(self.state, dims=self.dims, directions=self.directions,
                                     attributes=self.attributes, controls=self.controls, keyframes=self.keyframes)
-        self.rendering = ViewRendering(self.state, self.service, self.view, self.keyframes.strip, self.status,
-                                       has_model=lambda: self.info is not None, parent=self)
-        self.loader = ModelLoader(self.model, self.service, self.link, self.live_feed, self.show_note, parent=self)
-        self.photos = PhotoEncoding(self.state, self.model, self.service, self.recon, set_keyframe=self.set_keyframe,
-                                    show_error=self.show_error, parent=self)
+        self.rendering = ViewRendering(self.state, self.model, self.service, self.view, self.keyframes.strip,
+                                       self.status, parent=self)
+        self.loader = ModelLoader(self.model, self.service, self.link, self.live_feed, parent=self)
+        self.photos = PhotoEncoding(self.state, self.model, self.service, self.recon, parent=self)
         self._build_actions()
         self._connect()
         self.setFocusPolicy(Qt.ClickFocus)  # drops on the panel reach drop_path through the main window
@@ -124,6 +123,9 @@ class ExplorePanel(QWidget):
     def _connect(self) -> None:
         self.service.worker.failed.connect(self._failed)  # queued from the render thread
         self.model.changed.connect(self._model_changed)
+        self.loader.note.connect(self.show_note)
+        self.photos.failed.connect(self.show_error)
+        self.photos.keyframe_encoded.connect(self.set_keyframe)
         self.rendering.image_shown.connect(self.photos.show_edited)
         self.directions.directions_changed.connect(
             lambda d: self.tabs.setTabText(1, "Directions" if d is None else f"Directions ({len(d)})"))

@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from latentlab.gui.background import run_in_background
@@ -20,11 +20,13 @@ from latentlab.gui.models.loading import ModelSlot, load_photo_for, training_ima
 
 
 class PhotoEncoding(QObject):
-    def __init__(self, state: ExploreState, slot: ModelSlot, service, recon, *, set_keyframe, show_error, parent):
+    failed = Signal(str, str)  # first line, details
+    keyframe_encoded = Signal(str, object, str)  # "A" | "B", latent, label
+
+    # No reference back to the panel (its Qt parent): no cycle leaves it to the garbage collector.
+    def __init__(self, state: ExploreState, slot: ModelSlot, service, recon, parent):
         super().__init__(parent)
         self.state, self.slot, self.service, self.recon = state, slot, service, recon
-        self.set_keyframe, self.show_error = set_keyframe, show_error
-        self.widget = parent  # what the file dialog opens over
         self._purpose: dict[int, tuple] = {}  # encode request id -> (purpose, photo name)
         service.worker.encoded.connect(self._encoded)  # queued from the render thread
         recon.open_requested.connect(self.choose_photo)
@@ -35,7 +37,7 @@ class PhotoEncoding(QObject):
         info = self.slot.info
         if info is None or not info.has_encoder:
             return
-        path, _ = QFileDialog.getOpenFileName(self.widget, "Open a photo to encode", "",
+        path, _ = QFileDialog.getOpenFileName(self.parent(), "Open a photo to encode", "",
                                               "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)")
         if path:
             self.open_photo(path, keyframe)
@@ -44,11 +46,11 @@ class PhotoEncoding(QObject):
         """Decode off the GUI thread, then encode on the render worker."""
         info = self.slot.info
         if info is None:
-            self.show_error(f"{path}: load a VAE/GAN model first to encode photos")
+            self.failed.emit(f"{path}: load a VAE/GAN model first to encode photos", "")
             return
         if not info.has_encoder:
-            self.show_error(f"{Path(path).name}: this model ({info.arch}) has no encoder, so it cannot encode "
-                            "photos; open a VAE/GAN checkpoint")
+            self.failed.emit(f"{Path(path).name}: this model ({info.arch}) has no encoder, so it cannot encode "
+                             "photos; open a VAE/GAN checkpoint", "")
             return
         self._decode_then_encode(partial(load_photo_for, info, path), Path(path).name,
                                  ("keyframe", keyframe) if keyframe else ("photo",))
@@ -63,7 +65,7 @@ class PhotoEncoding(QObject):
 
         def done(photo, error):
             if error:
-                self.show_error(error.splitlines()[0], details=error)
+                self.failed.emit(error.splitlines()[0], error)
             elif self.slot.info is info:
                 self._encode(photo, name, purpose)
 
@@ -80,7 +82,7 @@ class PhotoEncoding(QObject):
             return
         result = {**result, "name": name}
         if purpose[0] == "keyframe":
-            self.set_keyframe(purpose[1], result["z"], f"photo {name}")
+            self.keyframe_encoded.emit(purpose[1], result["z"], f"photo {name}")
             return
         if purpose[0] == "refresh" and self.state.photo is not None:
             self.state.replace_photo(result)  # new weights: a new reconstruction of the same photo

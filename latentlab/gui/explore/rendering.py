@@ -14,16 +14,17 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from latentlab.gui.models.explore_state import LATENT, STRIP, ExploreState
+from latentlab.gui.models.loading import ModelSlot
 
 
 class ViewRendering(QObject):
     latent_changed = Signal()  # a new latent was sent to render
     image_shown = Signal(object)  # uint8 (H, W, 3) now in the view
 
-    def __init__(self, state: ExploreState, service, view, strip, status, has_model, parent=None):
+    def __init__(self, state: ExploreState, slot: ModelSlot, service, view, strip, status, parent=None):
         super().__init__(parent)
-        self.state, self.service, self.view, self.strip, self.status = state, service, view, strip, status
-        self.has_model = has_model
+        self.state, self.slot, self.service = state, slot, service
+        self.view, self.strip, self.status = view, strip, status
         self.shown_id = -1  # newest view request on screen
         self.strip_id = -1
         self.last_request = -1
@@ -36,7 +37,7 @@ class ViewRendering(QObject):
         view.painted.connect(self._painted)
 
     def _state_changed(self, aspects: frozenset) -> None:
-        if not self.has_model():
+        if self.slot.info is None:
             return
         if LATENT in aspects:
             self.last_request = self.service.render(self.state.latent())

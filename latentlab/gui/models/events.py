@@ -8,26 +8,41 @@ thread that made the change (the GUI thread: these models are only changed from 
 
 from __future__ import annotations
 
+import inspect
+import weakref
 from collections.abc import Callable
 from contextlib import contextmanager
 
 
 class Emitter:
-    """A list of callbacks, called in the order they were connected."""
+    """A list of callbacks, called in the order they were connected.
+
+    A bound method is held weakly (its object may go away without disconnecting; it is then
+    dropped), so a model never keeps its widgets alive: no reference cycle through a model can
+    leave a Qt object for the garbage collector to free on another thread. Plain functions are
+    held as given.
+    """
 
     def __init__(self):
-        self._callbacks: list[Callable] = []
+        self._refs: list[Callable[[], Callable | None]] = []
 
     def connect(self, callback: Callable) -> Callable:
-        self._callbacks.append(callback)
+        if inspect.ismethod(callback):
+            self._refs.append(weakref.WeakMethod(callback))
+        else:
+            self._refs.append(lambda: callback)
         return callback
 
     def disconnect(self, callback: Callable) -> None:
-        self._callbacks.remove(callback)
+        self._refs = [ref for ref in self._refs if ref() != callback]
 
     def emit(self, *args) -> None:
-        for callback in list(self._callbacks):  # a callback may disconnect itself
-            callback(*args)
+        for ref in list(self._refs):  # a callback may disconnect itself
+            callback = ref()
+            if callback is None:
+                self._refs = [r for r in self._refs if r is not ref]
+            else:
+                callback(*args)
 
 
 class ChangeModel:

@@ -54,8 +54,8 @@ MODEL, WEIGHTS = "model", "weights"
 
 
 class ModelSlot(ChangeModel):
-    """The model on screen: announces MODEL when another one arrives (`previous` is the one it
-    replaced) and WEIGHTS when the live generator's weights were swapped in place (a new step)."""
+    """The model on screen: announces MODEL when another one arrives (`previous`, while listeners
+    are called, is the one it replaced) and WEIGHTS when the live generator's weights were swapped in place (a new step)."""
 
     def __init__(self):
         super().__init__()
@@ -64,7 +64,10 @@ class ModelSlot(ChangeModel):
 
     def set(self, info: ModelInfo) -> None:
         self.previous, self.info = self.info, info
-        self.notify(MODEL)
+        try:
+            self.notify(MODEL)
+        finally:
+            self.previous = None  # listeners had their look; the old model's memory goes now
 
     def set_step(self, step: int | None) -> None:
         self.info.step = step

@@ -22,10 +22,10 @@ VIDEO_FILTERS = {"MP4 video (*.mp4)": ".mp4", "WebM video (*.webm)": ".webm", "G
 class WalkExport(QObject):
     progressed = Signal(int, int)  # frames done, total (emitted on the export thread, queued here)
     running_changed = Signal(bool)
+    failed = Signal(str)
 
-    def __init__(self, show_error, parent=None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.show_error = show_error
         self.progress = QProgressBar()
         self.progress.setFormat("%v / %m frames")
         self.label = QLabel("")
@@ -45,7 +45,7 @@ class WalkExport(QObject):
         from latentlab.video import write_walk
 
         if self._thread is not None:
-            self.show_error("An export is already running; cancel it first")
+            self.failed.emit("An export is already running; cancel it first")
             return False
         self._cancel.clear()
         self.progress.setRange(0, max(1, total_frames))
@@ -79,7 +79,7 @@ class WalkExport(QObject):
         self.running_changed.emit(False)
         if error:
             self.label.setText("Export failed")
-            self.show_error(error)
+            self.failed.emit(error)
             return
         self.last = result
         if result.cancelled:

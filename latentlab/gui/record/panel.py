@@ -43,8 +43,10 @@ class RecordPanel(QWidget):
         self.explore = explore if explore is not None else getattr(window, "explore_panel", None)
         self.renderer = None
         self.has_encoder = False
-        self.preview = WalkPreview(self.show_error, self.walk_frames, self)
-        self.export = WalkExport(self.show_error, self)
+        self.preview = WalkPreview(self)
+        self.export = WalkExport(self)
+        self.preview.failed.connect(self.show_error)
+        self.export.failed.connect(self.show_error)
         self.export.running_changed.connect(self._update_enabled)
         self._build_ui()
         self._build_actions()
@@ -299,7 +301,7 @@ class RecordPanel(QWidget):
             self.preview.clear()
             return
         self.preview.render(self.renderer, self.keys.keyframes(), self.frames.value(), self.interp.currentText(),
-                            self.ease.currentText(), self.loop.isChecked(), self.truncation.value())
+                            self.ease.currentText(), self.loop.isChecked(), self.truncation.value(), total)
 
     def _fps_changed(self, *_) -> None:
         self._walk_changed()

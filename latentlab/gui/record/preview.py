@@ -5,7 +5,7 @@ asked for before the previous one arrived replaces it."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QPushButton
 
 from latentlab import latent  # its torch-using parts load on first use, after the window shows
@@ -16,9 +16,11 @@ PREVIEW_MAX_FRAMES = 600
 
 
 class WalkPreview(QObject):
-    def __init__(self, show_error, total_frames, parent=None):
+    failed = Signal(str)
+
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.show_error, self.total_frames = show_error, total_frames
+        self.total_frames = 0  # of the whole walk (the preview may hold every k-th)
         self.view = ImageViewWidget("Add two or more keyframes to preview the walk", minimum=240)
         self.view.set_smooth(True)  # a 32-64 px face blown up with nearest reads as a mosaic
         self.play_button = QPushButton("Play")
@@ -40,8 +42,9 @@ class WalkPreview(QObject):
         self.label.setText("")
 
     def render(self, renderer, keyframes: np.ndarray, frames: int, interp: str, ease: str, loop: bool,
-               psi: float) -> None:
+               psi: float, total_frames: int) -> None:
         self._generation += 1
+        self.total_frames = total_frames
         generation = self._generation
         self.busy = True
         self.label.setText("rendering preview…")
@@ -56,7 +59,7 @@ class WalkPreview(QObject):
                 return  # the walk changed meanwhile; a newer preview is on its way
             self.busy = False
             if error:
-                self.show_error(error)
+                self.failed.emit(error)
                 return
             self.frames, self.stride = result
             self.frame = min(self.frame, len(self.frames) - 1)
@@ -69,7 +72,7 @@ class WalkPreview(QObject):
             return
         self.view.set_array(self.frames[self.frame], self.frame)
         every = f" (every {self.stride}th)" if self.stride > 1 else ""
-        self.label.setText(f"frame {self.frame * self.stride + 1} / {self.total_frames()}{every}")
+        self.label.setText(f"frame {self.frame * self.stride + 1} / {self.total_frames}{every}")
 
     def _next_frame(self) -> None:
         if self.frames is None:

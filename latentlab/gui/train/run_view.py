@@ -115,7 +115,10 @@ class RunViewWidget(QWidget):
 
     def _watch(self, series: MetricSeries) -> None:
         self.series = series
-        series.changed.connect(lambda _: self.plots.refresh(series))  # new data or a new smoothing
+        series.changed.connect(self._redraw)  # new data or a new smoothing
+
+    def _redraw(self, _aspects) -> None:
+        self.plots.refresh(self.series)
 
     def pending(self) -> bool:
         return bool(self._pending_rows or self._pending_cols)

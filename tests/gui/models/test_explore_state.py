@@ -83,3 +83,19 @@ def test_series_announces_new_data_and_smoothing():
     series.set_smoothing(0.5)  # unchanged
     series.set_smoothing(0.0)
     assert seen == [{DATA}, {SMOOTHING}]
+
+
+def test_a_listener_is_not_kept_alive_by_the_model():
+    class Listener:
+        def __init__(self):
+            self.seen = []
+
+        def heard(self, aspects):
+            self.seen.append(aspects)
+
+    model, kept, dropped = ChangeModel(), Listener(), Listener()
+    model.changed.connect(kept.heard)
+    model.changed.connect(dropped.heard)
+    del dropped
+    model.notify("x")
+    assert kept.seen == [{"x"}] and len(model.changed._refs) == 1
