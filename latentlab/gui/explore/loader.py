@@ -15,13 +15,13 @@ from PySide6.QtWidgets import QDialog, QFileDialog
 
 from latentlab.gui.explore.dialogs import DCGANSizesDialog
 from latentlab.gui.models.loading import (
-    DEMO_CHECKPOINT,
     ModelSlot,
     import_dcgan_model,
     live_model,
     live_states_from_checkpoint,
     load_checkpoint_model,
 )
+from latentlab.resources import demo_checkpoint
 
 
 class ModelLoader(QObject):
@@ -40,9 +40,9 @@ class ModelLoader(QObject):
 
     def open_default(self) -> bool:
         """The embedded demo model, unless something else has been asked for already."""
-        if self.slot.info is not None or not DEMO_CHECKPOINT.is_file():
+        if self.slot.info is not None or not demo_checkpoint().is_file():
             return False
-        self.open_checkpoint(DEMO_CHECKPOINT)
+        self.open_checkpoint(demo_checkpoint())
         return True
 
     def open_checkpoint(self, path: str | Path) -> None:
