@@ -8,11 +8,10 @@ background thread with progress and Cancel (gui.record.export), which removes th
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -28,13 +26,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.gui.record.export import BackgroundExportMixin, ask_video_path
+from latentlab.gui.record.export import WalkExport, ask_video_path
 from latentlab.gui.widgets.alerts import MessageBanner
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
 
-class TimelapseWidget(BackgroundExportMixin, QWidget):
-    export_progress = Signal(int, int)  # frames done, total (emitted on the export thread, queued here)
+class TimelapseWidget(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -42,11 +39,10 @@ class TimelapseWidget(BackgroundExportMixin, QWidget):
         self.all_grids: list[tuple[int, Path]] = []  # every grid of the run
         self.grids: list[tuple[int, Path]] = []  # those between From and To: the frames
         self._epochs: dict[int, int] = {}
-        self._export_thread: threading.Thread | None = None
-        self._cancel = threading.Event()
-        self.last_export = None  # TimelapseResult of the last finished export
+        self.export = WalkExport(self)
+        self.export.failed.connect(self.show_error)
+        self.export.running_changed.connect(self._update_enabled)
         self._build_ui()
-        self.export_progress.connect(self._progress)
         self._update_enabled()
 
     def _build_ui(self) -> None:
@@ -100,12 +96,8 @@ class TimelapseWidget(BackgroundExportMixin, QWidget):
         self.export_button = QPushButton("Export timelapse…")
         self.export_button.clicked.connect(self.choose_export)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_export)
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m frames")
-        self.export_label = QLabel("")
-        self.export_label.setWordWrap(True)
-        self.export_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.cancel_button.clicked.connect(self.export.cancel)
+        self.progress, self.export_label = self.export.progress, self.export.label
         export_row = QHBoxLayout()
         export_row.addWidget(self.export_button)
         export_row.addWidget(self.progress, 1)
@@ -206,8 +198,8 @@ class TimelapseWidget(BackgroundExportMixin, QWidget):
         super().showEvent(event)
 
     # -- export -------------------------------------------------------------------------------------------
-    def _update_enabled(self) -> None:
-        exporting = self._export_thread is not None
+    def _update_enabled(self, *_) -> None:
+        exporting = self.export.running
         self.export_button.setEnabled(bool(self.grids) and not exporting)
         self.cancel_button.setEnabled(exporting)
         self.refresh_button.setEnabled(self.run is not None)
@@ -225,8 +217,16 @@ class TimelapseWidget(BackgroundExportMixin, QWidget):
             self.show_error("No sample grids to export: pick a run that has written some")
             return False
         run, options = self.run, self.options()
-        return self.start_export(path, self.frame_count(), lambda progress, cancel: write_timelapse(
+        return self.export.run(path, self.frame_count(), lambda progress, cancel: write_timelapse(
             run, path, progress=progress, cancel=cancel, **options))
+
+    @property
+    def exporting(self) -> bool:
+        return self.export.running
+
+    @property
+    def last_export(self):
+        return self.export.last
 
     def show_error(self, message: str) -> None:
         self.banner.show_message(message.splitlines()[0] if message else "unknown error", "error")
