@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name", help="with --with/--without: the attribute's name")
     a.add_argument("--max-images", type=_positive_int, default=2000, help="at most this many images per source")
 
+    from latentlab.cli_photo import add_parsers as add_photo_parsers
+
+    add_photo_parsers(sub, _positive_int)
+
     m = sub.add_parser("metrics", help="quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid")
     m.add_argument("checkpoint")
     m.add_argument("--data", help="the real images (default: the source the checkpoint was trained on)")
@@ -437,6 +441,18 @@ def _cmd_metrics(args) -> int:
     return 0
 
 
+def _cmd_align(args) -> int:
+    from latentlab.cli_photo import cmd_align
+
+    return cmd_align(args)
+
+
+def _cmd_project(args) -> int:
+    from latentlab.cli_photo import cmd_project
+
+    return cmd_project(args)
+
+
 COMMANDS = {
     "metrics": _cmd_metrics,
     "train": _cmd_train,
@@ -446,4 +462,6 @@ COMMANDS = {
     "walk": _cmd_walk,
     "encode": _cmd_encode,
     "attributes": _cmd_attributes,
+    "align": _cmd_align,
+    "project": _cmd_project,
 }

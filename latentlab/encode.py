@@ -30,7 +30,8 @@ def load_encoder_model(path: str | Path):
         arch = renderer.config.model.arch
         why = (f"it is a {arch} model" if arch != "vaegan"
                else "the file holds no encoder weights")
-        raise UserError(f"{path}: has no encoder ({why}); encode needs a VAE/GAN checkpoint")
+        raise UserError(f"{path}: has no encoder ({why}); encode needs a VAE/GAN checkpoint; for any model, "
+                        f"`latentlab project {path} PHOTO... --out pairs.png` finds a photo's latent")
     return renderer
 
 
