@@ -203,7 +203,7 @@ def _source_images(spec: str, renderer, crop: str, cfg: Config, progress=None):
     same = spec.strip() == cfg.data.source.strip()
     return open_source(spec, renderer.image_size, crop=crop, arch=cfg.model.arch,
                        synthetic_count=cfg.data.synthetic_count if same else 20000, holdout=0,
-                       cache_dir=cfg.data.cache_dir or None, progress=progress)
+                       cache_dir=cfg.data.cache_dir or None, progress=progress, align=cfg.data.align)
 
 
 def attributes_from_labels(renderer, spec: str, names: list[str] | None = None, max_images: int = 2000,

@@ -14,8 +14,8 @@ of the picture rotated by ±12° and ±24°; their boxes and eyes are rotated ba
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -50,14 +50,21 @@ class Face:
         return self.left_eye is not None and self.right_eye is not None
 
 
-@lru_cache(maxsize=None)
+_local = threading.local()
+
+
 def _cascade(name: str):
+    """One classifier per thread: a CascadeClassifier keeps scratch state while it searches, so two
+    threads sharing one (the cache builder decodes in a pool) get each other's results."""
     import cv2
 
-    c = cv2.CascadeClassifier(cv2.data.haarcascades + f"haarcascade_{name}.xml")
-    if c.empty():
-        raise RuntimeError(f"OpenCV's {name} cascade is missing from the installed opencv package")
-    return c
+    held = _local.__dict__.setdefault("cascades", {})
+    if name not in held:
+        c = cv2.CascadeClassifier(cv2.data.haarcascades + f"haarcascade_{name}.xml")
+        if c.empty():
+            raise RuntimeError(f"OpenCV's {name} cascade is missing from the installed opencv package")
+        held[name] = c
+    return held[name]
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -293,7 +300,8 @@ def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 
 
     out = [Face(((f.box[0] - pad) / scale, (f.box[1] - pad) / scale, f.box[2] / scale, f.box[3] / scale),
                 back(f.left_eye), back(f.right_eye), f.score, f.angle) for f in faces]
-    out.sort(key=lambda f: (-f.score, -f.box[2] * f.box[3]))
+    # Ties broken by place: OpenCV's parallel search returns equal hits in any order.
+    out.sort(key=lambda f: (-f.score, -round(f.box[2] * f.box[3]), round(f.box[1]), round(f.box[0])))
     return out
 
 

@@ -152,3 +152,31 @@ def test_read_photo_decodes_a_large_jpeg_smaller(tmp_path):
     photo = read_photo(tmp_path / "big.jpg", max_side=1000)
     assert max(photo.pixels.shape[:2]) <= 1000 and photo.size == (4000, 3000)
     assert photo.scale == pytest.approx(photo.pixels.shape[1] / 4000)
+
+
+# -- the cache, with data.align ---------------------------------------------------------------------
+def test_cache_aligns_faces_and_skips_photos_without_one(tmp_path):
+    from latentlab.config import Config, apply_override
+    from latentlab.data import open_source
+    from latentlab.data.align import decode_aligned
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, index in (("a.jpg", 1), ("b.png", 5)):
+        picture, _ = paste(rng, index, 0.6, 0)
+        Image.fromarray(picture).save(folder / name)
+    Image.fromarray(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)).save(folder / "noise.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    cache = tmp_path / "cache"
+    aligned = open_source(str(folder), 32, cache_dir=cache, holdout=0, align=True)
+    assert len(aligned) == 2 and aligned.skipped == 2
+    assert any("noise.png: no face found" in f for f in aligned.skipped_files)
+    expected = decode_aligned(str(folder / "a.jpg"), 32, convention("celeba"))
+    np.testing.assert_allclose(aligned.images[0].astype(int), expected.astype(int), atol=1)
+    plain = open_source(str(folder), 32, cache_dir=cache, holdout=0)
+    assert len(plain) == 3 and plain.fingerprint != aligned.fingerprint  # the key holds data.align
+    assert not np.array_equal(plain.images[0], aligned.images[0])
+    cfg = Config()
+    apply_override(cfg, "data.align=true")
+    assert cfg.validate().data.align is True
