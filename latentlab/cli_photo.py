@@ -152,7 +152,7 @@ def cmd_project(args) -> int:
                          progress=progress)
         rows.append([outlined(item.pixels, item.box, cell), item.aligned, result.image])
         marks.append(Bookmark(f"photo {Path(item.path).stem}", result.z))
-        start = " (encoder start {:.1f})".format(result.start_error) if result.start == "encoder" else ""
+        start = f" (encoder start {result.start_error:.1f})" if result.start == "encoder" else ""
         bar.message(f"latentlab: {item.path}: mean error {result.error:.1f} grey levels{start} in {result.seconds:.1f} s")
     save_png(rows_image(rows, cell), out)
     if args.latents:

@@ -5,7 +5,6 @@ import subprocess
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from latentlab.config import Config, ModelConfig

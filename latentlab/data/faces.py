@@ -186,7 +186,7 @@ def _refine(gray: np.ndarray, pair: np.ndarray, rounds: int = 2) -> tuple[tuple,
             score = np.where(d2 <= 1, blob * (1 - 0.3 * d2), -np.inf)
             iy, ix = np.unravel_index(int(np.argmax(score)), score.shape)
             strength += float(blob[iy, ix]) / 2
-            r = max(2, int(round(1.5 * sigma)))
+            r = max(2, round(1.5 * sigma))
             win = (slice(max(0, iy - r), iy + r + 1), slice(max(0, ix - r), ix + r + 1))
             wgt = np.clip(blob[win], 0, None)
             total = float(wgt.sum())
@@ -218,7 +218,7 @@ def _pupil(gray: np.ndarray, e) -> tuple[float, float]:
     prior = ((xs - cx) ** 2 + (ys - cy) ** 2) / (0.3 * w) ** 2
     score = blur + prior * max(float(blur.std()), 1.0)
     iy, ix = np.unravel_index(int(np.argmin(score)), score.shape)
-    r = max(2, int(round(0.15 * w)))
+    r = max(2, round(0.15 * w))
     win = (slice(max(0, iy - r), iy + r + 1), slice(max(0, ix - r), ix + r + 1))
     part = patch[win]
     dark = np.clip(np.percentile(part, 35) - part, 0, None)
@@ -285,7 +285,7 @@ def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 
     if max(h, w) <= SMALL_SIDE:
         scale = SMALL_SIDE / max(h, w)
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-        pad = int(round(SMALL_SIDE * SMALL_PAD))
+        pad = round(SMALL_SIDE * SMALL_PAD)
         gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         min_side = int(0.25 * SMALL_SIDE)
     else:
@@ -320,7 +320,7 @@ def face_rate(images_uint8: np.ndarray) -> float:
         return 0.0
     h, w = images.shape[1:3]
     scale = max(1.0, SMALL_SIDE / max(h, w))
-    pad = int(round(max(h, w) * scale * SMALL_PAD))
+    pad = round(max(h, w) * scale * SMALL_PAD)
     min_side = int(0.25 * max(h, w) * scale)
     hits = 0
     for img in images:

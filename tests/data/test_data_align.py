@@ -3,7 +3,7 @@ import pytest
 from PIL import Image
 
 from latentlab.config import UserError
-from latentlab.data.align import (align_photo, box_eyes, convention, read_photo, similarity_transform, warp)
+from latentlab.data.align import align_photo, box_eyes, convention, read_photo, similarity_transform, warp
 from latentlab.data.synthetic import eye_centres, render_face
 
 PICTURE = 256
@@ -19,7 +19,7 @@ def paste(rng, index, scale, angle):
     true eye centres in it."""
     import cv2
 
-    side = int(round(scale * PICTURE))
+    side = round(scale * PICTURE)
     face, _ = render_face(index, side)
     eyes = eye_centres(index, side)
     background = cv2.resize(rng.uniform(40, 220, (4, 4, 3)), (PICTURE, PICTURE), interpolation=cv2.INTER_CUBIC)
@@ -43,7 +43,7 @@ def test_eyes_land_within_2px_of_the_convention_at_64px(index, angle, scale):
     rng = np.random.default_rng(index * 1000 + angle + 100)  # a random place and background per case
     picture, true_eyes = paste(rng, index, scale, angle + rng.uniform(-2, 2))
     conv = convention("synthetic")
-    aligned, faces = align_photo(picture, conv, 64)
+    aligned, _ = align_photo(picture, conv, 64)
     assert aligned.image.shape == (64, 64, 3) and aligned.image.dtype == np.uint8
     assert not aligned.from_box
     landed = true_eyes @ aligned.matrix[:, :2].T + aligned.matrix[:, 2]
