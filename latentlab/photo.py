@@ -264,9 +264,8 @@ def outlined(pixels: np.ndarray, box, cell: int, color=(255, 60, 60)) -> np.ndar
 
 
 def rows_image(rows: Sequence[Sequence[np.ndarray]], cell: int) -> np.ndarray:
-    """One row per photo of equal cells (each upscaled to `cell` px), tiled with the grids' gaps."""
-    from latentlab.render import upscale
-    from latentlab.train.grids import tile
+    """One row per photo of equal cells (each upscaled to `cell` px), 2 px white gaps between them."""
+    from latentlab.render import tile, upscale
 
     cells = []
     for row in rows:
@@ -274,7 +273,7 @@ def rows_image(rows: Sequence[Sequence[np.ndarray]], cell: int) -> np.ndarray:
             if image.shape[0] != cell:
                 image = upscale(image[None], cell, "nearest" if cell % image.shape[0] == 0 else "bicubic")[0]
             cells.append(image)
-    return tile(np.stack(cells), rows=len(rows))
+    return tile(np.stack(cells), rows=len(rows), cols=len(rows[0]), fill=255)
 
 
 def renderer_nets(renderer) -> tuple[torch.nn.Module, torch.nn.Module | None]:

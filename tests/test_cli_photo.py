@@ -10,7 +10,7 @@ from PIL import Image
 from latentlab.config import Config, ModelConfig
 from latentlab.latent.bookmarks import load_bookmarks
 from latentlab.render import Renderer
-from latentlab.train.checkpoint import save_checkpoint
+from latentlab.run.checkpoint import save_checkpoint
 from tests.data.test_data_align import _png_header
 from tests.test_photo import NZ, tiny_dcgan
 
@@ -53,8 +53,8 @@ def photos(tmp_path_factory):
 
 def cells(png, rows, cols, cell):
     image = np.asarray(Image.open(png).convert("RGB"))
-    assert image.shape == (rows * (cell + PAD) + PAD, cols * (cell + PAD) + PAD, 3)
-    return [[image[PAD + r * (cell + PAD):PAD + r * (cell + PAD) + cell, PAD + c * (cell + PAD):PAD + c * (cell + PAD) + cell]
+    assert image.shape == (rows * (cell + PAD) - PAD, cols * (cell + PAD) - PAD, 3)
+    return [[image[r * (cell + PAD):r * (cell + PAD) + cell, c * (cell + PAD):c * (cell + PAD) + cell]
              for c in range(cols)] for r in range(rows)]
 
 

@@ -118,7 +118,8 @@ def test_outlined_letterboxes_and_draws_the_box():
 def test_rows_image_tiles_rows_of_cells():
     rows = [[np.zeros((32, 32, 3), np.uint8), np.full((16, 16, 3), 255, np.uint8)]] * 2
     out = rows_image(rows, 32)
-    assert out.shape == (2 * 34 + 2, 2 * 34 + 2, 3)
+    assert out.shape == (2 * 34 - 2, 2 * 34 - 2, 3)
+    assert (out[32:34] == 255).all() and (out[:32, 34:] == 255).all()  # white gaps; the cells as given
 
 
 @pytest.mark.parametrize("text", ["1,2,3", "a,b,c,d", "0,0,-4,5"])
