@@ -142,7 +142,10 @@ def project(G: torch.nn.Module, target: np.ndarray, *, E: torch.nn.Module | None
     start_error = float(pix0[0 if E is not None else int(pix0.argmin())]) * 127.5
 
     z = z0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=w.lr)
+    # Adam (Kingma & Ba 2015) written out: torch.optim's first use imports torch._dynamo, seconds
+    # (and an import lock) that a GUI worker thread should not wait on.
+    m1, m2 = torch.zeros_like(z0), torch.zeros_like(z0)
+    beta1, beta2 = 0.9, 0.999
     best_loss = torch.full((restarts,), float("inf"), device=device)
     best_z, best_pix = z0.clone(), pix0.clone()
     best_img = None
@@ -158,13 +161,12 @@ def project(G: torch.nn.Module, target: np.ndarray, *, E: torch.nn.Module | None
     for step in range(1, steps + 1):
         if stop():
             raise ProjectionCancelled()
-        for group in opt.param_groups:  # cosine decay to a tenth: big moves first, then settle
-            group["lr"] = w.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 1) / max(steps, 1))))
+        # Cosine decay to a tenth: big moves first, then settle.
+        lr = w.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 1) / max(steps, 1))))
         with torch.enable_grad():
             images = G(z)
             total, pix = loss_fn(images, z)
-            opt.zero_grad(set_to_none=True)
-            total.sum().backward()
+            (grad,) = torch.autograd.grad(total.sum(), z)
         with torch.no_grad():
             better = total.detach() < best_loss
             best_loss = torch.where(better, total.detach(), best_loss)
@@ -173,7 +175,10 @@ def project(G: torch.nn.Module, target: np.ndarray, *, E: torch.nn.Module | None
             if best_img is None:
                 best_img = images.detach().clone()
             best_img[better] = images.detach()[better]
-        opt.step()
+            m1.mul_(beta1).add_(grad, alpha=1 - beta1)
+            m2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step_size = lr / (1 - beta1 ** step)
+            z -= step_size * m1 / ((m2 / (1 - beta2 ** step)).sqrt() + 1e-8)
         if step % max(1, report_every) == 0 or step == steps:
             report(step, best_img)
     if stop():

@@ -4,7 +4,7 @@ from PIL import Image
 
 from latentlab.config import UserError
 from latentlab.data.align import align_photo, box_eyes, convention, read_photo, similarity_transform, warp
-from latentlab.data.synthetic import eye_centres, render_face
+from latentlab.data.synthetic import face_in_picture
 
 PICTURE = 256
 # Faces of the synthetic set whose eye search is not drawn to a brow at any tilt (a property of the
@@ -14,28 +14,7 @@ CASES = [(1, -25, 0.3), (1, 12, 1.0), (5, 25, 0.65), (5, -12, 0.3), (25, 0, 1.0)
 
 
 def paste(rng, index, scale, angle):
-    """Face `index` rendered at scale × the picture, turned by `angle` degrees (counter-clockwise)
-    about its centre, pasted at a random place into a noisy picture; returns the picture and the
-    true eye centres in it."""
-    import cv2
-
-    side = round(scale * PICTURE)
-    face, _ = render_face(index, side)
-    eyes = eye_centres(index, side)
-    background = cv2.resize(rng.uniform(40, 220, (4, 4, 3)), (PICTURE, PICTURE), interpolation=cv2.INTER_CUBIC)
-    picture = background + rng.normal(0, 12, (PICTURE, PICTURE, 3))
-    a = np.deg2rad(angle)
-    reach = side / 2 * (abs(np.cos(a)) + abs(np.sin(a)))
-    lo, hi = min(reach, PICTURE / 2), max(PICTURE - reach, PICTURE / 2)
-    centre = rng.uniform(lo, hi, 2)
-    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
-    m = np.hstack([rot, (centre - rot @ (side / 2, side / 2))[:, None]])
-    mc = m.copy()
-    mc[:, 2] += m[:, :2] @ (0.5, 0.5) - 0.5  # OpenCV samples at pixel centres
-    warped = cv2.warpAffine(face, mc, (PICTURE, PICTURE), flags=cv2.INTER_LINEAR).astype(np.float64)
-    mask = cv2.warpAffine(np.full((side, side), 1.0, np.float32), mc, (PICTURE, PICTURE))[..., None]
-    picture = np.clip(picture * (1 - mask) + warped * mask, 0, 255).astype(np.uint8)
-    return picture, eyes @ rot.T + m[:, 2]
+    return face_in_picture(rng, index, PICTURE, scale, angle)
 
 
 @pytest.mark.parametrize("index,angle,scale", CASES)

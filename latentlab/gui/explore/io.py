@@ -95,6 +95,7 @@ class ExploreIOMixin:
         self._update_reconstruction(old)
         self.keyframes.set_can_encode(info.has_encoder)
         self.open_photo_action.setEnabled(info.has_encoder)
+        self.photo.set_model(info)
         if not same_size:
             self.randomize(self.seed.value())
         else:
@@ -166,9 +167,8 @@ class ExploreIOMixin:
         if info is None:
             self.show_error(f"{path}: load a VAE/GAN model first to encode photos")
             return
-        if not info.has_encoder:
-            self.show_error(f"{Path(path).name}: this model ({info.arch}) has no encoder, so it cannot encode "
-                            "photos; open a VAE/GAN checkpoint")
+        if not info.has_encoder:  # a GAN: find the photo's face in its latent space instead
+            self.show_photo_page(path)
             return
         name = Path(path).name
 
@@ -179,6 +179,22 @@ class ExploreIOMixin:
                 self._encode(photo, name, ("keyframe", keyframe) if keyframe else ("photo",))
 
         run_in_background(partial(load_photo_for, info, path), done)
+
+    def show_photo_page(self, path: str | Path) -> None:
+        """The Photo page, with `path` opened on it (any model: projection)."""
+        self.tabs.setCurrentWidget(self.photo)
+        self.photo.open_photo(path)
+
+    def _projected(self, result: dict) -> None:
+        """A projected photo becomes the face the sliders, directions and keyframes edit."""
+        if self.info is None or np.asarray(result["z"]).size != self.state.latent_dim:
+            return
+        self.state.set_photo(result)
+        if self.info.has_encoder:
+            self.recon.set_photo(result["photo"], result["reconstruction"])
+        self.directions.set_amounts(self.state.principal_amounts)
+        self.attributes.set_values(self.state.attribute_amounts)
+        self._origin_changed()
 
     def encode_training_image(self, index: int) -> None:
         info = self.info

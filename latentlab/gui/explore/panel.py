@@ -32,6 +32,7 @@ from latentlab.gui.explore.directions import DirectionsPageWidget
 from latentlab.gui.explore.io import ExploreIOMixin
 from latentlab.gui.explore.keyframes import KeyframesWidget
 from latentlab.gui.explore.live import FollowTrainingWidget, LiveGeneratorFeed, TrainingLink
+from latentlab.gui.explore.photo import PhotoProjectionWidget
 from latentlab.gui.explore.recon import ReconstructionWidget
 from latentlab.gui.explore.render_worker import RenderService
 from latentlab.gui.explore.sliders import SliderBankWidget
@@ -115,12 +116,14 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         self.principal = self.directions.bank
         self.attributes = SliderBankWidget(-3.0, 3.0, "This model has no attribute vectors")
         self.bookmarks = BookmarksWidget()
+        self.photo = PhotoProjectionWidget()
         self.tabs = QTabWidget()
         self.tabs.setStyleSheet("QTabBar::tab { padding: 6px 10px; }")  # four tabs fit a narrow column
         self.tabs.addTab(self.dims, "Latent")
         self.tabs.addTab(self.directions, "Directions")
         self.tabs.addTab(self.attributes, "Attributes")
         self.tabs.addTab(self.bookmarks, "Bookmarks")
+        self.tabs.addTab(self.photo, "Photo")
         self.main_split = QSplitter(Qt.Horizontal)
         self.main_split.addWidget(left)
         self.main_split.addWidget(self.tabs)
@@ -226,6 +229,8 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         self.recon.open_requested.connect(self.choose_photo)
         self.recon.training_image_requested.connect(self.encode_training_image)
         self.recon.edit_again_requested.connect(self._edit_photo_again)
+        self.photo.projected.connect(self._projected)
+        self.photo.message.connect(lambda text, kind: self.show_error(text) if kind == "error" else self.show_note(text))
 
     def connect_window(self, window) -> None:
         """Hook into the main window: its File › Open checkpoint / `latentlab gui CKPT`, and the Train panel."""
@@ -438,6 +443,7 @@ class ExplorePanel(ExploreIOMixin, QWidget):
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         self.link.stop()
         self.directions.job.cancel()
+        self.photo.shutdown(0.2)
         ok = self.service.shutdown(max(0.2, timeout_s - 0.2))
         return self.directions.shutdown(0.2) and ok
 
