@@ -21,7 +21,7 @@ import numpy as np
 
 # Long sides beyond this are searched on a downscaled copy: a face smaller than ~1/30 of a phone
 # photo is not one a user wants to project, and the cascade's time grows with the pixel count.
-DETECT_SIDE = 960
+DETECT_SIDE = 480
 # Model outputs (32-64 px) are upscaled to this before detection: the cascades' smallest window is
 # 20-24 px and needs a margin of context around the face.
 SMALL_SIDE = 128
@@ -30,6 +30,7 @@ SMALL_PAD = 0.1  # of the upscaled side, replicated border: generated faces touc
 # faces (0.31/0.69 across, 0.40 down, spread ±0.03), as on photographs.
 BOX_EYES = ((0.31, 0.40), (0.69, 0.40))
 MIN_EYE_STRENGTH = 2.0  # grey levels of iris-vs-surround contrast below which eyes are "not found"
+PHOTO_STEP = 1.15  # window scale ratio in photos (eyes, not the box, fix the alignment); 1.1 in model outputs
 TILTS = (0.0, 12.0, -12.0, 24.0, -24.0)  # the frontal cascades accept about ±8° each
 
 
@@ -76,12 +77,15 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGB2GRAY)
 
 
-def _boxes(gray: np.ndarray, min_side: int) -> list[tuple[tuple[int, int, int, int], float]]:
-    """(box, neighbours) from alt2, else from the default cascade (which needs more neighbours:
-    it fires more readily on texture). The neighbour counts keep pure noise at 0 of 256 (README)."""
-    for name, neighbours in (("frontalface_alt2", 3), ("frontalface_default", 5)):
+def _boxes(gray: np.ndarray, min_side: int, step: float = 1.1,
+           fallback: bool = True) -> list[tuple[tuple[int, int, int, int], float]]:
+    """(box, neighbours) from alt2, else (fallback) from the default cascade (which needs more
+    neighbours: it fires more readily on texture). The neighbour counts keep pure noise at 0 of 256
+    (README). step: the scale ratio between searched window sizes."""
+    cascades = (("frontalface_alt2", 3), ("frontalface_default", 5))
+    for name, neighbours in cascades[:2 if fallback else 1]:
         boxes, counts = _cascade(name).detectMultiScale2(
-            gray, scaleFactor=1.1, minNeighbors=neighbours, minSize=(min_side, min_side))
+            gray, scaleFactor=step, minNeighbors=neighbours, minSize=(min_side, min_side))
         if len(boxes):
             return [(tuple(int(v) for v in b), float(n)) for b, n in zip(boxes, counts)]
     return []
@@ -233,7 +237,7 @@ def _rotate_back(pts: np.ndarray, m_inv: np.ndarray) -> np.ndarray:
     return pts @ m_inv[:, :2].T + m_inv[:, 2]
 
 
-def _detect(gray: np.ndarray, min_side: int, eyes: bool, tilts=TILTS) -> list[Face]:
+def _detect(gray: np.ndarray, min_side: int, eyes: bool, step: float, tilts=TILTS) -> list[Face]:
     import cv2
 
     h, w = gray.shape
@@ -248,7 +252,8 @@ def _detect(gray: np.ndarray, min_side: int, eyes: bool, tilts=TILTS) -> list[Fa
             m[:, 2] += ((nw - w) / 2, (nh - h) / 2)
             g = cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             m_inv = cv2.invertAffineTransform(m)
-        found = _boxes(g, min_side)
+        # Tilted copies use alt2 alone: the default cascade's extra hits are mostly texture.
+        found = _boxes(g, min_side, step, fallback=angle == 0.0)
         if not found:
             continue
         faces = []
@@ -271,7 +276,7 @@ def _detect(gray: np.ndarray, min_side: int, eyes: bool, tilts=TILTS) -> list[Fa
     return []
 
 
-def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 0.05) -> list[Face]:
+def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 0.08) -> list[Face]:
     """The faces in an H×W×3 uint8 RGB picture, surest (then largest) first.
 
     `min_face`: the smallest face side searched, as a share of the picture's shorter side. Pictures
@@ -293,7 +298,7 @@ def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 
             scale = DETECT_SIDE / max(h, w)
             gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         min_side = max(20, int(min_face * min(gray.shape)))
-    faces = _detect(gray, min_side, eyes)
+    faces = _detect(gray, min_side, eyes, 1.1 if pad else PHOTO_STEP)
 
     def back(p):
         return None if p is None else ((p[0] - pad) / scale, (p[1] - pad) / scale)

@@ -274,6 +274,8 @@ class ExploreIOMixin:
                 self.show_note(f"{self.bookmarks.import_from(path)} bookmarks added from {path.name}")
             except (OSError, UserError) as exc:
                 self.show_error(str(exc))
+        elif self.tabs.currentWidget() is self.photo:
+            self.show_photo_page(path)
         else:
             self.open_photo(path)
 

@@ -201,7 +201,8 @@ class FaceBoxView(QWidget):
 
 
 class PhotoProjectionWidget(QWidget):
-    """Open a photo, choose or draw the face, "Find in latent space"; `projected` hands the result on."""
+    """Open a photo, choose or draw the face, "Find in latent space"; `projected` hands the result on.
+    Photos dropped while this page shows come here through the panel's drop handler."""
 
     projected = Signal(object)  # {"z", "photo" (aligned), "reconstruction" (G(z)), "name"}
     message = Signal(str, str)  # text, "error" | "info"
@@ -241,7 +242,6 @@ class PhotoProjectionWidget(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
-        self.setAcceptDrops(True)
 
         self.renderer = None
         self.conv = None
@@ -395,18 +395,6 @@ class PhotoProjectionWidget(QWidget):
     @property
     def running(self) -> bool:
         return self._project_job != -1
-
-    # -- drops --------------------------------------------------------------------------------------
-    def dragEnterEvent(self, event) -> None:
-        if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:
-        for url in event.mimeData().urls():
-            if url.isLocalFile():
-                event.acceptProposedAction()
-                self.open_photo(url.toLocalFile())
-                return
 
     def shutdown(self, timeout_s: float = 1.0) -> bool:
         return self.jobs.shutdown(timeout_s)

@@ -112,3 +112,17 @@ def test_no_face_asks_for_a_box_and_the_box_is_remembered_per_photo(qtbot, panel
     assert view.box == drawn  # remembered for this photo
     qtbot.mouseClick(page.detector_button, Qt.LeftButton)
     assert view.box is None and str(photos / "noise.png") not in page.boxes
+
+
+def test_a_vaegan_projects_from_its_encoder_when_dropped_on_the_photo_page(qtbot, panel, tmp_path, photos):
+    load(qtbot, panel, make_checkpoint(tmp_path / "v.safetensors", arch="vaegan"))
+    page = panel.photo
+    page.steps, page.restarts = 6, 2
+    panel.tabs.setCurrentWidget(page)
+    open_photo(qtbot, panel, photos / "one.png")  # with an encoder, only the Photo page takes the drop
+    results = []
+    page.jobs.finished.connect(lambda job, r: results.append(r))
+    qtbot.mouseClick(page.find_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not page.running, timeout=30000)
+    assert results and results[0].start == "encoder"
+    assert panel.state.source == "photo one" and panel.recon.reconstruction.array() is not None
