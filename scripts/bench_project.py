@@ -6,8 +6,8 @@ Usage: OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_project.py [--threads 1]
    into 640 px noisy pictures: ms per photo (detection + alignment) and the share of faces whose eye
    centres land within 2 px of the convention's points at 64 px.
 2. Projection into the `dcgan` preset's G (64 px, nz 100) of its own samples: error against steps,
-   seconds per step, and the time until the error is within 10% of the 150-step error ("visually
-   converged"). No trained 64 px DCGAN ships with latentlab and DCGAN's N(0, 0.02) start renders
+   seconds per step, and the time until the error is within 2 grey levels (or 10%) of the 150-step
+   error ("visually converged": no difference to see). No trained 64 px DCGAN ships with latentlab and DCGAN's N(0, 0.02) start renders
    near-flat grey, so G's weights are drawn at He scale: a varied, untrained G with the preset's
    exact cost per step; the error curve shows the optimiser on a non-trivial target.
 3. VAE/GAN (the bundled 32 px demo) on held-out synthetic faces: the encoder's μ alone against μ
@@ -80,11 +80,11 @@ def convergence(G, targets, steps: int, restarts: int) -> None:
     mean = {s: float(np.mean([c[s] for c in curves])) for s in marks}
     print("  error (grey levels, mean of targets) at step " + ", ".join(f"{s}: {mean[s]:.1f}" for s in marks))
     reach = []
-    for c in curves:
+    for c in curves:  # converged to the eye: within 2 grey levels (or 10%) of the final error
         final = c[steps]
-        reach.append(next(s for s in sorted(c) if c[s] <= 1.1 * final))
+        reach.append(next(s for s in sorted(c) if c[s] <= max(1.1 * final, final + 2.0)))
     print(f"  {per_step * 1000:.0f} ms per step wall, {cpu_step * 1000:.0f} ms CPU ({restarts} restarts in one "
-          f"batch); within 10% of the {steps}-step error after {statistics.median(reach)} steps = "
+          f"batch); within 2 grey levels of the {steps}-step error after {statistics.median(reach)} steps = "
           f"{statistics.median(reach) * per_step:.1f} s wall, {statistics.median(reach) * cpu_step:.1f} s CPU")
 
 

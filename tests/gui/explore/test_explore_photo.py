@@ -8,7 +8,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from latentlab.data.synthetic import face_in_picture
-from tests.gui.explore.test_explore_panel import load, make_checkpoint, panel, wait_view  # noqa: F401
+from tests.gui.explore.test_explore_panel import load, make_checkpoint, wait_view
 
 
 @pytest.fixture
