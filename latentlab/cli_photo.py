@@ -14,8 +14,11 @@ from pathlib import Path
 from latentlab.config import UserError
 
 
-def add_parsers(sub, positive_int) -> None:
-    a = sub.add_parser("align", help="find the face in photos and write it aligned like a model's training data")
+def add_parsers(sub, positive_int, command) -> None:
+    """`command(sub, name, help, *examples)`: cli.py's subcommand factory (help with examples)."""
+    a = command(sub, "align", "find the face in photos and write it aligned like a model's training data",
+                "latentlab align me.jpg group.jpg --out aligned/ --like model.safetensors",
+                "latentlab align photo.jpg --out aligned/ --crop lfw --size 128 --box 120,80,200,200")
     a.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (EXIF rotation honoured)")
     a.add_argument("--out", required=True, metavar="DIR", help="folder for the aligned PNGs (created if missing)")
     like = a.add_mutually_exclusive_group()
@@ -25,7 +28,9 @@ def add_parsers(sub, positive_int) -> None:
     a.add_argument("--size", type=positive_int, help="output px (default: the checkpoint's size, else 64)")
     _face_options(a)
 
-    p = sub.add_parser("project", help="find the latent of a photo's face in any model (GAN inversion)")
+    p = command(sub, "project", "find the latent of a photo's face in any model (GAN inversion)",
+                "latentlab project model.safetensors me.jpg --out rows.png --latents me.json",
+                "latentlab walk model.safetensors --latents me.json --out me.mp4")
     p.add_argument("checkpoint", help="any latentlab checkpoint (DCGAN, 2015 GAN, imported netG, VAE/GAN)")
     p.add_argument("photos", nargs="+", metavar="PHOTO")
     p.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | aligned | result")
