@@ -122,7 +122,8 @@ def cmd_align(args) -> int:
 
 
 def cmd_project(args) -> int:
-    from latentlab.cli import ProgressLine, _bar
+    from latentlab.cli_progress import ProgressLine
+    from latentlab.cli_progress import bar as progress_bar
     from latentlab.data.align import convention
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
     from latentlab.photo import DEFAULT_RESTARTS, DEFAULT_STEPS, model_convention, outlined, project, rows_image
@@ -147,11 +148,9 @@ def cmd_project(args) -> int:
     cell = args.size or 128
     for i, item in enumerate(prepared, 1):
         def progress(s, i=i):
-            now = time.monotonic()
-            if s.step == s.steps or now - bar.last > (0.2 if bar.tty else 5):
-                bar.last = now
-                bar._write(f"photo {i}/{len(prepared)} step {s.step}/{s.steps} {_bar(s.step / max(s.steps, 1))} "
-                           f"error {s.error:.1f}", final=s.step == s.steps)
+            if bar.due(final=s.step == s.steps, log_every=5.0):
+                bar.show(f"photo {i}/{len(prepared)} step {s.step}/{s.steps} {progress_bar(s.step / max(s.steps, 1))} "
+                         f"error {s.error:.1f}", final=s.step == s.steps)
 
         result = project(renderer.G, item.aligned, E=renderer.E, steps=steps, restarts=restarts, seed=args.seed,
                          progress=progress)
