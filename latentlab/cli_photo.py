@@ -6,7 +6,6 @@ progress on one line and writes files (temporary file + rename).
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -48,12 +47,6 @@ def add_parsers(sub, positive_int, command) -> None:
 def _face_options(parser) -> None:
     parser.add_argument("--box", metavar="X,Y,W,H", help="the face's box in photo pixels (overrides the detector)")
     parser.add_argument("--face", type=int, default=1, metavar="N", help="which face found (1: the surest)")
-
-
-def _writable_folder(path: Path, flag: str) -> None:
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise UserError(f"{flag} {path}: the folder does not exist or is not writable")
 
 
 def _warn(text: str) -> None:
@@ -122,6 +115,7 @@ def cmd_align(args) -> int:
 
 
 def cmd_project(args) -> int:
+    from latentlab.cli import _check_out_folder
     from latentlab.cli_progress import ProgressLine
     from latentlab.cli_progress import bar as progress_bar
     from latentlab.data.align import convention
@@ -133,11 +127,11 @@ def cmd_project(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise UserError(f"--out {out}: the rows are written as PNG; name a .png file")
-    _writable_folder(out, "--out")
+    _check_out_folder("--out", out)
     if args.latents:
         if Path(args.latents).suffix.lower() != ".json":
             raise UserError(f"--latents {args.latents}: bookmarks are a .json file; name one")
-        _writable_folder(Path(args.latents), "--latents")
+        _check_out_folder("--latents", Path(args.latents))
     renderer = Renderer.from_checkpoint(args.checkpoint)
     conv = convention(args.crop) if args.crop else model_convention(renderer)
     size = renderer.image_size
