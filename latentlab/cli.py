@@ -166,6 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
                   "latentlab tensorboard runs/tiny runs/dcgan")
     tb.add_argument("runs", nargs="+", metavar="RUN", help="run directories; each gets RUN/tb/ rebuilt from its logs")
 
+    from latentlab.cli_photo import add_parsers as add_photo_parsers
+
+    add_photo_parsers(sub, _positive_int, _command)
+
     m = _command(sub, "metrics", "quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid",
                  "latentlab metrics runs/tiny/checkpoints/latest.safetensors --n 1000",
                  "latentlab metrics model.safetensors --data celeba:~/celeba --fid --json scores.json")
@@ -469,6 +473,18 @@ def _cmd_metrics(args) -> int:
     return 0
 
 
+def _cmd_align(args) -> int:
+    from latentlab.cli_photo import cmd_align
+
+    return cmd_align(args)
+
+
+def _cmd_project(args) -> int:
+    from latentlab.cli_photo import cmd_project
+
+    return cmd_project(args)
+
+
 def _cmd_export(args) -> int:
     from latentlab.models.export import export_format, export_onnx, export_torchscript, parse_batch
     from latentlab.run.checkpoint import load_model
@@ -512,5 +528,7 @@ COMMANDS = {
     "attributes": _cmd_attributes,
     "timelapse": _cmd_timelapse,
     "tensorboard": _cmd_tensorboard,
+    "align": _cmd_align,
+    "project": _cmd_project,
     "export": _cmd_export,
 }
