@@ -29,9 +29,9 @@ def add_parsers(sub, positive_int, command) -> None:
 
     p = command(sub, "project", "find the latent of a photo's face in any model (GAN inversion)",
                 "latentlab project model.safetensors me.jpg --out rows.png --latents me.json",
-                "latentlab walk model.safetensors --latents me.json --out me.mp4")
+                "latentlab project model.safetensors group.jpg --face 2 --steps 300 --out rows.png")
     p.add_argument("checkpoint", help="any latentlab checkpoint (DCGAN, 2015 GAN, imported netG, VAE/GAN)")
-    p.add_argument("photos", nargs="+", metavar="PHOTO")
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (EXIF rotation honoured)")
     p.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | aligned | result")
     p.add_argument("--steps", type=positive_int, default=None, help="optimisation steps (default 150)")
     p.add_argument("--restarts", type=positive_int, default=None, help="starting latents kept (default 4)")
