@@ -81,7 +81,7 @@ class Driver:
         lat, render = [], []
         for _ in range(n):
             lat.append(self.move())
-            render.append(self.panel._render_ms)
+            render.append(self.panel.rendering.render_ms)
         return lat, render
 
 
@@ -102,7 +102,7 @@ def main() -> None:
     from latentlab.gui.explore.panel import ExplorePanel
     from latentlab.gui.settings import use_settings_dir
     from latentlab.models import build_models
-    from latentlab.train.checkpoint import save_checkpoint
+    from latentlab.run.checkpoint import save_checkpoint
 
     use_settings_dir(tmp / "settings")
     app = make_application()

@@ -86,7 +86,7 @@ def format_figures(f: dict) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint", nargs="?", default=str(ROOT / "resources" / "demo" / "vaegan32.safetensors"))
+    p.add_argument("checkpoint", nargs="?", help="default: the bundled demo model")
     p.add_argument("--source", default="synthetic", help="synthetic (faces past the training indices) or any "
                    "data source; its held-out tail is used")
     p.add_argument("--n", type=int, default=256, help="held-out faces (default 256)")
@@ -100,6 +100,9 @@ def main(argv=None) -> int:
     from latentlab.config import UserError
     from latentlab.encode import load_encoder_model
 
+    from latentlab.resources import demo_checkpoint
+
+    args.checkpoint = args.checkpoint or str(demo_checkpoint())
     try:
         model = load_encoder_model(args.checkpoint)
         faces = held_out_faces(model.config, args.source, args.n)

@@ -102,7 +102,7 @@ def pick_threads(requested: int | None) -> int:
 
 
 def train(cfg, args) -> tuple[object, float, int]:
-    from latentlab.train.control import Control, Event, StepStats
+    from latentlab.run.control import Control, Event, StepStats
     from latentlab.train.engine import Trainer
 
     control = Control()
@@ -136,7 +136,7 @@ def write_slim(run_dir: Path, out: Path, extra_meta: dict) -> Path:
     """The decoder (its EMA copy when there is one: what sampling and reconstruction use) and the
     encoder of the run's latest checkpoint, with config and metadata: what load_model needs, without
     D or the optimizer/RNG state that only resuming needs."""
-    from latentlab.train.checkpoint import read_checkpoint, save_checkpoint, split_prefix
+    from latentlab.run.checkpoint import read_checkpoint, save_checkpoint, split_prefix
 
     tensors, meta = read_checkpoint(run_dir / "checkpoints" / "latest.safetensors")
     decoder = split_prefix(tensors, "G_ema") or split_prefix(tensors, "G")

@@ -58,10 +58,17 @@ class MainWindow(QMainWindow):
         self.explore_panel = self.add_panel(ExplorePanel(window=self), "Explore")
         from latentlab.gui.record.panel import RecordPanel
         self.record_panel = self.add_panel(RecordPanel(window=self), "Record")
+        # Record › Timelapse follows the run the Train tab trains or follows (the tabs do not know each other)
+        self.train_panel.state_changed.connect(lambda _: self._offer_run_to_timelapse())
         from latentlab.gui.metrics.panel import MetricsPanel  # quality and health of the Train panel's run
         self.metrics_panel = self.add_panel(MetricsPanel(self.train_panel), "Metrics")
 
     # -- panels ---------------------------------------------------------------------------------------
+    def _offer_run_to_timelapse(self) -> None:
+        run = self.train_panel.run_dir
+        if run is not None and run != self.record_panel.timelapse.run:
+            self.record_panel.timelapse.set_run(run)
+
     def add_panel(self, panel: QWidget, title: str) -> QWidget:
         self.panels.append(panel)
         self.tabs.addTab(panel, title)
@@ -152,7 +159,7 @@ class MainWindow(QMainWindow):
     def drop_path(self, path: str | Path) -> bool:
         """Dropped on the window: besides what open_path takes, an image folder or an archive becomes
         the data source."""
-        from latentlab.train.rundir import RunReader
+        from latentlab.run.rundir import RunReader
 
         path = Path(path)
         is_source = (path.is_dir() and not RunReader.is_run_dir(path)) or \
@@ -168,7 +175,7 @@ class MainWindow(QMainWindow):
         from latentlab.gui.background import run_in_background
 
         def read():
-            from latentlab.train.checkpoint import read_metadata
+            from latentlab.run.checkpoint import read_metadata
             return read_metadata(path)
 
         def done(meta, error):
@@ -187,11 +194,21 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
+        """The one drop handler: the first local file goes to the drop_path of the panel under the
+        cursor (the Explore panel takes checkpoints, photos, bookmarks), or else to the window's."""
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.drop_path(url.toLocalFile())
+                self._drop_target(event.position().toPoint()).drop_path(url.toLocalFile())
                 event.acceptProposedAction()
                 return
+
+    def _drop_target(self, pos):
+        widget = self.childAt(pos)
+        while widget is not None and widget is not self:
+            if widget in self.panels and hasattr(widget, "drop_path"):
+                return widget
+            widget = widget.parentWidget()
+        return self
 
     # -- help ---------------------------------------------------------------------------------------------
     def shortcut_table(self) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-import latentlab.gui  # noqa: F401  (its PySide6 refcount fix must precede the first Qt calls)
+import latentlab.gui  # noqa: F401  (refuses a PySide6 release known to crash, before any Qt call)
 
 TINY = {
     "model.image_size": 32,
@@ -22,6 +22,15 @@ TINY = {
     "data.synthetic_count": 64,
     "data.holdout": 8,
 }
+
+
+@pytest.fixture(autouse=True)
+def _gui_thread_garbage_collection(qapp):
+    """Every GUI test runs under the app's garbage-collection policy (collections on the GUI thread
+    only), also the ones that build a panel without the main window."""
+    from latentlab.gui.app import make_application
+
+    make_application()
 
 
 @pytest.fixture

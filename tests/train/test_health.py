@@ -9,9 +9,9 @@ import torch
 
 from latentlab.config import apply_override, load_preset
 from latentlab.data import open_source
+from latentlab.run.checkpoint import read_checkpoint, split_prefix
+from latentlab.run.control import Event, StepStats
 from latentlab.train import health as H
-from latentlab.train.checkpoint import read_checkpoint, split_prefix
-from latentlab.train.control import Event, StepStats
 from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 

@@ -10,13 +10,13 @@ only the GAN terms see) must leave E's gradient untouched, and changing E must l
 """
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from latentlab.resources import demo_checkpoint
 from latentlab.train.engine import Trainer
 from latentlab.train.rules import EquilibriumRule
 from latentlab.train.steps import vaegan_step
@@ -209,7 +209,7 @@ def test_short_training_identity_rises_above_chance(tmp_path):
     short run learn; a D that learns as fast as the decoder gives llike informative features."""
     from latentlab.data.synthetic import render_many
     from latentlab.encode import identity_rate
-    from latentlab.train.control import StepStats
+    from latentlab.run.control import StepStats
 
     cfg = tiny_config("vaegan", steps=150, cache_dir=tmp_path, batch=16, sample_every=1000,
                       checkpoint_every=1000, vae_gamma=1.0, optimizer="adam", lr_d=2e-3, lr_g=2e-3)
@@ -236,7 +236,7 @@ def _options_config(tmp_path, steps, upsample="resize"):
 
 def test_options_are_saved_in_checkpoints_and_resumed_exactly(tmp_path):
     from latentlab.config import UserError
-    from latentlab.train.checkpoint import config_from_meta, read_checkpoint
+    from latentlab.run.checkpoint import config_from_meta, read_checkpoint
 
     def run(cfg, out, **kw):
         trainer = Trainer(cfg, out, **kw)
@@ -289,7 +289,7 @@ def test_pixel_term_and_resize_upsampling_lower_the_high_frequency_ratio(tmp_pat
 
 
 # -- the shipped demo model --------------------------------------------------------------------------
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "vaegan32.safetensors"
+DEMO = demo_checkpoint()
 
 
 @pytest.mark.skipif(not DEMO.is_file(), reason="resources/demo/vaegan32.safetensors not built (scripts/train_demo.py)")
@@ -298,7 +298,7 @@ def test_demo_model_keeps_identity_on_held_out_faces():
     nearer (pixel L2) to its own input than to any other input for at least 90% of them."""
     from latentlab.data.synthetic import render_many
     from latentlab.encode import attributes_path, identity_rate, read_attributes
-    from latentlab.train.checkpoint import load_model
+    from latentlab.run.checkpoint import load_model
 
     model = load_model(DEMO)
     cfg = model.config

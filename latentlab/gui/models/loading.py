@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
+from latentlab.gui.models.events import ChangeModel
 
-DEMO_CHECKPOINT = Path(__file__).resolve().parents[3] / "resources" / "demo" / "vaegan32.safetensors"
 PRINCIPAL_SAMPLES = 2000
 PRINCIPAL_COMPONENTS = 20
 
@@ -39,7 +39,7 @@ class ModelInfo:
     holdout: int = 0
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     attribute_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (with, without)
-    principal: tuple[np.ndarray, np.ndarray] | None = None  # (directions (k, nz), stddevs (k,))
+    principal: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (directions (k, nz), stddevs, explained (k,))
     principal_cache: Path | None = None  # where computed directions are kept (None: not cached)
     generator: object | None = None  # a CPU eval G of its own, for computing principal directions
     generation: int = 0  # set by the render worker: requests name the model they were made for
@@ -47,6 +47,30 @@ class ModelInfo:
     @property
     def has_encoder(self) -> bool:
         return bool(getattr(self.renderer, "has_encoder", False))
+
+
+MODEL, WEIGHTS = "model", "weights"
+
+
+class ModelSlot(ChangeModel):
+    """The model on screen: announces MODEL when another one arrives (`previous`, while listeners
+    are called, is the one it replaced) and WEIGHTS when the live generator's weights were swapped in place (a new step)."""
+
+    def __init__(self):
+        super().__init__()
+        self.info: ModelInfo | None = None
+        self.previous: ModelInfo | None = None
+
+    def set(self, info: ModelInfo) -> None:
+        self.previous, self.info = self.info, info
+        try:
+            self.notify(MODEL)
+        finally:
+            self.previous = None  # listeners had their look; the old model's memory goes now
+
+    def set_step(self, step: int | None) -> None:
+        self.info.step = step
+        self.notify(WEIGHTS)
 
 
 def pick_device() -> str:
@@ -80,22 +104,22 @@ def _load_principal(*candidates: Path, latent_dim: int):
         if candidate is None or not candidate.is_file():
             continue
         try:
-            directions, stddevs, _ = load_principal(candidate)
+            directions, stddevs, explained, _ = load_principal(candidate)
         except UserError:
             continue  # a damaged cache is recomputed, not fatal
         if directions.ndim == 2 and directions.shape[1] == latent_dim:
-            return directions, stddevs
+            return directions, stddevs, explained
     return None
 
 
-def save_principal_cache(info: ModelInfo, directions: np.ndarray, stddevs: np.ndarray) -> None:
+def save_principal_cache(info: ModelInfo, directions: np.ndarray, stddevs: np.ndarray, explained: np.ndarray) -> None:
     from latentlab.latent import save_principal
 
     if info.principal_cache is None:
         return
     try:
         info.principal_cache.parent.mkdir(parents=True, exist_ok=True)
-        save_principal(info.principal_cache, directions, stddevs,
+        save_principal(info.principal_cache, directions, stddevs, explained,
                        meta={"checkpoint": str(info.path), "samples": PRINCIPAL_SAMPLES})
     except (OSError, UserError):
         pass  # an unwritable cache only costs a recomputation next time
@@ -125,7 +149,7 @@ def load_checkpoint_model(path: str | os.PathLike, device: str | None = None, th
     """A latentlab checkpoint (EMA generator preferred). UserError for a missing, damaged, foreign or
     wrong-architecture file, naming the first mismatching key."""
     from latentlab.render import Renderer
-    from latentlab.train.checkpoint import load_model
+    from latentlab.run.checkpoint import load_model
 
     path = Path(path)
     if path.suffix.lower() in (".pth", ".pt"):
@@ -169,7 +193,7 @@ def live_model(model_config, states: dict, step: int, data_config=None, device: 
 
     from latentlab.models import build_encoder, build_generator
     from latentlab.render import Renderer
-    from latentlab.train.checkpoint import load_net
+    from latentlab.run.checkpoint import load_net
 
     with torch.random.fork_rng(devices=[]):  # the weights are replaced; leave the global RNG alone
         G = build_generator(model_config)
@@ -217,7 +241,7 @@ def load_photo_for(info: ModelInfo, path: str | os.PathLike) -> np.ndarray:
 
 def live_states_from_checkpoint(path: str | os.PathLike) -> dict:
     """A checkpoint of the run being followed, in the shape LiveGeneratorFeed offers."""
-    from latentlab.train.checkpoint import config_from_meta, read_checkpoint, split_prefix
+    from latentlab.run.checkpoint import config_from_meta, read_checkpoint, split_prefix
 
     tensors, meta = read_checkpoint(path)
     cfg = config_from_meta(meta, where=str(path))

@@ -32,7 +32,7 @@ class RunFollowWorker(QObject):
 
     @Slot()
     def begin(self) -> None:
-        from latentlab.train.rundir import RunReader  # stdlib + config only, no torch
+        from latentlab.run.rundir import RunReader  # stdlib + config only, no torch
 
         try:
             self.reader = RunReader(self.path)

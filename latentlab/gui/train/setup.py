@@ -183,7 +183,7 @@ def _run_is_done(run: Path) -> bool:
 def check_output_dir(out_dir: Path) -> tuple[Path, bool]:
     """(folder, resume?) for Start: an existing run resumes from its latest checkpoint (unless another
     process is writing it); anything else must be new or empty, so no one's files are mixed in."""
-    from latentlab.train.rundir import RunReader
+    from latentlab.run.rundir import RunReader
 
     if not str(out_dir).strip() or str(out_dir) == ".":
         raise UserError("output: choose a folder for the run")

@@ -81,7 +81,7 @@ class TrainWorker(QObject):
         try:
             # The engine (and torch with it) is imported here, on the worker thread, so the window
             # never waits for it.
-            from latentlab.train.control import StepStats
+            from latentlab.run.control import StepStats
             from latentlab.train.engine import Trainer
 
             trainer = Trainer(self.cfg, self.out_dir, resume=self.resume, control=self.control,
@@ -124,7 +124,7 @@ class TrainingSession(QObject):
     def __init__(self, cfg: Config, out_dir: str | Path, *, resume: bool = False, paused: bool = False,
                  parent=None):
         super().__init__(parent)
-        from latentlab.train.control import Control  # plain threading; no torch import
+        from latentlab.run.control import Control  # plain threading; no torch import
 
         self.control = Control()
         if paused:

@@ -13,7 +13,7 @@ from torch import nn
 from latentlab.config import Config, ModelConfig
 from latentlab.latent import grid_keyframes, seed_latent, walk_length
 from latentlab.models import build_models
-from latentlab.train.checkpoint import save_checkpoint
+from latentlab.run.checkpoint import save_checkpoint
 
 NZ = 8
 
@@ -69,7 +69,7 @@ def panels(qtbot, tmp_path):
 
 def wait_preview(qtbot, record, frames):
     qtbot.waitUntil(lambda: record.preview_frames is not None and len(record.preview_frames) == frames
-                    and not record._preview_busy, timeout=10000)
+                    and not record.preview.busy, timeout=10000)
 
 
 def decoded_frames(path) -> list[np.ndarray]:

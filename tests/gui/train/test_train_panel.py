@@ -57,7 +57,7 @@ def test_start_trains_and_shows_plots_and_grid(window, qtbot, tiny):
 
 
 def test_pause_step_live_setting_and_stop(window, qtbot, tiny):
-    from latentlab.train.checkpoint import read_metadata
+    from latentlab.run.checkpoint import read_metadata
 
     panel = window.train_panel
     tiny(panel, **{"train.steps": 100_000, "train.sample_every": 100_000})

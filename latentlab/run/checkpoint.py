@@ -8,9 +8,7 @@ step, epoch, time, rules, optimizers (their non-tensor parts), data fingerprint.
 from __future__ import annotations
 
 import json
-import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from latentlab.config import Config, ConfigError, UserError, from_dict
+from latentlab.run.atomic import write_with
 
 FORMAT = "latentlab-checkpoint"
 VERSION = "1"
@@ -35,34 +34,7 @@ def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: di
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     strings = {"format": FORMAT, "version": VERSION}
     strings.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()})
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(flat, tmp, metadata=strings)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    return write_with(path, lambda tmp: save_file(flat, str(tmp), metadata=strings))
 
 
 def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:

@@ -14,18 +14,20 @@ LIVE_SETTINGS = ("margin", "l2_band_low", "l2_band_high", "lr_d", "lr_g")
 
 @dataclass
 class StepStats:
-    step: int  # steps completed, counting this one (the first step is 1)
-    epoch: int
-    time: float  # seconds since the run started, paused time excluded
-    real: float
-    fake: float
-    gen: float
-    d_updated: bool
-    g_updated: bool
-    l2_d: float
-    lr_d: float
-    lr_g: float
-    img_per_s: float
+    """One training step. A step function fills the losses and decisions; the engine the rest."""
+
+    step: int = 0  # steps completed, counting this one (the first step is 1)
+    epoch: int = 0
+    time: float = 0.0  # seconds since the run started, paused time excluded
+    real: float = 0.0
+    fake: float = 0.0
+    gen: float = 0.0
+    d_updated: bool = True
+    g_updated: bool = True
+    l2_d: float = 0.0
+    lr_d: float = 0.0
+    lr_g: float = 0.0
+    img_per_s: float = 0.0
     kl: float | None = None
     llike: float | None = None
 

@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import save_file
 
 from latentlab.config import UserError
-from latentlab.train.checkpoint import load_model, read_checkpoint, save_checkpoint
+from latentlab.run.checkpoint import load_model, read_checkpoint, save_checkpoint
 
 
 def test_roundtrip(tmp_path):
@@ -59,7 +59,7 @@ def test_missing_file(tmp_path):
 
 WRITER = """
 import sys, torch
-from latentlab.train.checkpoint import save_checkpoint
+from latentlab.run.checkpoint import save_checkpoint
 path = sys.argv[1]
 i = 0
 while True:

@@ -2,7 +2,7 @@
 
 RUN/config.toml, RUN/metrics.jsonl, RUN/events.jsonl, RUN/samples/step-NNNNNNNN.png,
 RUN/checkpoints/step-NNNNNNNN.safetensors and RUN/checkpoints/latest.safetensors.
-`RunWriter` appends (one flushed line per record); `RunReader` tails incrementally, so the GUI can
+`RunWriter` appends (one flushed line per record); `RunReader` (and any `Tail`) follows incrementally, so the GUI can
 follow a run written by another process or another machine on a shared disk.
 """
 
@@ -11,29 +11,17 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from latentlab.config import UserError
+from latentlab.run.atomic import write_text_atomic
 
 STEP_FILE = re.compile(r"^step-(\d{8})\.(png|safetensors)$")
 
 
 def step_name(step: int, ext: str) -> str:
     return f"step-{step:08d}.{ext}"
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class RunWriter:
@@ -97,7 +85,7 @@ class RunWriter:
         self._metrics = self._events = None
 
 
-class _Tail:
+class Tail:
     """Reads the complete lines appended to a file since the last call."""
 
     def __init__(self, path: Path):
@@ -135,8 +123,8 @@ class RunReader:
         self.root = Path(root)
         if not self.is_run_dir(self.root):
             raise UserError(f"{self.root}: not a latentlab run directory (no config.toml or metrics.jsonl)")
-        self._metrics = _Tail(self.root / "metrics.jsonl")
-        self._events = _Tail(self.root / "events.jsonl")
+        self._metrics = Tail(self.root / "metrics.jsonl")
+        self._events = Tail(self.root / "events.jsonl")
         self._seen_samples: set[str] = set()
 
     @staticmethod
