@@ -321,7 +321,7 @@ def _cmd_sample(args) -> int:
     import torch
 
     from latentlab.run.checkpoint import load_model
-    from latentlab.train.grids import save_grid
+    from latentlab.run.grids import save_grid
 
     if not 0 < args.truncation <= 1:
         raise UserError(f"--truncation must be in (0, 1] (got {args.truncation})")

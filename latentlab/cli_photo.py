@@ -77,7 +77,7 @@ def _prepare_all(paths, conv, size, box_text, face):
 def cmd_align(args) -> int:
     from latentlab.data.align import convention
     from latentlab.photo import model_convention
-    from latentlab.train.grids import save_png
+    from latentlab.run.grids import save_png
 
     size = args.size
     if args.like:
@@ -122,7 +122,7 @@ def cmd_project(args) -> int:
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
     from latentlab.photo import DEFAULT_RESTARTS, DEFAULT_STEPS, model_convention, outlined, project, rows_image
     from latentlab.render import Renderer
-    from latentlab.train.grids import save_png
+    from latentlab.run.grids import save_png
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":

@@ -48,7 +48,7 @@ def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: 
     from latentlab.data.faces import face_rate
     from latentlab.encode import _eval_copy, reconstruct
     from latentlab.metrics.recon import reconstruction_figures
-    from latentlab.train.grids import to_uint8
+    from latentlab.run.grids import to_uint8
 
     rec = reconstruct(G, E, faces)
     figures = reconstruction_figures(faces, rec)
@@ -67,7 +67,7 @@ def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: 
 def save_grids(faces: np.ndarray, rec: torch.Tensor, fake: torch.Tensor, recon_png: str | Path | None,
                samples_png: str | Path | None, per_row: int = 8) -> None:
     from latentlab.encode import to_float
-    from latentlab.train.grids import save_grid
+    from latentlab.run.grids import save_grid
 
     if recon_png:
         k = min(len(faces), 4 * per_row)

@@ -28,7 +28,7 @@ import numpy as np
 
 def synthesize(run: Path, grids: int) -> None:
     from latentlab.data.synthetic import render_many
-    from latentlab.train.grids import save_png, tile
+    from latentlab.run.grids import save_png, tile
 
     (run / "samples").mkdir(parents=True)
     (run / "config.toml").write_text('name = "bench"\n')

@@ -22,7 +22,7 @@ from latentlab.run.control import Control, Event, StepStats
 from latentlab.run.rundir import RunWriter
 from latentlab.train import best, trainstate
 from latentlab.train.distributed import DistContext
-from latentlab.train.grids import save_grid, to_uint8
+from latentlab.run.grids import save_grid, to_uint8
 from latentlab.train.rules import AdaptiveL2, EquilibriumRule, LRSchedule, MarginRule
 from latentlab.train.steps import NonFiniteLoss, gan_step, vaegan_step
 
@@ -391,7 +391,7 @@ class Trainer:
             return
         images = self.sample_images()
         if self.writer is None:
-            yield Event("sample", self.step, "sample grid", data={"images": to_uint8(images)})
+            yield Event("sample", self.step, "sample grid", data={"images": to_uint8(images).cpu().numpy()})
             return
         path = save_grid(images, self.writer.sample_path(self.step))
         yield self._log_event(Event("sample", self.step, "sample grid", path=str(path)))
