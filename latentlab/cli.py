@@ -183,7 +183,7 @@ def resolve_train_config(args):
 
 
 def _cmd_train(args) -> int:
-    from latentlab.train.control import Control, Event, StepStats
+    from latentlab.run.control import Control, Event, StepStats
     from latentlab.train.distributed import DistContext
     from latentlab.train.engine import Trainer
 
@@ -292,7 +292,7 @@ def _hms(seconds: float) -> str:
 def _cmd_sample(args) -> int:
     import torch
 
-    from latentlab.train.checkpoint import load_model
+    from latentlab.run.checkpoint import load_model
     from latentlab.train.grids import save_grid
 
     if not 0 < args.truncation <= 1:
@@ -315,7 +315,7 @@ def _cmd_sample(args) -> int:
 def _cmd_import_dcgan(args) -> int:
     from latentlab.config import Config
     from latentlab.models.dcgan_import import import_dcgan_file
-    from latentlab.train.checkpoint import load_model, save_checkpoint
+    from latentlab.run.checkpoint import load_model, save_checkpoint
 
     out = Path(args.out)
     if out.suffix.lower() != ".safetensors":
@@ -407,7 +407,7 @@ def _cmd_attributes(args) -> int:
         path = store_attributes(args.checkpoint, new)
         print(f"latentlab: stored {len(new.vectors)} attribute vector(s) in {path}", file=sys.stderr)
     else:
-        from latentlab.train.checkpoint import read_metadata
+        from latentlab.run.checkpoint import read_metadata
 
         if not Path(args.checkpoint).is_file():
             raise UserError(f"{args.checkpoint}: no such checkpoint file")

@@ -119,7 +119,7 @@ class Renderer:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **kwargs) -> Renderer:
         """Load a latentlab checkpoint (EMA generator preferred). Raises UserError for a bad file."""
-        from latentlab.train.checkpoint import load_model
+        from latentlab.run.checkpoint import load_model
 
         loaded = load_model(path, device="cpu")
         renderer = cls(loaded.G, loaded.E, device=device, **kwargs)
@@ -140,7 +140,7 @@ class Renderer:
         if target is None:
             raise UserError(f"this model has no {net} to update")
         state = source.state_dict() if isinstance(source, torch.nn.Module) else source
-        from latentlab.train.checkpoint import check_state
+        from latentlab.run.checkpoint import check_state
 
         check_state(target, state, f"new {net} weights", net)
         with torch.no_grad():

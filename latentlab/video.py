@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
+from latentlab.run.atomic import AtomicFile, make_temp_dir
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 ENCODERS = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}
@@ -29,22 +29,6 @@ GIF_MAX_FPS = 50  # GIF delays are whole 1/100 s; browsers stretch delays under 
 # numbers): BT.601 matrix with limited range (what both our converter and swscale's default use),
 # sRGB/BT.709 primaries and transfer, so players convert back to the RGB we rendered.
 _MATRIX_SMPTE170M, _PRIMARIES_BT709, _TRC_BT709, _RANGE_MPEG = 6, 1, 1, 1
-
-
-def _umask() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    return 0o022
-
-
-def _publish_mode(path: Path, folder: bool = False) -> None:
-    # mkstemp/mkdtemp create owner-only entries; the finished video should get the usual permissions.
-    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
 
 
 def output_kind(path: str | os.PathLike) -> str:
@@ -163,11 +147,9 @@ class AVWriter(FrameWriter):
             width, height = width + width % 2, height + height % 2
         super().__init__(path, fps, width, height)
         self.accepts_yuv420 = kind in ("mp4", "webm")
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._file = AtomicFile(path, suffix=".part")
+        tmp = str(self._file.tmp)
         try:
-            _publish_mode(self._tmp)
             rate = Fraction(fps).limit_denominator(1001)
             options = {"movflags": "+faststart"} if kind == "mp4" else {}
             self._container = av.open(tmp, "w", format=kind, options=options)
@@ -192,7 +174,7 @@ class AVWriter(FrameWriter):
             self._stream.width, self._stream.height = width, height
             self._rate = rate
         except BaseException:
-            self._tmp.unlink(missing_ok=True)
+            self._file.discard()
             raise
 
     @property
@@ -242,7 +224,7 @@ class AVWriter(FrameWriter):
             for packet in self._stream.encode():
                 self._container.mux(packet)
             self._container.close()
-            os.replace(self._tmp, self.path)
+            self._file.commit()
         except BaseException:
             self.abort()
             raise
@@ -257,7 +239,7 @@ class AVWriter(FrameWriter):
             self._container.close()
         except Exception:  # noqa: BLE001, S110 - the file is being thrown away; a half-written trailer may not close
             pass
-        self._tmp.unlink(missing_ok=True)
+        self._file.discard()
 
 
 def _palettize(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -286,9 +268,7 @@ class PNGWriter(FrameWriter):
         super().__init__(path, fps, width, height)
         self.kind = "png"
         self._level = compress_level
-        parent = path.parent
-        self._tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".part", dir=parent))
-        _publish_mode(self._tmp, folder=True)
+        self._tmp = make_temp_dir(path, suffix=".part")
 
     def write(self, frames) -> None:
         from PIL import Image

@@ -99,10 +99,10 @@ def main() -> None:
     import latentlab.gui  # noqa: F401
     from latentlab.config import Config, load_preset
     from latentlab.gui.app import make_application
-    from latentlab.gui.explore_panel import ExplorePanel
+    from latentlab.gui.explore.panel import ExplorePanel
     from latentlab.gui.settings import use_settings_dir
     from latentlab.models import build_models
-    from latentlab.train.checkpoint import save_checkpoint
+    from latentlab.run.checkpoint import save_checkpoint
 
     use_settings_dir(tmp / "settings")
     app = make_application()
@@ -127,8 +127,8 @@ def run(args, app, panel, ckpt, tmp) -> None:
     import torch
 
     from latentlab.config import load_preset
-    from latentlab.gui.explore_models import load_checkpoint_model
-    from latentlab.gui.train_worker import TrainingSession
+    from latentlab.gui.models.loading import load_checkpoint_model
+    from latentlab.gui.train.worker import TrainingSession
 
     panel.service.worker.load(lambda: load_checkpoint_model(ckpt, device="cpu", threads=args.render_threads))
     deadline = time.monotonic() + 60

@@ -85,7 +85,7 @@ def pick_threads(requested: int | None) -> int:
 
 
 def train(cfg, args) -> tuple[object, float, int]:
-    from latentlab.train.control import Control, Event, StepStats
+    from latentlab.run.control import Control, Event, StepStats
     from latentlab.train.engine import Trainer
 
     control = Control()
@@ -118,7 +118,7 @@ def train(cfg, args) -> tuple[object, float, int]:
 def write_slim(run_dir: Path, out: Path, extra_meta: dict) -> Path:
     """The networks of the run's latest checkpoint, with config and metadata: enough for
     load_model, without the optimizer/RNG state that only resuming needs."""
-    from latentlab.train.checkpoint import read_checkpoint, save_checkpoint
+    from latentlab.run.checkpoint import read_checkpoint, save_checkpoint
 
     tensors, meta = read_checkpoint(run_dir / "checkpoints" / "latest.safetensors")
     nets = {k: v for k, v in tensors.items() if k.startswith(NET_PREFIXES)}
@@ -147,8 +147,14 @@ def main(argv=None) -> int:
     print(f"trained {steps} steps in {train_seconds / 60:.1f} min ({steps / train_seconds:.2f} steps/s)", flush=True)
 
     from latentlab.data.synthetic import render_many
-    from latentlab.encode import (attributes_from_labels, format_rows, identity_rate, load_encoder_model,
-                                  reconstruct, store_attributes)
+    from latentlab.encode import (
+        attributes_from_labels,
+        format_rows,
+        identity_rate,
+        load_encoder_model,
+        reconstruct,
+        store_attributes,
+    )
     from latentlab.train.grids import save_grid
 
     write_slim(Path(args.run_dir), out, {"trained_by": "scripts/train_demo.py", "train_seconds": round(train_seconds),

@@ -14,7 +14,7 @@ from latentlab.metrics import features as F
 from latentlab.metrics import quality as Q
 from latentlab.metrics.history import QualityHistory
 from latentlab.metrics.memorization import COPY_DISTANCE, nearest_training_images
-from latentlab.train.control import Event
+from latentlab.run.control import Event
 from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 

@@ -92,7 +92,7 @@ def test_encode_and_reconstruct_vaegan():
 
 
 def test_from_checkpoint(tmp_path):
-    from latentlab.train.checkpoint import save_checkpoint
+    from latentlab.run.checkpoint import save_checkpoint
 
     g = tiny()["G"]
     cfg = Config(model=ModelConfig(arch="dcgan", image_size=32, latent_dim=8, g_width=4, d_width=4))

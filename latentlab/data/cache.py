@@ -28,6 +28,7 @@ from latentlab.config import UserError
 from latentlab.data import synthetic
 from latentlab.data.decode import CROPS, BadImage, decode
 from latentlab.data.sources import Source, parse_spec
+from latentlab.run.atomic import AtomicFile, write_text_atomic, write_with
 
 CACHE_FORMAT = 1
 DECODE_WORKERS = 2
@@ -81,8 +82,8 @@ class _NpyWriter:
 
     def __init__(self, final: Path, row_shape: tuple[int, ...]):
         self.final, self.row_shape, self.count = final, row_shape, 0
-        self.tmp = final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        self.f = open(self.tmp, "wb")  # noqa: SIM115 - closed by finish() or abort()
+        self.atomic = AtomicFile(final)
+        self.f = open(self.atomic.tmp, "wb")  # noqa: SIM115 - closed by finish() or abort()
         self.f.write(b"\0" * HEADER_BYTES)
 
     def write(self, rows: np.ndarray) -> None:
@@ -97,26 +98,12 @@ class _NpyWriter:
         header = b"\x93NUMPY\x01\x00" + (HEADER_BYTES - 10).to_bytes(2, "little") + text + b" " * pad + b"\n"
         self.f.seek(0)
         self.f.write(header)
-        self.f.flush()
-        os.fsync(self.f.fileno())
         self.f.close()
-        os.replace(self.tmp, self.final)
+        self.atomic.commit()
 
     def abort(self) -> None:
         self.f.close()
-        self.tmp.unlink(missing_ok=True)
-
-
-def _atomic_write(path: Path, write: Callable[[object], None], mode: str = "wb") -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    try:
-        with open(tmp, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+        self.atomic.discard()
 
 
 class _TtyBar:
@@ -362,9 +349,14 @@ def _write_cache(src: Source, stem: Path, key: str, size: int, crop: str, progre
         raise
     arrays = {f"label.{k}": v for k, v in result["labels"].items()}
     arrays.update({f"factor.{k}": v for k, v in result["factors"].items()})
-    _atomic_write(stem.with_suffix(".labels.npz"), lambda f: np.savez(f, **arrays))
+
+    def write_labels(tmp: Path) -> None:
+        with open(tmp, "wb") as f:  # a file object: given a name, np.savez would append ".npz" to it
+            np.savez(f, **arrays)
+
+    write_with(stem.with_suffix(".labels.npz"), write_labels)
     meta = {"format": CACHE_FORMAT, "key": key, "spec": src.spec, "source": where, "count": writer.count,
             "image_size": size, "crop": crop, "skipped": result["skipped"],
             "skipped_files": result["skipped_files"][:50], "labels": sorted(result["labels"]),
             "factors": list(result["factors"]), "created": time.time()}
-    _atomic_write(stem.with_suffix(".json"), lambda f: f.write(json.dumps(meta, indent=1).encode()))
+    write_text_atomic(stem.with_suffix(".json"), json.dumps(meta, indent=1))

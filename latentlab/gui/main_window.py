@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 import latentlab
 from latentlab.gui import settings as app_settings
 from latentlab.gui.theme import app_icon
-from latentlab.gui.train_panel import TrainPanel
+from latentlab.gui.train.panel import TrainPanel
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 ARCHIVE_SUFFIXES = (".zip", ".tgz", ".tar.gz", ".tar")
@@ -54,11 +54,11 @@ class MainWindow(QMainWindow):
 
         self.train_panel = self.add_panel(TrainPanel(), "Train")
         self.train_panel.run_attached.connect(lambda _: self._rebuild_recent())
-        from latentlab.gui.explore_panel import ExplorePanel  # its torch work starts when first shown
+        from latentlab.gui.explore.panel import ExplorePanel  # its torch work starts when first shown
         self.explore_panel = self.add_panel(ExplorePanel(window=self), "Explore")
-        from latentlab.gui.record_panel import RecordPanel
+        from latentlab.gui.record.panel import RecordPanel
         self.record_panel = self.add_panel(RecordPanel(window=self), "Record")
-        from latentlab.gui.metrics_panel import MetricsPanel  # quality and health of the Train panel's run
+        from latentlab.gui.metrics.panel import MetricsPanel  # quality and health of the Train panel's run
         self.metrics_panel = self.add_panel(MetricsPanel(self.train_panel), "Metrics")
 
     # -- panels ---------------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
     def drop_path(self, path: str | Path) -> bool:
         """Dropped on the window: besides what open_path takes, an image folder or an archive becomes
         the data source."""
-        from latentlab.train.rundir import RunReader
+        from latentlab.run.rundir import RunReader
 
         path = Path(path)
         is_source = (path.is_dir() and not RunReader.is_run_dir(path)) or \
@@ -168,7 +168,7 @@ class MainWindow(QMainWindow):
         from latentlab.gui.background import run_in_background
 
         def read():
-            from latentlab.train.checkpoint import read_metadata
+            from latentlab.run.checkpoint import read_metadata
             return read_metadata(path)
 
         def done(meta, error):

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
+from latentlab.run.atomic import write_text_atomic
 
 BOOKMARKS_FORMAT = "latentlab-bookmarks"
 
@@ -70,15 +70,7 @@ def save_bookmarks(path: str | os.PathLike, bookmarks: Iterable[Bookmark | Mappi
            "bookmarks": [b.to_dict() for b in items]}
     if not path.parent.is_dir():
         raise UserError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f, indent=1)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(doc, indent=1) + "\n")
 
 
 def load_bookmarks(path: str | os.PathLike, latent_dim: int | None = None) -> list[Bookmark]:

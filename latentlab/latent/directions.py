@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 
 from latentlab.config import UserError
+from latentlab.run.atomic import write_with
 
 VECTORS_FORMAT = "latentlab-vectors"
 _META_KEY = "latentlab"
@@ -197,14 +197,7 @@ def save_vectors(path: str | os.PathLike, vectors: Mapping[str, np.ndarray], *, 
               "meta": dict(meta or {})}
     if not path.parent.is_dir():
         raise UserError(f"{path}: folder {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={_META_KEY: json.dumps(header)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_with(path, lambda tmp: save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(header)}))
 
 
 def load_vectors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, np.ndarray], dict]:

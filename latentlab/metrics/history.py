@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from latentlab.train.rundir import _Tail
+from latentlab.run.rundir import Tail
 
 HEALTH_KINDS = ("alert", "rollback")
 QUALITY_KEYS = ("precision", "recall", "fd_random", "diversity", "fid", "kid")
@@ -16,7 +16,7 @@ class QualityHistory:
 
     def __init__(self, run_dir: str | Path):
         self.root = Path(run_dir)
-        self._tail = _Tail(self.root / "events.jsonl")
+        self._tail = Tail(self.root / "events.jsonl")
         self.quality: list[dict] = []  # {"step": .., metric: value, ...}
         self.health: list[dict] = []  # event rows of HEALTH_KINDS
 

@@ -52,7 +52,7 @@ class QualityTracker:
 
     def measure(self, step: int, G: torch.nn.Module):
         from latentlab.config import UserError
-        from latentlab.train.control import Event
+        from latentlab.run.control import Event
 
         fake = embed(generate(G, self.n))
         try:
@@ -78,7 +78,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_spec: str | None = None, *,
     """Offline metrics (and FID/KID with `fid`) of a checkpoint's generator against a data source
     (default: the one it was trained on). `progress(stage: str)` is told what is happening."""
     from latentlab.data import open_source
-    from latentlab.train.checkpoint import load_model
+    from latentlab.run.checkpoint import load_model
 
     say = progress or (lambda stage: None)
     model = load_model(checkpoint)
@@ -110,7 +110,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_spec: str | None = None, *,
 
 
 def write_json(path: str | Path, values: dict) -> Path:
-    from latentlab.train.rundir import write_text_atomic
+    from latentlab.run.atomic import write_text_atomic
 
     path = Path(path)
     write_text_atomic(path, json.dumps(values, indent=2, sort_keys=True) + "\n")

@@ -10,19 +10,20 @@ import copy
 import time
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import torch
 
 from latentlab.config import Config, UserError
-from latentlab.train import checkpoint as ckpt
+from latentlab.run import checkpoint as ckpt
+from latentlab.run.control import Control, Event, StepStats
+from latentlab.run.rundir import RunWriter
 from latentlab.train import trainstate
-from latentlab.train.control import Control, Event, StepStats
 from latentlab.train.distributed import DistContext
 from latentlab.train.grids import save_grid, to_uint8
 from latentlab.train.rules import AdaptiveL2, EquilibriumRule, LRSchedule, MarginRule
-from latentlab.train.rundir import RunWriter
 from latentlab.train.steps import NonFiniteLoss, gan_step, vaegan_step
 
 SKIP_STORM = 200  # consecutive skipped updates of one net before the window is told
@@ -201,10 +202,9 @@ class Trainer:
                 elapsed = time.perf_counter() - started
                 inst = x.shape[0] * self.dist.world / max(elapsed, 1e-9)
                 rate = inst if rate is None else 0.9 * rate + 0.1 * inst
-                stats = StepStats(self.step, epoch, time.perf_counter() - run_clock, result.real, result.fake,
-                                  result.gen, result.d_updated, result.g_updated, self.l2.coef,
-                                  self.optims["D"].param_groups[0]["lr"], self.optims["G"].param_groups[0]["lr"],
-                                  rate, result.kl, result.llike)
+                stats = replace(result, step=self.step, epoch=epoch, time=time.perf_counter() - run_clock,
+                                l2_d=self.l2.coef, lr_d=self.optims["D"].param_groups[0]["lr"],
+                                lr_g=self.optims["G"].param_groups[0]["lr"], img_per_s=rate)
                 self._time_offset = stats.time
                 if self.writer is not None and self.step % t.log_every == 0:
                     self.writer.metric(stats.to_row())

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
+
+from latentlab.run.atomic import write_with
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
@@ -33,17 +33,7 @@ def tile(images: np.ndarray, rows: int | None = None, pad: int = 2, fill: int = 
 
 def save_png(array: np.ndarray, path: str | Path) -> Path:
     """Write to a temporary file and rename, so a viewer never reads half a PNG."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        Image.fromarray(array).save(tmp, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_with(path, lambda tmp: Image.fromarray(array).save(tmp, format="PNG"))
 
 
 def save_grid(images: torch.Tensor, path: str | Path, rows: int | None = None) -> Path:

@@ -1,17 +1,19 @@
 """One optimisation step of each model family (ALGORITHMS.md §1-3).
 
 Each function computes the three monitored errors, lets the balancing rule decide which nets
-update, refuses to apply any update whose loss is not finite, and returns plain floats.
+update, refuses to apply any update whose loss is not finite, and returns plain floats: the loss
+part of a `StepStats`, which the engine completes with the step, time, rates and settings.
 """
 
 from __future__ import annotations
 
 import math
 from contextlib import nullcontext
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+from latentlab.run.control import StepStats
 
 
 class NonFiniteLoss(RuntimeError):
@@ -19,17 +21,6 @@ class NonFiniteLoss(RuntimeError):
         self.names = names
         self.values = values
         super().__init__(f"non-finite loss ({', '.join(f'{n}={values[n]}' for n in names)}); update not applied")
-
-
-@dataclass
-class StepResult:
-    real: float
-    fake: float
-    gen: float
-    d_updated: bool
-    g_updated: bool
-    kl: float | None = None
-    llike: float | None = None
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -50,7 +41,7 @@ def _apply_l2(net: torch.nn.Module, coef: float) -> None:
         torch._foreach_add_([p.grad for p in params], params, alpha=coef)
 
 
-def gan_step(t, x: torch.Tensor) -> StepResult:
+def gan_step(t, x: torch.Tensor) -> StepStats:
     """DCGAN and the 2015 GAN. `t` is the Trainer (nets, optimizers, rules, config)."""
     cfg = t.cfg.train
     G, D = t.nets["G"], t.nets["D"]
@@ -91,7 +82,7 @@ def gan_step(t, x: torch.Tensor) -> StepResult:
         t.sync_grads("G")
         opt_g.step()
     t.l2.update(gen)
-    return StepResult(real, fake_err, gen, update_d, update_g)
+    return StepStats(real=real, fake=fake_err, gen=gen, d_updated=update_d, g_updated=update_g)
 
 
 def _add_scaled(a: torch.Tensor | None, b: torch.Tensor | None, scale: float) -> torch.Tensor | None:
@@ -101,7 +92,7 @@ def _add_scaled(a: torch.Tensor | None, b: torch.Tensor | None, scale: float) ->
     return b * scale if a is None else a.add(b, alpha=scale)
 
 
-def vaegan_step(t, x: torch.Tensor) -> StepResult:
+def vaegan_step(t, x: torch.Tensor) -> StepStats:
     """Larsen et al. (2016): E ← prior + feature reconstruction; Dec ← γ·reconstruction + GAN; D ← GAN."""
     cfg = t.cfg.train
     E, G, D = t.nets["E"], t.nets["G"], t.nets["D"]
@@ -113,12 +104,16 @@ def vaegan_step(t, x: torch.Tensor) -> StepResult:
         z = mu + torch.exp(0.5 * logvar) * t.noise(n)
         x_rec = G(z)
         x_p = G(t.noise(n))
-        logits_real, feat_real = D.forward_features(x)
-        logits_rec, feat_rec = D.forward_features(x_rec)
+        logits_real, feat_real = D.forward_features(x, cfg.vae_feature_layer)
+        logits_rec, feat_rec = D.forward_features(x_rec, cfg.vae_feature_layer)
         logits_p = D(x_p)
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / n
     # Gaussian NLL with σ = 1 in D's feature space: ½·squared error summed over features.
     llike = 0.5 * (feat_rec.float() - feat_real.float().detach()).pow(2).sum() / n
+    if cfg.vae_pixel_weight > 0:
+        # The feature metric leaves high frequencies unconstrained (speckle); a pixel-space Gaussian
+        # NLL beside it pins them. It is part of the reconstruction term, so it goes where llike goes.
+        llike = llike + cfg.vae_pixel_weight * 0.5 * (x_rec.float() - x.float()).pow(2).sum() / n
     loss_real = _bce(logits_real, 1.0)
     loss_fake = _bce(logits_p, 0.0)
     loss_gen = _bce(logits_p, 1.0)
@@ -161,4 +156,5 @@ def vaegan_step(t, x: torch.Tensor) -> StepResult:
             _apply_l2(D, t.l2.coef)
         opt.step()
     t.l2.update(gen)
-    return StepResult(real, fake_err, gen, update_d, update_g, kl_v, llike_v)
+    return StepStats(real=real, fake=fake_err, gen=gen, d_updated=update_d, g_updated=update_g, kl=kl_v,
+                     llike=llike_v)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from latentlab.config import UserError
-from latentlab.train import checkpoint as ckpt
+from latentlab.run import checkpoint as ckpt
 
 
 def state_tensors(t) -> tuple[dict[str, torch.Tensor], dict]:

@@ -89,7 +89,7 @@ def test_drop_folder_sets_source_and_drop_run_attaches(window, tmp_path):
 
 def test_a_million_points_stay_drawable(window, qtbot):
     """Clip-to-view and downsampling: the curve holds every point but draws about a screen's worth."""
-    from latentlab.gui.series import MetricSeries
+    from latentlab.gui.models.series import MetricSeries
 
     n = 1_000_000
     steps = np.arange(1, n + 1, dtype=np.float64)

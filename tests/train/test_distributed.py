@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from latentlab.train.checkpoint import read_checkpoint, split_prefix
+from latentlab.run.checkpoint import read_checkpoint, split_prefix
 from tests.train.helpers import cli_args
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,8 +5,8 @@ import time
 import pytest
 import torch
 
-from latentlab.train.checkpoint import read_checkpoint, split_prefix
-from latentlab.train.control import Control, Event, StepStats
+from latentlab.run.checkpoint import read_checkpoint, split_prefix
+from latentlab.run.control import Control, Event, StepStats
 from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 

@@ -1,0 +1,164 @@
+"""Principal directions (GANSpace, ALGORITHMS.md §4) computed off the GUI thread, with progress and cancel.
+
+The job runs on its own thread with one intra-op thread, so slider renders keep a core; it works
+on the model's own CPU copy of G, never on the render worker's. Results are cached per checkpoint.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+
+from latentlab.config import UserError
+from latentlab.gui.explore.sliders import SliderBankWidget
+from latentlab.gui.models.loading import PRINCIPAL_COMPONENTS, PRINCIPAL_SAMPLES, save_principal_cache
+
+
+class DirectionsJob(QObject):
+    progressed = Signal(int, int, int)  # model generation, samples done, total
+    finished = Signal(int, object, object, object)  # model generation, directions (k, nz), stddevs (k,), explained (k,)
+    failed = Signal(int, str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._cancel: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def start(self, info, samples: int = PRINCIPAL_SAMPLES, components: int = PRINCIPAL_COMPONENTS) -> None:
+        """Compute the directions of info.generator; a job already running is cancelled first."""
+        self.cancel()
+        cancel = threading.Event()
+        self._cancel = cancel
+        generation = info.generation
+
+        def work():
+            try:
+                import torch
+
+                torch.set_num_threads(1)  # per thread under OpenMP: leaves the other core to rendering
+                result = _compute(info, samples, components, cancel,
+                                  lambda done, total: self.progressed.emit(generation, done, total))
+                if result is not None and not cancel.is_set():
+                    save_principal_cache(info, *result)
+                    self.finished.emit(generation, *result)
+            except UserError as exc:
+                self.failed.emit(generation, str(exc))
+            except Exception as exc:  # noqa: BLE001 - shown in the panel, never lost on a thread
+                self.failed.emit(generation, f"principal directions failed: {type(exc).__name__}: {exc}")
+
+        self._thread = threading.Thread(target=work, name="latentlab-directions", daemon=True)
+        self._thread.start()
+
+    def wait(self, timeout_s: float) -> bool:
+        if self._thread is None:
+            return True
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+
+def _compute(info, samples, components, cancel, progress):
+    from latentlab.latent import principal_directions
+
+    if info.generator is None or not hasattr(info.generator, "early_features"):
+        raise UserError(f"{info.label}: this generator exposes no early layer for principal directions")
+    return principal_directions(info.generator, n_samples=samples, n_components=min(components, info.latent_dim),
+                                progress=progress, cancel=cancel.is_set)
+
+
+class DirectionsPageWidget(QWidget):
+    """The Directions tab: a progress bar while the job runs, Recompute, and a slider per direction."""
+
+    directions_changed = Signal(object)  # (k, nz) directions now shown, or None while computing
+    amount_changed = Signal(int, float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.info = None
+        self.job = DirectionsJob(self)
+        self.bank = SliderBankWidget(-3.0, 3.0, "Principal directions appear once computed")
+        self.progress = QProgressBar()
+        self.progress.setFormat("principal directions %p%")
+        self.progress.hide()
+        self.recompute = QPushButton("Recompute")
+        self.recompute.setToolTip("Compute the principal directions of the generator on screen again "
+                                  "(2,000 samples, PCA of its first layer, GANSpace)")
+        self.recompute.setEnabled(False)
+        self.recompute.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self.recompute.clicked.connect(self.compute)
+        top = QHBoxLayout()
+        top.addWidget(self.progress, 1)
+        top.addStretch(0)
+        top.addWidget(self.recompute)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.bank, 1)
+        self.bank.value_changed.connect(self.amount_changed)
+        self.bank.reset_requested.connect(self._reset_row)
+        self.job.progressed.connect(self._progressed)
+        self.job.finished.connect(self._finished)
+        self.job.failed.connect(self._failed)
+
+    def set_model(self, info) -> None:
+        """Show the model's cached directions, or compute them in the background."""
+        self.info = info
+        self.recompute.setEnabled(True)
+        if info.principal is not None:
+            self._finished(info.generation, *info.principal)
+        else:
+            self.compute()
+
+    def compute(self) -> None:
+        if self.info is None:
+            return
+        self.bank.set_rows([], [])
+        self.bank.set_empty_text("Computing principal directions…")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.directions_changed.emit(None)
+        self.job.start(self.info)
+
+    def set_amounts(self, amounts) -> None:
+        self.bank.set_values(amounts)
+
+    def _reset_row(self, row: int) -> None:
+        self.bank.set_value(row, 0.0)
+        self.amount_changed.emit(row, 0.0)
+
+    def _current(self, generation: int) -> bool:
+        return self.info is not None and generation == self.info.generation
+
+    def _progressed(self, generation: int, done: int, total: int) -> None:
+        if self._current(generation):
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+
+    def _finished(self, generation: int, directions, stddevs, explained) -> None:
+        if not self._current(generation):
+            return
+        self.progress.hide()
+        self.directions_changed.emit(directions)
+        self.bank.set_rows([f"PC{i + 1}" for i in range(len(directions))], np.zeros(len(directions)),
+                           [f"principal direction {i + 1}: {e:.1%} of the variance of the generator's first "
+                            f"layer (σ = {s:.3g}); ±3 spans ±3 standard deviations of z along it"
+                            for i, (s, e) in enumerate(zip(stddevs, explained))])
+
+    def _failed(self, generation: int, message: str) -> None:
+        if self._current(generation):
+            self.progress.hide()
+            self.bank.set_empty_text(f"Principal directions unavailable: {message}")
+
+    def shutdown(self, timeout_s: float) -> bool:
+        self.job.cancel()
+        return self.job.wait(timeout_s)

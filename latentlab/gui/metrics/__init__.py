@@ -1,0 +1,1 @@
+"""The Metrics tab: quality metrics and health events of the run the Train tab shows."""

@@ -1,0 +1,226 @@
+"""The Metrics view: quality metrics over training and the run's health events, for the run the Train
+panel shows (trained in this window or attached from disk). The memorization check (the training
+images nearest to a generated face) is latentlab/gui/widgets/nearest.py.
+
+Everything is read from the run directory (RUN/events.jsonl, through latentlab.metrics.history), so a
+run started by the CLI or torchrun looks the same as one trained here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from latentlab.gui.theme import ACCENT, CURVE_COLORS, LEVEL_COLORS, MUTED
+
+POLL_MS = 1000
+SERIES = {  # plot -> (metric key, colour, label)
+    "pr": (("precision", CURVE_COLORS["real"], "precision"), ("recall", CURVE_COLORS["fake"], "recall")),
+    "diversity": (("diversity", CURVE_COLORS["gen"], "diversity (samples / data)"),),
+    "distance": (("fd_random", CURVE_COLORS["kl"], "FD, random features"), ("fid", CURVE_COLORS["llike"], "FID")),
+}
+EVENT_COLORS = {"collapse": "#ef5350", "duplicates": "#ff8a65", "saturation": "#f06292", "nan_samples": "#ef5350",
+                "nan": "#ef5350", "gen_band": LEVEL_COLORS["alert"], "rollback": ACCENT}
+
+
+def _plot(layout: pg.GraphicsLayoutWidget, row: int, label: str) -> pg.PlotItem:
+    plot = layout.addPlot(row=row, col=0)
+    plot.showGrid(x=True, y=True, alpha=0.18)
+    plot.setLabel("left", label)
+    plot.getAxis("left").setWidth(62)
+    plot.addLegend(offset=(-8, 4), labelTextColor=MUTED, brush=pg.mkBrush(26, 29, 34, 200))
+    return plot
+
+
+class MetricsPanel(QWidget):
+    """Plots precision/recall, sample diversity and Fréchet distances over the steps of a run, with
+    every health alert and rollback marked on them and listed beside them."""
+
+    run_followed = Signal(str)
+
+    def __init__(self, train_panel=None, parent=None):
+        super().__init__(parent)
+        self.train_panel = train_panel
+        self.history = None
+        self.run_dir: Path | None = None
+        self._health_shown = 0
+        self._markers: list[tuple[int, list[tuple[pg.PlotItem, pg.InfiniteLine]]]] = []
+        self._build_ui()
+        self.timer = QTimer(self)
+        self.timer.setInterval(POLL_MS)
+        self.timer.timeout.connect(self.poll)
+        if train_panel is not None:
+            train_panel.run_attached.connect(self.follow)
+            train_panel.state_changed.connect(self._train_state_changed)
+
+    def _build_ui(self) -> None:
+        self.title = QLabel("No run yet: train one or open a run directory (File › Open run…).")
+        self.title.setObjectName("heading")
+        self.title.setWordWrap(True)
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(f"color: {MUTED};")
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plot_items: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        labels = {"pr": "precision / recall", "diversity": "diversity", "distance": "distance"}
+        for row, (name, series) in enumerate(SERIES.items()):
+            plot = _plot(self.plots, row, labels[name])
+            if row:
+                plot.setXLink(self.plot_items["pr"])
+            self.plot_items[name] = plot
+            for key, color, label in series:
+                self.curves[key] = plot.plot(pen=pg.mkPen(color, width=1.8), symbol="o", symbolSize=5,
+                                             symbolBrush=color, symbolPen=None, name=label)
+        self.plot_items["pr"].setYRange(0, 1, padding=0.05)
+        self.plot_items["distance"].setLabel("bottom", "step")
+        from latentlab.train.health import ARM_RATIO, COLLAPSE_RATIO
+
+        for value, text in ((COLLAPSE_RATIO, "collapse line"), (ARM_RATIO, None), (1.0, "data")):
+            line = pg.InfiniteLine(pos=value, angle=0, movable=False, label=text,
+                                   pen=pg.mkPen(MUTED, width=1, style=Qt.DashLine),
+                                   labelOpts={"color": MUTED, "position": 0.05})
+            self.plot_items["diversity"].addItem(line)
+        self.health_list = QListWidget()
+        self.health_list.setWordWrap(True)
+        self.health_list.currentRowChanged.connect(self._health_selected)
+        health_title = QLabel("Health alerts and rollbacks")
+        health_title.setObjectName("heading")
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 0, 0, 0)
+        side_layout.addWidget(health_title)
+        side_layout.addWidget(self.health_list, 1)
+        split = QSplitter(Qt.Horizontal)
+        split.addWidget(self.plots)
+        split.addWidget(side)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.hint)
+        layout.addWidget(split, 1)
+
+    # -- which run --------------------------------------------------------------------------------------
+    def _train_state_changed(self, state: str) -> None:
+        run = getattr(self.train_panel, "run_dir", None)
+        if state in ("starting", "training", "attached") and run is not None and Path(run) != self.run_dir:
+            self.follow(run)
+
+    def follow(self, run_dir: str | Path) -> None:
+        from latentlab.metrics.history import QualityHistory
+
+        self.run_dir = Path(run_dir)
+        self.history = QualityHistory(self.run_dir)
+        self._clear_health()
+        self.title.setText(f"Quality and health of {self.run_dir}")
+        self.poll()
+        self.refresh()
+        self.timer.start()
+        self.run_followed.emit(str(self.run_dir))
+
+    def shutdown(self, timeout_s: float = 1.0) -> bool:
+        self.timer.stop()
+        return True
+
+    def poll(self) -> None:
+        if self.history is None:
+            return
+        try:
+            changed = self.history.poll()
+        except OSError as exc:  # a shared disk went away: say so, keep trying
+            self.hint.setText(f"cannot read {self.run_dir}: {exc.strerror or exc}")
+            return
+        if changed:
+            self.refresh()
+
+    # -- drawing ----------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        h = self.history
+        if h is None:
+            return
+        if len(h.health) < self._health_shown:  # the log was cut back (a resume): start the list over
+            self._clear_health()
+        for key, curve in self.curves.items():
+            steps, values = h.series(key)
+            curve.setData(np.asarray(steps, dtype=float), np.asarray(values, dtype=float))
+        for row in h.health[self._health_shown:]:
+            self._add_health(row)
+        self._health_shown = len(h.health)
+        self.hint.setText(self._hint_text())
+
+    def _hint_text(self) -> str:
+        h = self.history
+        if h.quality:
+            last = h.quality[-1]
+            return (f"{len(h.quality)} measurements, the last at step {last['step']:,}. Precision, recall, "
+                    "diversity and FD use a fixed random feature space: compare runs of latentlab with each "
+                    "other, not with published figures.")
+        every = None
+        try:
+            from latentlab.config import load_toml
+
+            every = load_toml(self.run_dir / "config.toml").train.quality_every
+        except Exception:  # noqa: BLE001, S110 - a hint only: an unreadable config just says less
+            pass
+        when = "are off for this run (train.quality_every = 0)" if every == 0 else \
+            f"come every {every:,} steps" if every else "come every train.quality_every steps"
+        return (f"No quality measurements yet: they {when}. `latentlab metrics CHECKPOINT` measures any "
+                "checkpoint, with FID/KID too (--fid).")
+
+    def _clear_health(self) -> None:
+        self._health_shown = 0
+        self.health_list.clear()
+        for _, lines in self._markers:
+            for plot, line in lines:
+                plot.removeItem(line)
+        self._markers.clear()
+
+    def _add_health(self, row: dict) -> None:
+        data = row.get("data") or {}
+        kind = str(data.get("kind") or row.get("kind"))
+        step = int(row.get("step", 0))
+        label = "rollback" if row.get("kind") == "rollback" else kind
+        item = QListWidgetItem(f"step {step:,} · {label}: {row.get('message', '')}")
+        color = EVENT_COLORS.get("rollback" if row.get("kind") == "rollback" else kind, LEVEL_COLORS["alert"])
+        item.setForeground(QColor(color))
+        item.setToolTip(str(row.get("message", "")))
+        item.setData(Qt.UserRole, step)
+        self.health_list.addItem(item)
+        lines = []
+        for plot in self.plot_items.values():
+            line = pg.InfiniteLine(pos=step, angle=90, movable=False,
+                                   pen=pg.mkPen(color, width=1.2, style=Qt.DotLine if label == "gen_band" else Qt.SolidLine))
+            line.setToolTip(f"step {step:,}: {label}")
+            plot.addItem(line)
+            lines.append((plot, line))
+        self._markers.append((step, lines))
+
+    def _health_selected(self, row: int) -> None:
+        for index, (_, lines) in enumerate(self._markers):
+            for _, line in lines:
+                pen = line.pen
+                pen.setWidthF(3.0 if index == row else 1.2)
+                line.setPen(pen)
+        if 0 <= row < len(self._markers):
+            step = self._markers[row][0]
+            view = self.plot_items["pr"].getViewBox()
+            (x0, x1), _ = view.viewRange()
+            if not x0 <= step <= x1:
+                half = max((x1 - x0) / 2, 1.0)
+                view.setXRange(step - half, step + half, padding=0)
+
+    def marked_steps(self) -> list[int]:
+        return [step for step, _ in self._markers]

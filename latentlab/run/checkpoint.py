@@ -1,0 +1,189 @@
+"""One-file checkpoints: safetensors tensors plus JSON metadata, written atomically. Never pickle.
+
+Layout: networks under "G.", "D.", "E.", "G_ema." prefixes; optimizer tensors under "optim.<net>.";
+RNG states and the fixed noise as tensors. Metadata (all strings): format, version, config (TOML),
+step, epoch, time, rules, optimizers (their non-tensor parts), data fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from latentlab.config import Config, ConfigError, UserError, from_dict
+from latentlab.run.atomic import write_with
+
+FORMAT = "latentlab-checkpoint"
+VERSION = "1"
+
+
+def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
+    """Write to a temporary file in the same folder, fsync, then rename over `path`.
+
+    A kill at any moment leaves either the old file or the new one, never a partial one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    strings = {"format": FORMAT, "version": VERSION}
+    strings.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()})
+    return write_with(path, lambda tmp: save_file(flat, str(tmp), metadata=strings))
+
+
+def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
+    """Load tensors and decoded metadata; refuse anything that is not a whole latentlab checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such checkpoint file")
+    meta = read_metadata(path)
+    try:
+        tensors = load_file(str(path), device=str(device))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise UserError(f"{path}: damaged checkpoint ({exc})") from None
+    return tensors, meta
+
+
+def read_metadata(path: str | Path) -> dict:
+    """Read and check the header only (fast; used to list and validate files)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise UserError(f"{path}: not a latentlab checkpoint (file too short)")
+            (n,) = struct.unpack("<Q", head)
+            if n > min(size - 8, 100_000_000):
+                raise UserError(f"{path}: not a latentlab checkpoint (no safetensors header; "
+                                "is it a pickled .pth? use `latentlab import-dcgan` for those)")
+            header = json.loads(f.read(n))
+    except UserError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not a latentlab checkpoint ({exc})") from None
+    if not isinstance(header, dict):
+        raise UserError(f"{path}: not a latentlab checkpoint (bad header)")
+    # The header's largest data offset tells whether the file was cut short.
+    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)),
+              default=0)
+    if 8 + n + end > size:
+        raise UserError(f"{path}: truncated checkpoint ({size} bytes, needs {8 + n + end})")
+    raw = header.get("__metadata__") or {}
+    if raw.get("format") != FORMAT:
+        raise UserError(f"{path}: a safetensors file but not a latentlab checkpoint (format {raw.get('format')!r})")
+    meta: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            meta[key] = json.loads(value) if key not in ("config", "format", "version") else value
+        except json.JSONDecodeError:
+            meta[key] = value
+    return meta
+
+
+def config_from_meta(meta: dict, where: str = "checkpoint") -> Config:
+    import tomllib
+
+    try:
+        return from_dict(tomllib.loads(meta["config"]), where=where).validate()
+    except (KeyError, tomllib.TOMLDecodeError, ConfigError) as exc:
+        raise UserError(f"{where}: checkpoint config unreadable ({exc})") from None
+
+
+def split_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    p = prefix + "."
+    return {k[len(p):]: v for k, v in tensors.items() if k.startswith(p)}
+
+
+def check_state(module: torch.nn.Module, state, where: str, name: str = "") -> dict[str, torch.Tensor]:
+    """Every key of `module` is in `state` with the same shape, else a UserError naming the first
+    that is not (as `name.key`). Returns the module's own state dict."""
+    own = module.state_dict()
+    for key, value in own.items():
+        if key not in state:
+            raise UserError(f"{where}: {name or 'the state'} is missing {key!r} (wrong architecture?)")
+        if tuple(state[key].shape) != tuple(value.shape):
+            raise UserError(f"{where}: {name + '.' if name else ''}{key} has shape {tuple(state[key].shape)}, "
+                            f"the model expects {tuple(value.shape)} (wrong architecture or size)")
+    return own
+
+
+def load_net(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, where: str) -> None:
+    """load_state_dict with a clear message naming the first mismatching key."""
+    own = check_state(module, state, where, name)
+    extra = sorted(set(state) - set(own))
+    if extra:
+        raise UserError(f"{where}: {name} has an unexpected key {extra[0]!r} (wrong architecture?)")
+    module.load_state_dict(state)
+
+
+@dataclass
+class LoadedModel:
+    config: Config
+    G: torch.nn.Module
+    E: torch.nn.Module | None
+    D: torch.nn.Module | None
+    step: int
+    meta: dict = field(default_factory=dict)
+    path: Path | None = None
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.E is not None
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu", prefer_ema: bool = True) -> LoadedModel:
+    """Networks of a checkpoint in eval mode, for sampling, exploring and encoding."""
+    from latentlab.models import build_models
+
+    path = Path(path)
+    tensors, meta = read_checkpoint(path)
+    cfg = config_from_meta(meta, where=str(path))
+    nets = build_models(cfg.model)
+    g_state = split_prefix(tensors, "G_ema") if prefer_ema else {}
+    if not g_state:
+        g_state = split_prefix(tensors, "G")
+    load_net(nets["G"], g_state, "G", str(path))
+    out = {"G": nets["G"], "E": None, "D": None}
+    for name in ("E", "D"):
+        state = split_prefix(tensors, name)
+        if name in nets and state:
+            load_net(nets[name], state, name, str(path))
+            out[name] = nets[name]
+    for net in out.values():
+        if net is not None:
+            net.to(device).eval().requires_grad_(False)
+    return LoadedModel(cfg, out["G"], out["E"], out["D"], int(meta.get("step", 0)), meta, path)
+
+
+# -- optimizer states as tensors + JSON ---------------------------------------------------------
+
+def optimizer_to_tensors(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict[str, torch.Tensor], dict]:
+    sd = opt.state_dict()
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, dict] = {}
+    for idx, state in sd["state"].items():
+        for key, value in state.items():
+            if torch.is_tensor(value):
+                tensors[f"{prefix}.{idx}.{key}"] = value
+            else:
+                scalars.setdefault(str(idx), {})[key] = value
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+
+
+def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], info: dict, prefix: str) -> None:
+    state: dict[int, dict] = {}
+    p = prefix + "."
+    for key, value in tensors.items():
+        if key.startswith(p):
+            idx, name = key[len(p):].split(".", 1)
+            state.setdefault(int(idx), {})[name] = value
+    for idx, values in info.get("scalars", {}).items():
+        state.setdefault(int(idx), {}).update(values)
+    opt.load_state_dict({"state": state, "param_groups": info["param_groups"]})

@@ -1,0 +1,418 @@
+"""The Explore panel, driven through its real widgets (offscreen Qt, tiny generators)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from latentlab.config import Config, ModelConfig
+from latentlab.gui.models.loading import DEMO_CHECKPOINT as DEMO
+from latentlab.latent import load_bookmarks, seed_latent
+from latentlab.models import build_models
+from latentlab.render import to_uint8
+from latentlab.run.checkpoint import load_model, save_checkpoint
+
+NZ = 8
+
+
+def vivid(net: nn.Module, seed: int = 0) -> nn.Module:
+    """Weights large enough that a tiny net's images vary (DCGAN's N(0, 0.02) at width 4 renders flat grey,
+    which would make every pixel comparison vacuous), and BatchNorm statistics that are not the identity."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.ConvTranspose2d, nn.Conv2d, nn.Linear)):
+                w = m.weight
+                fan_in = w.shape[0] * w.shape[2] * w.shape[3] / 4 if isinstance(m, nn.ConvTranspose2d) else w[0].numel()
+                w.copy_(torch.randn(w.shape, generator=gen) * 1.5 / fan_in ** 0.5)
+            elif isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+    return net
+
+
+def make_checkpoint(path, arch="dcgan", nz=NZ, seed=0, mutate=None):
+    cfg = Config(name="test", model=ModelConfig(arch=arch, image_size=32, latent_dim=nz, g_width=4, d_width=4,
+                                                e_width=4))
+    cfg.data.synthetic_count, cfg.data.holdout = 64, 8
+    torch.manual_seed(seed)
+    nets = {name: vivid(net, seed) for name, net in build_models(cfg.model).items()}
+    tensors = {f"{name}.{k}": v for name, net in nets.items() for k, v in net.state_dict().items()}
+    config = cfg.to_toml()
+    if mutate is not None:
+        config = mutate(tensors, config)
+    save_checkpoint(path, tensors, {"config": config, "arch": arch, "step": 3})
+    return path
+
+
+def reference_netg(nz=NZ, ngf=4) -> nn.Module:
+    """The PyTorch DCGAN example's netG layout (a `main` Sequential), 32 px: four transposed convolutions."""
+    layers = [nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True)]
+    channels = ngf * 4
+    for _ in range(2):
+        layers += [nn.ConvTranspose2d(channels, channels // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(channels // 2),
+                   nn.ReLU(True)]
+        channels //= 2
+    layers += [nn.ConvTranspose2d(channels, 3, 4, 2, 1, bias=False), nn.Tanh()]
+    net = nn.Module()
+    net.main = nn.Sequential(*layers)
+    return vivid(net, seed=5).eval()
+
+
+def generator_pixels(G, z) -> np.ndarray:
+    with torch.no_grad():
+        return to_uint8(G(torch.from_numpy(np.asarray(z, np.float32))[None, :, None, None])).numpy()[0]
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    """The panel on its own (the main window's Train panel is not needed), settings in tmp_path."""
+    from latentlab.gui.app import make_application
+    from latentlab.gui.explore.panel import ExplorePanel
+    from latentlab.gui.settings import use_settings_dir
+
+    use_settings_dir(tmp_path / "settings")
+    make_application()
+    p = ExplorePanel()
+    p.demo_on_first_show = False  # each test loads its own tiny model
+    qtbot.addWidget(p)
+    p.resize(1200, 760)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    p.shutdown(3.0)
+
+
+@pytest.fixture
+def window_panel(window):
+    p = window.explore_panel
+    p.demo_on_first_show = False
+    window.tabs.setCurrentWidget(p)
+    yield p
+    p.shutdown(3.0)
+
+
+def load(qtbot, panel, path, how="checkpoint"):
+    before = panel.info
+    if how == "checkpoint":
+        panel.open_checkpoint(path)
+    else:
+        panel.import_dcgan(path, NZ, 4)
+    qtbot.waitUntil(lambda: panel.info is not before, timeout=15000)
+    wait_view(qtbot, panel)
+    return panel.info
+
+
+def wait_view(qtbot, panel):
+    """Until the newest requested picture is the one on screen (painted, not only received)."""
+    qtbot.waitUntil(lambda: panel.last_request >= 0 and panel.view.painted_id == panel.last_request, timeout=10000)
+    return panel.view.array()
+
+
+def test_slider_move_changes_the_image(qtbot, panel, tmp_path):
+    info = load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    assert panel.dims.count() == NZ and panel.status.text().startswith("render ")
+    before = wait_view(qtbot, panel).copy()
+    G = load_model(tmp_path / "g.safetensors").G
+    np.testing.assert_array_equal(before, generator_pixels(G, panel.state.latent()))
+    panel.dims.sliders[0].setValue(-350)
+    after = wait_view(qtbot, panel)
+    assert panel.state.base[0] == pytest.approx(-3.5)
+    assert np.abs(after.astype(int) - before).max() > 20
+    np.testing.assert_array_equal(after, generator_pixels(G, panel.state.latent()))
+    panel.dims.reset_requested.emit(0)  # the row's ↺ button
+    np.testing.assert_array_equal(wait_view(qtbot, panel), before)
+    assert panel.info is info
+
+
+def test_fifty_rapid_moves_render_far_fewer_and_show_the_last(qtbot, panel, tmp_path):
+    """While one render is in flight, 49 more moves replace each other in the pending slot: the burst
+    costs the render in flight plus one for the newest move, and the newest move is what is shown.
+    The first render is held until the burst is queued, so this holds however busy the machine is."""
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    worker = panel.service.worker
+    renderer = worker.info.renderer
+    entered, release = threading.Event(), threading.Event()
+    real_render = renderer.render
+
+    def held_render(z):
+        entered.set()
+        assert release.wait(30), "the test never released the render"
+        return real_render(z)
+
+    renderer.render = held_render
+    try:
+        renders = worker.renders
+        slider = panel.dims.sliders[3]
+        slider.setValue(-300)
+        qtbot.waitUntil(entered.is_set, timeout=10000)
+        for i in range(1, 50):
+            slider.setValue(-300 + 12 * i)
+    finally:
+        release.set()
+    wait_view(qtbot, panel)
+    assert worker.renders - renders == 2
+    assert panel.state.base[3] == pytest.approx(-3.0 + 0.12 * 49)
+    expected = real_render(panel.state.latent()).images[0]
+    np.testing.assert_array_equal(panel.view.array(), expected)
+
+
+def test_strip_ends_equal_the_keyframes(qtbot, panel, tmp_path):
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    panel.set_keyframe("A", seed_latent(11, NZ), "seed 11")
+    panel.set_keyframe("B", seed_latent(12, NZ), "seed 12")
+    qtbot.waitUntil(lambda: panel.keyframes.strip.frames() is not None, timeout=10000)
+    strip = panel.keyframes.strip.frames()
+    assert strip.shape == (8, 32, 32, 3)
+    panel.keyframes.set_position(1.0)
+    at_b = wait_view(qtbot, panel).copy()
+    panel.keyframes.set_position(0.0)
+    at_a = wait_view(qtbot, panel).copy()
+    np.testing.assert_array_equal(strip[0], at_a)
+    np.testing.assert_array_equal(strip[-1], at_b)
+    assert not np.array_equal(strip[3], at_a) and not np.array_equal(at_a, at_b)
+    panel.keyframes.set_position(0.5)
+    wait_view(qtbot, panel)
+    np.testing.assert_allclose(np.linalg.norm(panel.state.base), np.linalg.norm(panel.state.between(0.5)))
+
+
+def test_imported_pytorch_dcgan_renders_the_pixels_of_its_module(qtbot, panel, tmp_path):
+    ref = reference_netg()
+    torch.save(ref.state_dict(), tmp_path / "netG.pth")
+    info = load(qtbot, panel, tmp_path / "netG.pth", how="import")
+    assert info.kind == "import" and info.latent_dim == NZ and info.image_size == 32
+    for seed in (3, 4):
+        panel.randomize(seed)
+        np.testing.assert_array_equal(wait_view(qtbot, panel), generator_pixels(ref.main, seed_latent(seed, NZ)))
+    assert "Unavailable" in panel.recon.reason.text() and not panel.recon.open_button.isEnabled()
+
+
+def test_cli_import_dcgan_writes_a_checkpoint_that_loads(tmp_path):
+    from latentlab.cli import main
+
+    ref = reference_netg()
+    torch.save(ref.state_dict(), tmp_path / "netG.pth")
+    out = tmp_path / "imported.safetensors"
+    assert main(["import-dcgan", str(tmp_path / "netG.pth"), "--out", str(out), "--nz", str(NZ), "--ngf", "4"]) == 0
+    model = load_model(out)
+    assert model.step == 0 and model.config.model.g_width == 4 and model.E is None
+    z = seed_latent(9, NZ)
+    np.testing.assert_array_equal(generator_pixels(model.G, z), generator_pixels(ref.main, z))
+    assert main(["import-dcgan", str(tmp_path / "netG.pth"), "--out", str(tmp_path / "x.safetensors")]) == 2
+
+
+def test_bad_inputs_leave_the_previous_model_loaded(qtbot, panel, tmp_path):
+    info = load(qtbot, panel, make_checkpoint(tmp_path / "vae.safetensors", arch="vaegan"))
+    shown = panel.view.array().copy()
+
+    def refused(action, *needles):
+        panel.banner.hide()
+        action()
+        qtbot.waitUntil(lambda: panel.banner.isVisible() and panel.banner.level == "error", timeout=10000)
+        text = panel.banner.text()
+        for needle in needles:
+            assert needle in text, text
+        time.sleep(0.1)
+        qtbot.wait(50)
+        assert panel.info is info and panel.service.generation == info.generation
+
+    (tmp_path / "notes.jpg").write_text("not an image at all")
+    refused(lambda: panel.drop_path(tmp_path / "notes.jpg"), "notes.jpg", "cannot read image")
+    foreign = make_checkpoint(tmp_path / "foreign.safetensors",
+                              mutate=lambda t, c: c.replace('arch = "dcgan"', 'arch = "stylegan9"'))
+    refused(lambda: panel.drop_path(foreign), "foreign.safetensors", "stylegan9", "still showing")
+
+    def shrink(tensors, config):
+        tensors["G.main.3.weight"] = tensors["G.main.3.weight"][:, :2].contiguous()
+        return config
+    wrong = make_checkpoint(tmp_path / "wrong.safetensors", mutate=shrink)
+    refused(lambda: panel.open_checkpoint(wrong), "wrong.safetensors", "G.main.3.weight")
+    bad_pth = reference_netg(ngf=8)
+    torch.save(bad_pth.state_dict(), tmp_path / "netG.pth")
+    refused(lambda: panel.import_dcgan(tmp_path / "netG.pth", NZ, 4), "netG.pth", "main.0.weight")
+    # Still rendering with the model that was there.
+    panel.dims.sliders[1].setValue(250)
+    assert not np.array_equal(wait_view(qtbot, panel), shown)
+
+
+def test_vaegan_reconstruction_then_sliders_edit_that_face(qtbot, panel, tmp_path):
+    from latentlab.latent import save_attributes
+
+    path = make_checkpoint(tmp_path / "vae.safetensors", arch="vaegan")
+    smile = np.linspace(-1, 1, NZ).astype(np.float32)
+    save_attributes(tmp_path / "vae.attributes.safetensors", {"smiling": smile, "glasses": -smile})
+    info = load(qtbot, panel, path)
+    assert panel.attributes.names == ["glasses", "smiling"]
+    assert info.has_encoder and panel.recon.open_button.isEnabled() and not panel.recon.reason.isVisible()
+    panel.encode_training_image(60)
+    qtbot.waitUntil(lambda: panel.state.photo is not None, timeout=10000)
+    wait_view(qtbot, panel)
+    model = load_model(tmp_path / "vae.safetensors")
+    from latentlab.data.synthetic import render_face
+
+    photo = render_face(60, 32)[0]
+    np.testing.assert_array_equal(panel.recon.input.array(), photo)
+    with torch.no_grad():
+        mu = model.E(torch.from_numpy(photo).permute(2, 0, 1)[None].float() / 127.5 - 1)[0][0].numpy()
+    np.testing.assert_allclose(panel.state.origin, mu, atol=1e-4)
+    np.testing.assert_array_equal(panel.recon.edited.array(), panel.recon.reconstruction.array())
+    panel.dims.sliders[2].setValue(390)
+    edited = wait_view(qtbot, panel)
+    np.testing.assert_array_equal(panel.recon.edited.array(), edited)
+    assert not np.array_equal(edited, panel.recon.reconstruction.array())
+    panel.attributes.sliders[1].setValue(150)  # +1.5 × the smiling vector
+    expected = panel.state.base + 1.5 * smile
+    np.testing.assert_allclose(panel.state.latent(), expected, atol=1e-6)
+    np.testing.assert_array_equal(wait_view(qtbot, panel), panel.info.renderer.render(expected).images[0])
+
+
+def test_bookmarks_are_kept_and_export_for_walk(qtbot, panel, tmp_path):
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    panel.randomize(42)
+    panel.bookmark_action.trigger()
+    panel.dims.sliders[0].setValue(100)
+    edited = panel.bookmark_action.trigger() or panel.bookmarks.bookmarks[-1]
+    names = [b.name for b in panel.bookmarks.bookmarks]
+    assert names == ["seed 42", "bookmark 2"] and edited.seed is None
+    from latentlab.gui.explore.bookmarks import bookmarks_file
+
+    stored = load_bookmarks(bookmarks_file(NZ), NZ)
+    assert [b.seed for b in stored] == [42, None]
+    np.testing.assert_array_equal(stored[0].z, seed_latent(42, NZ))
+    assert stored[1].z[0] == pytest.approx(1.0)
+    panel.bookmarks.export_to(tmp_path / "marks.json")
+    assert len(load_bookmarks(tmp_path / "marks.json", NZ)) == 2
+    panel.show_bookmark(stored[0])
+    np.testing.assert_array_equal(wait_view(qtbot, panel),
+                                  panel.info.renderer.render(seed_latent(42, NZ)).images[0])
+    assert panel.save_view(tmp_path / "view.png")
+    from PySide6.QtGui import QImage
+
+    assert QImage(str(tmp_path / "view.png")).width() == 256
+    panel.copy_action.trigger()
+    from PySide6.QtWidgets import QApplication
+
+    assert QApplication.clipboard().image().width() == 256
+
+
+def test_keyboard_shortcuts_and_file_open_in_the_main_window(qtbot, window_panel, tmp_path, window):
+    from PySide6.QtCore import Qt
+
+    panel = window_panel
+    assert window.tabs.indexOf(panel) == 1 and "&Explore" in [a.text() for a in window.menuBar().actions()]
+    window.tabs.setCurrentWidget(window.train_panel)
+    window.open_path(make_checkpoint(tmp_path / "g.safetensors"))  # File › Open checkpoint, `latentlab gui CKPT`
+    qtbot.waitUntil(lambda: panel.info is not None, timeout=15000)
+    wait_view(qtbot, panel)
+    assert window.tabs.currentWidget() is panel
+    window.activateWindow()
+    panel.setFocus()
+    qtbot.waitUntil(panel.hasFocus, timeout=3000)
+    seed = panel.seed.value()
+    qtbot.keyClick(panel, Qt.Key_R)
+    assert panel.seed.value() != seed
+    qtbot.keyClick(panel, Qt.Key_A)
+    panel.randomize(7)
+    qtbot.keyClick(panel, Qt.Key_B)
+    assert panel.state.has_keyframes()
+    np.testing.assert_array_equal(panel.state.keyframes["B"][0], seed_latent(7, NZ))
+    qtbot.keyClick(panel, Qt.Key_B, Qt.ControlModifier)
+    assert [b.seed for b in panel.bookmarks.bookmarks] == [7]
+
+
+def test_principal_directions_computed_in_background_and_cached(qtbot, panel, tmp_path):
+    path = make_checkpoint(tmp_path / "g.safetensors")
+    load(qtbot, panel, path)
+    qtbot.waitUntil(lambda: panel.principal.count() > 0, timeout=20000)
+    assert panel.principal.count() == NZ and panel.info.principal_cache.is_file()
+    before = wait_view(qtbot, panel).copy()
+    panel.principal.sliders[0].setValue(250)
+    assert not np.array_equal(wait_view(qtbot, panel), before)
+    again = load(qtbot, panel, path)
+    assert again.principal is not None  # read from the cache, not recomputed
+    np.testing.assert_array_equal(again.principal[0], panel.state.principal)
+
+
+def test_live_generator_of_a_trainer_is_hot_swapped(qtbot, panel, tmp_path):
+    from latentlab.train.engine import Trainer
+
+    cfg = Config(name="live", model=ModelConfig(arch="dcgan", image_size=32, latent_dim=NZ, g_width=4, d_width=4))
+    cfg.data.synthetic_count, cfg.data.holdout, cfg.data.cache_dir = 64, 8, str(tmp_path / "cache")
+    cfg.train.batch, cfg.train.steps, cfg.train.device, cfg.train.lr_g = 8, 4, "cpu", 0.05
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny steps: thread hand-offs would cost more than the work on a busy machine
+    try:
+        trainer = Trainer(cfg, None)
+        steps = trainer.run()
+        _follow_the_trainer(qtbot, panel, trainer, steps)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _follow_the_trainer(qtbot, panel, trainer, steps):
+    next(s for s in steps if getattr(s, "step", 0) == 2)
+    panel.link.following = True
+    panel.live_feed.enabled = True
+    panel.live_feed.offer(trainer)  # what the training worker does on its thread
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info.kind == "live", timeout=15000)
+    info = panel.info
+    first = wait_view(qtbot, panel).copy()
+    G = trainer.generator_for_sampling()
+    G.eval()
+    np.testing.assert_array_equal(first, generator_pixels(G, panel.state.latent()))
+    next(s for s in steps if getattr(s, "step", 0) == 4)
+    panel.live_feed.request()
+    panel.live_feed.offer(trainer)
+    qtbot.waitUntil(lambda: "step 4" in panel.model_label.text(), timeout=10000)  # the panel heard of the swap
+    second = wait_view(qtbot, panel)
+    assert panel.info is info  # the weights were swapped in place, not a new model
+    G.eval()
+    np.testing.assert_array_equal(second, generator_pixels(G, panel.state.latent()))
+    assert not np.array_equal(first, second)
+    steps.close()
+
+
+def test_follow_training_in_the_train_panel(qtbot, window_panel, window, tiny):
+    """The live generator follows the run: offered by the training worker, and its final checkpoint."""
+    panel, train = window_panel, window.train_panel
+    tiny(train, **{"train.checkpoint_every": 2, "train.steps": 6})
+    assert not panel.follow.check.isEnabled()
+    train.start_training(paused=True)
+    qtbot.waitUntil(lambda: panel.follow.check.isEnabled(), timeout=5000)
+    panel.follow.check.setChecked(True)
+    train.toggle_pause()  # resume: checkpoints at steps 2, 4, 6
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info.kind == "live", timeout=30000)
+    qtbot.waitUntil(lambda: train.session is None, timeout=30000)
+    assert panel.link.hooked and panel.live_feed.offers >= 1  # the training worker offered its generator
+    qtbot.waitUntil(lambda: panel.info.step == 6 and "step 6" in panel.model_label.text(), timeout=10000)
+    image = wait_view(qtbot, panel)
+    G = load_model(train.run_dir / "checkpoints" / "latest.safetensors").G
+    np.testing.assert_array_equal(image, generator_pixels(G, panel.state.latent()))
+
+
+@pytest.mark.skipif(not DEMO.is_file(), reason="the embedded demo model has not been built")
+def test_the_embedded_demo_opens_when_the_panel_is_first_shown(qtbot, window):
+    panel = window.explore_panel
+    window.tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.info is not None, timeout=20000)
+    assert panel.info.path == DEMO and panel.info.has_encoder and panel.attributes.count() > 0
+    assert panel.recon.open_button.isEnabled()
+    wait_view(qtbot, panel)
+
+
+def test_nearest_training_images_of_the_face_on_screen(qtbot, panel, tmp_path):
+    """Explore › Nearest training images… opens the memorization check for the picture on screen."""
+    from latentlab.gui.widgets.nearest import NearestImagesDialog
+
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    shown = wait_view(qtbot, panel).copy()
+    panel.nearest_action.trigger()
+    dialogs = [w for w in panel.findChildren(NearestImagesDialog)]
+    assert len(dialogs) == 1
+    np.testing.assert_array_equal(dialogs[0].image, shown)
+    dialogs[0].close()

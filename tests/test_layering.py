@@ -1,0 +1,89 @@
+"""The package's layering, read from the source (no imports run, no Qt): the GUI is the only Qt code,
+its tabs never import each other, and what the tabs share depends on no tab."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "latentlab"
+GUI = PACKAGE / "gui"
+TABS = ("train", "explore", "record", "metrics")
+SHARED = ("widgets", "models")  # used by several tabs: may import no tab
+SHELL_TAB_USERS = ("app.py", "main_window.py")  # the shell puts the tabs into the window
+QT = ("PySide6", "pyqtgraph", "shiboken6")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module `path` imports, anywhere in it (lazy imports inside functions too), absolute."""
+    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from pkg import module`
+    return found
+
+
+def sources(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.py"))
+
+
+def tab_of(name: str) -> str | None:
+    parts = name.split(".")
+    if parts[:2] == ["latentlab", "gui"] and len(parts) > 2 and parts[2] in TABS:
+        return parts[2]
+    return None
+
+
+def test_the_reader_sees_imports_at_every_depth():
+    """Guards the checks below against passing because the parser found nothing."""
+    panel = imports_of(GUI / "explore" / "panel.py")
+    assert "latentlab.gui.widgets.image_view" in panel
+    assert "PySide6.QtWidgets" in panel
+    assert "latentlab.gui.widgets.nearest" in panel  # imported inside a method
+    assert "latentlab.gui._pyside_refcounts" in imports_of(GUI / "__init__.py")
+
+
+def test_every_gui_subpackage_is_a_tab_or_shared():
+    found = {p.name for p in GUI.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert found == set(TABS) | set(SHARED), "a new gui/ subpackage must be listed as a tab or as shared here"
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_tabs_never_import_each_other(tab):
+    crossings = [(module_name(path), name) for path in sources(GUI / tab) for name in imports_of(path)
+                 if tab_of(name) not in (None, tab)]
+    assert not crossings, f"move what these share into gui/widgets or gui/models: {crossings}"
+
+
+def test_shared_gui_code_imports_no_tab():
+    shared = [path for folder in SHARED for path in sources(GUI / folder)]
+    shared += [path for path in GUI.glob("*.py") if path.name not in SHELL_TAB_USERS]
+    crossings = [(module_name(path), name) for path in shared for name in imports_of(path) if tab_of(name)]
+    assert not crossings
+
+
+def test_gui_models_have_no_qt():
+    offenders = [(module_name(path), name) for path in sources(GUI / "models") for name in imports_of(path)
+                 if name.split(".")[0] in QT]
+    assert not offenders
+
+
+def test_only_the_gui_imports_qt():
+    offenders = [(module_name(path), name) for path in sources(PACKAGE) if GUI not in path.parents
+                 for name in imports_of(path) if name.split(".")[0] in QT]
+    assert not offenders
