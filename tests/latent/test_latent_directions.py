@@ -150,7 +150,7 @@ def test_attribute_vectors_are_scaled_to_the_latent_spread(tiny_vaegan):
 def test_shipped_demo_attribute_vectors_are_comparable():
     """The demo the window opens first: every attribute slider must move about as far as the others."""
     from latentlab.encode import read_attributes
-    from latentlab.gui.explore_models import DEMO_CHECKPOINT
+    from latentlab.gui.models.loading import DEMO_CHECKPOINT
 
     attrs = read_attributes(DEMO_CHECKPOINT)
     assert attrs is not None and len(attrs.vectors) >= 3
