@@ -53,6 +53,7 @@ class TrainPanel(QWidget):
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
         self.state = "idle"
         self._base_cfg: Config = load_preset(DEFAULT_PRESET) if DEFAULT_PRESET in preset_names() else Config()
+        self.setFocusPolicy(Qt.ClickFocus)  # its Space shortcut acts while the focus is in this tab
         self._build_actions()
         self._build_ui()
         self._set_state("idle")
@@ -60,8 +61,13 @@ class TrainPanel(QWidget):
     # -- construction -----------------------------------------------------------------------------
     def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
         action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.NativeText)})")
+        key = QKeySequence(shortcut)
+        action.setShortcut(key)
+        if not key[0].keyboardModifiers():
+            # A single key (Space) acts only in this tab: Record's Space plays its preview.
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        action.setToolTip(f"{tip} ({key.toString(QKeySequence.NativeText)})")
         action.triggered.connect(slot)
         return action
 
