@@ -258,3 +258,13 @@ def test_failed_open_checkpoint_is_shown_where_the_user_is(window, qtbot, tmp_pa
     qtbot.waitUntil(lambda: window.explore_panel.banner.text() != "", timeout=60000)
     assert "broken.safetensors" in window.explore_panel.banner.text()
     assert window.tabs.currentWidget() is window.explore_panel
+
+
+def test_record_header_follows_the_live_generator_step(window):
+    from latentlab.gui.models.loading import ModelInfo
+
+    info = ModelInfo(renderer=None, label="live training · dcgan 32 px · step 200", kind="live", arch="dcgan",
+                     latent_dim=8, image_size=32, step=200)
+    info.step = 450
+    window.explore_panel.model_relabeled.emit(info)
+    assert window.record_panel.model_label.text() == "Model: live training · dcgan 32 px · step 450"

@@ -104,8 +104,7 @@ class ExploreIOMixin:
 
     def _show_model_text(self) -> None:
         info = self.info
-        step = f" · step {info.step:,}" if info.kind == "live" and info.step is not None else ""
-        label = info.label.split(" · step")[0] + step if info.kind == "live" else info.label
+        label = info.display_label()
         self.model_label.setText(label)
         self.model_label.setToolTip(str(info.path or label))
 
@@ -134,6 +133,7 @@ class ExploreIOMixin:
             return
         self.info.step = step
         self._show_model_text()
+        self.model_relabeled.emit(self.info)
         self._request_view()
         self._request_strip()
         if self.state.photo is not None:

@@ -42,6 +42,7 @@ from latentlab.gui.widgets.image_view import ImageViewWidget
 
 class ExplorePanel(ExploreIOMixin, QWidget):
     model_changed = Signal(object)  # ModelInfo now on screen (the Record panel may follow it)
+    model_relabeled = Signal(object)  # the same ModelInfo with new weights (a live generator's next step)
     latent_changed = Signal()  # the latent on screen changed
 
     def __init__(self, window=None, parent=None):

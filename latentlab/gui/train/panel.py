@@ -189,7 +189,7 @@ class TrainPanel(QWidget):
         self.live_box.setEnabled(state in ("training", "paused"))
         label = {"idle": "Idle", "starting": "Starting…", "training": "Training", "paused": "Paused",
                  "stopping": "Stopping: writing a checkpoint…", "attached": "Attached"}[state]
-        self.status.show_state(label)
+        self.status.show_state(label, live=state in ("training", "attached"))
         self.state_changed.emit(state)
 
     def show_error(self, message: str, step: int | None = None) -> None:
