@@ -268,3 +268,34 @@ def test_record_header_follows_the_live_generator_step(window):
     info.step = 450
     window.explore_panel.model_relabeled.emit(info)
     assert window.record_panel.model_label.text() == "Model: live training · dcgan 32 px · step 450"
+
+
+def _cut_buttons(window) -> list[str]:
+    from PySide6.QtWidgets import QPushButton, QStyle, QToolButton
+
+    cut = []
+    for button in window.findChildren(QPushButton) + window.findChildren(QToolButton):
+        text = button.text().replace("&", "")
+        if not text or not button.isVisibleTo(window) or not button.visibleRegion().boundingRect().width():
+            continue
+        style = button.style()
+        margins = style.pixelMetric(QStyle.PM_ButtonMargin, None, button) + \
+            2 * style.pixelMetric(QStyle.PM_DefaultFrameWidth, None, button)
+        need = button.fontMetrics().horizontalAdvance(text)
+        if need > button.width() - margins:
+            cut.append(f"{text!r}: {need} px of text in a {button.width()} px button")
+    return cut
+
+
+def test_a_laptop_window_cuts_nothing(window, qtbot):
+    """At 1024x700 every tab fits: each button's text fits its width, the A/B slider stays usable."""
+    window.explore_panel.demo_on_first_show = False
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 700)
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        qtbot.wait(50)  # a layout pass
+        assert not _cut_buttons(window), window.tabs.tabText(i)
+    window.tabs.setCurrentWidget(window.explore_panel)
+    qtbot.wait(50)
+    assert window.explore_panel.keyframes.slider.width() >= 150

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from latentlab.config import apply_override, load_preset
-from latentlab.train.control import StepStats
+from latentlab.run.control import StepStats
 from latentlab.train.engine import Trainer
 
 # D four times as wide as G: without balancing, D rejects every fake within ~150 steps.

@@ -16,9 +16,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -94,10 +96,9 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(8, 6, 4, 6)
         left_layout.addWidget(self.banner)
-        top = QHBoxLayout()
-        top.addWidget(self.model_label, 1)
-        top.addWidget(self.follow)
-        left_layout.addLayout(top)
+        # The model's name and Follow training on two rows: side by side they need 1,100 px.
+        left_layout.addWidget(self.model_label)
+        left_layout.addWidget(self.follow)
         self.left_split = QSplitter(Qt.Vertical)
         view_box = QWidget()
         view_layout = QVBoxLayout(view_box)
@@ -105,7 +106,14 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         view_layout.addWidget(self.view, 1)
         view_layout.addWidget(self.controls)
         self.left_split.addWidget(view_box)
-        self.left_split.addWidget(lower)
+        # Keyframes and Reconstruction side by side need ~690 px: below that they scroll, never squeeze.
+        lower_scroll = QScrollArea()
+        lower_scroll.setWidget(lower)
+        lower_scroll.setWidgetResizable(True)
+        lower_scroll.setFrameShape(QFrame.NoFrame)
+        lower_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        lower_scroll.setMinimumHeight(lower.minimumSizeHint().height() + lower_scroll.horizontalScrollBar().sizeHint().height())
+        self.left_split.addWidget(lower_scroll)
         self.left_split.setStretchFactor(0, 5)
         self.left_split.setStretchFactor(1, 2)
         lower.setSizes([420, 520])

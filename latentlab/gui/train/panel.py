@@ -144,13 +144,14 @@ class TrainPanel(QWidget):
             controls.addWidget(button)
         self.buttons["Start"].setObjectName("primary")
         controls.addStretch(1)
-        controls.addWidget(self.view.smoothing_box)
         # The live settings sit beside the plots they steer, not at the bottom of the set-up column.
         self.view.insert_side_widget(1, self.live_box)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 8, 8, 4)
         right_layout.addLayout(controls)
+        # The plot settings get their own row: beside the buttons they made the tab wider than a laptop.
+        right_layout.addWidget(self.view.smoothing_box)
         right_layout.addWidget(self.view, 1)
 
         self.main_split = QSplitter(Qt.Horizontal)

@@ -64,6 +64,7 @@ class RunViewWidget(QWidget):
         self.fit.setToolTip("Scale the plots to the run again after zooming (rare spikes are clipped and marked ▲)")
         row.addWidget(self.log_y)
         row.addWidget(self.fit)
+        row.addStretch(1)
 
         self.banner = MessageBanner()
         self.info = QLabel()
