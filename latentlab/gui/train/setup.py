@@ -315,7 +315,9 @@ class TrainStatusWidget(QWidget):
         self.progress.setFormat("step %v / %m" if total else "step %v")
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(step, max(1, total)))
-        if not self.live:
+        if not self.live or (total and step >= total):  # an attached run may have finished meanwhile
+            self.rate.setText("– img/s")
+            self.eta.setText("ETA –")
             return
         self.rate.setText(f"{img_per_s:,.0f} img/s" if math.isfinite(img_per_s) else "– img/s")
         self.eta.setText(f"ETA {format_duration(eta_s)}")
