@@ -12,7 +12,7 @@ import random
 import time
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -58,6 +58,7 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         self._asked_at: dict[int, float] = {}  # view request id -> perf_counter() when asked
         self._render_ms = 0.0
         self.demo_on_first_show = True  # the embedded demo opens when the panel is first shown
+        self._demo_scheduled = False
         self.service = RenderService(self)
         self.live_feed = LiveGeneratorFeed()
         self.link = TrainingLink(self.live_feed, self)
@@ -420,6 +421,13 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         focus = QApplication.focusWidget()
         if focus is None or not self.isAncestorOf(focus):
             self.setFocus(Qt.OtherFocusReason)  # so R, A, B reach the panel's shortcuts at once
+        if self.demo_on_first_show and not self._demo_scheduled:
+            # Explore is the first tab a new user sees: the window paints before torch loads (seconds).
+            # Anything opened meanwhile (`latentlab gui CKPT`) clears demo_on_first_show and wins.
+            self._demo_scheduled = True
+            QTimer.singleShot(300, self._open_demo_if_wanted)
+
+    def _open_demo_if_wanted(self) -> None:
         if self.demo_on_first_show:
             self.demo_on_first_show = False
             self.open_default()
