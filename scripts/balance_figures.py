@@ -14,10 +14,10 @@ import argparse
 import json
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

@@ -16,13 +16,7 @@ from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two shared cores: torch's second thread mostly waits for the first (50 ms vs >1 s per tiny step).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ keep `gen` near the adaptive-L2 band, while without them that model's D wins wit
 The full-length run of the preset itself is measured in the README (scripts/balance_figures.py)."""
 
 import pytest
-import torch
 
 from latentlab.config import apply_override, load_preset
 from latentlab.run.control import StepStats
@@ -19,12 +18,7 @@ RULES_OFF = ["train.margin=0", "train.l2_adaptive=false", "train.warmup=false"]
 UNBALANCED = {"saturation", "collapse", "duplicates", "gen_band", "nan", "nan_samples", "skip_storm"}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def reduced_tiny(*extra):
