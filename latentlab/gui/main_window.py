@@ -279,6 +279,10 @@ class MainWindow(QMainWindow):
                 panel.remember_choices()
         s.sync()
 
+    @property
+    def painted(self) -> bool:
+        return self._shown
+
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
         if not self._shown:

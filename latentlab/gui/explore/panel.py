@@ -384,7 +384,11 @@ class ExplorePanel(QWidget):
             # Explore is the first tab a new user sees: the window paints before torch loads (seconds).
             # Anything opened meanwhile (`latentlab gui CKPT`) clears demo_on_first_show and wins.
             self._demo_scheduled = True
-            QTimer.singleShot(300, self._open_demo_if_wanted)
+            window = self.window()
+            if getattr(window, "painted", True):
+                QTimer.singleShot(300, self._open_demo_if_wanted)
+            else:  # counted from the window's first paint, not from its construction
+                window.first_shown.connect(lambda _: QTimer.singleShot(300, self._open_demo_if_wanted))
 
     def _open_demo_if_wanted(self) -> None:
         if self.demo_on_first_show:
