@@ -1,5 +1,5 @@
 """Encoding with a VAE/GAN checkpoint: photos to input | reconstruction pairs, the identity check, and
-attribute vectors stored beside the checkpoint (Larsen et al. 2016, ALGORITHMS.md §3). No Qt.
+attribute vectors stored beside the checkpoint (Larsen et al. 2016, docs/algorithms.md §3). No Qt.
 
 The vector arithmetic and the vectors file format live in latentlab.latent; this module decides
 which images go in (a labelled source, or two folders), where the file goes and what it records.
@@ -30,7 +30,8 @@ def load_encoder_model(path: str | Path):
         arch = renderer.config.model.arch
         why = (f"it is a {arch} model" if arch != "vaegan"
                else "the file holds no encoder weights")
-        raise UserError(f"{path}: has no encoder ({why}); encode needs a VAE/GAN checkpoint")
+        raise UserError(f"{path}: has no encoder ({why}); encode needs a VAE/GAN checkpoint; for any model, "
+                        f"`latentlab project {path} PHOTO... --out pairs.png` finds a photo's latent")
     return renderer
 
 
@@ -91,7 +92,7 @@ def encode_photos(renderer, paths: Sequence[str | Path], crop: str = "auto",
 def pairs_image(inputs: np.ndarray, reconstructions: np.ndarray, cell: int | None = None) -> np.ndarray:
     """One row per photo: input | reconstruction, each cell upscaled to `cell` px (nearest)."""
     from latentlab.render import upscale
-    from latentlab.train.grids import tile
+    from latentlab.run.grids import tile
 
     cells = np.stack([inputs, reconstructions], axis=1).reshape(-1, *inputs.shape[1:])
     if cell is not None and cell != inputs.shape[1]:
@@ -100,7 +101,7 @@ def pairs_image(inputs: np.ndarray, reconstructions: np.ndarray, cell: int | Non
 
 
 def write_pairs(encoded: EncodedPhotos, out: str | Path, cell: int | None = None) -> Path:
-    from latentlab.train.grids import save_png
+    from latentlab.run.grids import save_png
 
     return save_png(pairs_image(encoded.inputs, encoded.reconstructions, cell), out)
 
@@ -209,7 +210,7 @@ def _source_images(spec: str, renderer, crop: str, cfg: Config, progress=None):
     same = spec.strip() == cfg.data.source.strip()
     return open_source(spec, renderer.image_size, crop=crop, arch=cfg.model.arch,
                        synthetic_count=cfg.data.synthetic_count if same else 20000, holdout=0,
-                       cache_dir=cfg.data.cache_dir or None, progress=progress)
+                       cache_dir=cfg.data.cache_dir or None, progress=progress, align=cfg.data.align)
 
 
 def attributes_from_labels(renderer, spec: str, names: list[str] | None = None, max_images: int = 2000,
