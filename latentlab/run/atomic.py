@@ -20,6 +20,13 @@ from pathlib import Path
 TMP_SUFFIX = ".tmp"
 
 
+def named(exc: OSError, path: Path) -> OSError:
+    """The same error, naming the file the user asked for rather than its temporary stand-in."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -65,6 +72,8 @@ class AtomicFile:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
             except FileExistsError:
                 continue
+            except OSError as exc:
+                raise named(exc, self.path) from None
             os.close(fd)
             self.tmp = tmp
             break
@@ -81,6 +90,9 @@ class AtomicFile:
                 finally:
                     os.close(fd)
             os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise named(exc, self.path) from None
         except BaseException:
             self.discard()
             raise
@@ -96,7 +108,7 @@ class AtomicFile:
         except FileNotFoundError:
             pass
 
-    def __enter__(self) -> AtomicFile:
+    def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -106,6 +118,8 @@ class AtomicFile:
             self.commit()
         else:
             self.discard()
+            if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+                raise named(exc, self.path) from None
 
 
 def write_with(path: str | os.PathLike, write: Callable[[Path], object], suffix: str = TMP_SUFFIX) -> Path:
