@@ -15,6 +15,7 @@ import tomllib
 
 PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
 ARCHS = ("dcgan", "torchgan2015", "vaegan")
+VAE_UPSAMPLINGS = ("convT5", "convT4", "resize")  # mirrored by models/vaegan.py UPSAMPLINGS
 
 
 class UserError(Exception):
@@ -35,6 +36,9 @@ class ModelConfig:
     d_width: int = 64
     e_width: int = 64
     g_tanh: bool = False  # torchgan2015: the original code has no Tanh; true adds one
+    # vaegan decoder's 2x upsampling: convT5 (the paper's ConvTranspose 5x5/2), convT4 (4x4/2) or
+    # resize (nearest x2 + 3x3 conv). The default stays the paper's so older checkpoints load as saved.
+    vae_upsample: str = "convT5"
 
 
 @dataclass
@@ -86,6 +90,8 @@ class TrainConfig:
     vae_equilibrium: float = 0.68
     vae_margin: float = 0.35
     vae_d_sees_recon: bool = False
+    vae_pixel_weight: float = 0.0  # weight of a pixel-space Gaussian NLL beside D's feature llike; 0: the paper
+    vae_feature_layer: int = 4  # which of D's convolutions (1-4) carries the feature llike; 4: the paper
     # Output cadence
     log_every: int = 1
     sample_every: int = 200
@@ -150,6 +156,10 @@ class Config:
         for key in ("log_every", "sample_every", "checkpoint_every", "sample_count"):
             _check(getattr(t, key) >= 1, f"train.{key} must be at least 1 (got {getattr(t, key)})")
         _check(t.vae_gamma >= 0, f"train.vae_gamma must be 0 or more (got {t.vae_gamma})")
+        _check(m.vae_upsample in VAE_UPSAMPLINGS,
+               f"model.vae_upsample must be one of {', '.join(VAE_UPSAMPLINGS)} (got {m.vae_upsample!r})")
+        _check(t.vae_pixel_weight >= 0, f"train.vae_pixel_weight must be 0 or more (got {t.vae_pixel_weight})")
+        _check(1 <= t.vae_feature_layer <= 4, f"train.vae_feature_layer must be 1, 2, 3 or 4 (got {t.vae_feature_layer})")
         return self
 
 

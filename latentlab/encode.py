@@ -166,10 +166,13 @@ class AttributeSet:
     counts: dict[str, tuple[int, int]]  # name -> (images with, images without)
     sources: dict[str, str]  # name -> where its images came from
     notes: list[str] = field(default_factory=list)
+    # name -> distance between the two groups' mean latents, in standard deviations along the vector
+    separations: dict[str, float] = field(default_factory=dict)
 
-    def rows(self) -> list[tuple[str, int, int, float]]:
-        """(name, with, without, norm) for listing."""
-        return [(n, *self.counts.get(n, (0, 0)), float(np.linalg.norm(v))) for n, v in self.vectors.items()]
+    def rows(self) -> list[tuple[str, int, int, float, float | None]]:
+        """(name, with, without, norm, separation or None) for listing."""
+        return [(n, *self.counts.get(n, (0, 0)), float(np.linalg.norm(v)), self.separations.get(n))
+                for n, v in self.vectors.items()]
 
 
 def read_attributes(checkpoint: str | Path) -> AttributeSet | None:
@@ -181,7 +184,8 @@ def read_attributes(checkpoint: str | Path) -> AttributeSet | None:
         return None
     vectors, meta = load_attributes(path)
     counts = {k: (int(v[0]), int(v[1])) for k, v in meta.get("counts", {}).items()}
-    return AttributeSet(vectors, counts, dict(meta.get("sources", {})))
+    separations = {k: float(v) for k, v in meta.get("separations", {}).items()}
+    return AttributeSet(vectors, counts, dict(meta.get("sources", {})), separations=separations)
 
 
 def store_attributes(checkpoint: str | Path, new: AttributeSet, replace: bool = False) -> Path:
@@ -196,10 +200,13 @@ def store_attributes(checkpoint: str | Path, new: AttributeSet, replace: bool = 
             merged.vectors.update(part.vectors)
             merged.counts.update(part.counts)
             merged.sources.update(part.sources)
+            merged.separations.update(part.separations)
     meta = {"checkpoint": Path(checkpoint).name,
             "counts": {k: list(v) for k, v in merged.counts.items() if k in merged.vectors},
             "sources": {k: v for k, v in merged.sources.items() if k in merged.vectors},
-            "method": "mean encoder mu with the attribute minus mean without (Larsen et al. 2016)"}
+            "separations": {k: v for k, v in merged.separations.items() if k in merged.vectors},
+            "method": "mean encoder mu with the attribute minus mean without (Larsen et al. 2016), "
+                      "scaled to the standard deviation of the latents along it"}
     path = attributes_path(checkpoint)
     save_attributes(path, merged.vectors, meta)
     return path
@@ -227,7 +234,8 @@ def attributes_from_labels(renderer, spec: str, names: list[str] | None = None, 
     if not data.labels:
         raise UserError(f"data source {spec}: has no attribute labels; use --with DIR --without DIR instead")
     vecs = attribute_vectors(renderer.E, data.images, data.labels, names=names or None, max_images=max_images)
-    return AttributeSet(dict(vecs), {k: vecs.counts[k] for k in vecs}, {k: spec for k in vecs}, list(vecs.notes))
+    return AttributeSet(dict(vecs), {k: vecs.counts[k] for k in vecs}, {k: spec for k in vecs}, list(vecs.notes),
+                        dict(vecs.separations))
 
 
 def attribute_from_folders(renderer, name: str, with_dir: str, without_dir: str, max_images: int = 2000,
@@ -251,13 +259,16 @@ def attribute_from_folders(renderer, name: str, with_dir: str, without_dir: str,
         parts.append(images)
     labels = {name: np.concatenate([np.ones(len(parts[0]), bool), np.zeros(len(parts[1]), bool)])}
     vecs = attribute_vectors(renderer.E, np.concatenate(parts), labels, names=[name], max_images=None)
-    return AttributeSet(dict(vecs), {name: vecs.counts[name]}, {name: f"with {with_dir} / without {without_dir}"})
+    if name not in vecs:
+        raise UserError(f"attribute {name!r}: {'; '.join(vecs.notes)}")
+    return AttributeSet(dict(vecs), {name: vecs.counts[name]}, {name: f"with {with_dir} / without {without_dir}"},
+                        separations=dict(vecs.separations))
 
 
 def format_rows(attrs: AttributeSet) -> list[str]:
     rows = attrs.rows()
     width = max([len("attribute")] + [len(r[0]) for r in rows])
-    out = [f"{'attribute':{width}s}  {'with':>6s}  {'without':>7s}  {'norm':>7s}"]
-    for name, pos, neg, norm in rows:
-        out.append(f"{name:{width}s}  {pos:6d}  {neg:7d}  {norm:7.3f}")
+    out = [f"{'attribute':{width}s}  {'with':>6s}  {'without':>7s}  {'norm':>7s}  {'separation':>10s}"]
+    for name, pos, neg, norm, sep in rows:
+        out.append(f"{name:{width}s}  {pos:6d}  {neg:7d}  {norm:7.3f}  {'-' if sep is None else f'{sep:.2f} sd':>10s}")
     return out

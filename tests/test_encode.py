@@ -214,16 +214,21 @@ def test_attributes_from_labels_store_round_trip_and_list(vaegan, celeba):
     assert sorted(stored.vectors) == ["Eyeglasses", "Smiling"]
     assert stored.counts == {"Smiling": (4, 4), "Eyeglasses": (3, 5)}
     assert stored.sources["Smiling"] == f"celeba:{celeba}"
-    # The stored vector is mean mu over Smiling images minus mean mu over the others.
+    # The stored vector points from mean mu over the others to mean mu over Smiling images, and is
+    # as long as the standard deviation of all images' mu along that direction.
     renderer = load_encoder_model(vaegan)
     images = np.stack([load_photo(p, S, "center") for p in sorted((celeba / "img_align_celeba").iterdir())])
-    mu = renderer.encode_mu(images)
-    expected = mu[0::2].mean(axis=0) - mu[1::2].mean(axis=0)
-    np.testing.assert_allclose(stored.vectors["Smiling"], expected, rtol=1e-3, atol=1e-5)
+    mu = renderer.encode_mu(images).astype(np.float64)
+    diff = mu[0::2].mean(axis=0) - mu[1::2].mean(axis=0)
+    unit = diff / np.linalg.norm(diff)
+    spread = (mu @ unit).std()
+    np.testing.assert_allclose(stored.vectors["Smiling"], unit * spread, rtol=1e-3, atol=1e-5)
+    assert stored.separations["Smiling"] == pytest.approx(np.linalg.norm(diff) / spread, rel=1e-3)
     lines = run_cli("attributes", vaegan).stdout.splitlines()
-    assert lines[0].split() == ["attribute", "with", "without", "norm"]
+    assert lines[0].split() == ["attribute", "with", "without", "norm", "separation"]
     smiling = next(line.split() for line in lines if line.startswith("Smiling"))
-    assert smiling[1:3] == ["4", "4"] and float(smiling[3]) == pytest.approx(np.linalg.norm(expected), rel=1e-2)
+    assert smiling[1:3] == ["4", "4"] and float(smiling[3]) == pytest.approx(spread, abs=1e-3)
+    assert float(smiling[4]) == pytest.approx(np.linalg.norm(diff) / spread, abs=0.01)
 
 
 def test_attribute_without_examples_is_refused_by_name(vaegan, celeba, capsys):

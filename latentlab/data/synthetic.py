@@ -149,12 +149,17 @@ class _Canvas:
     def full(self) -> _View:
         return _View(self.img, self.hx, self.hy, self.face, self.aa)
 
-    def box(self, x, y, r) -> _View:
-        """The square around head point (x, y) of head radius r, clipped to the frame."""
+    def to_pixels(self, x, y) -> tuple[float, float]:
+        """Head point (x, y) in frame pixels (pixel i spans [i, i + 1])."""
         cx, cy, ct, st, px, py = self.head
         u, v = x + cx - px, y + cy - py
         xi = ((ct * u - st * v + px) * self.zoom + 1) * self.res / 2
         yi = (((st * u + ct * v + py) * self.zoom + self.oy) + 1) * self.res / 2
+        return xi, yi
+
+    def box(self, x, y, r) -> _View:
+        """The square around head point (x, y) of head radius r, clipped to the frame."""
+        xi, yi = self.to_pixels(x, y)
         rp = r * self.zoom * self.res / 2 + 2
         r0, r1 = max(0, int(yi - rp)), min(self.res, math.ceil(yi + rp))
         c0, c1 = max(0, int(xi - rp)), min(self.res, math.ceil(xi + rp))
@@ -172,9 +177,14 @@ def _lerp(a, b, t):
     return a + (b - a) * t
 
 
-def _draw(f: dict[str, float], res: int) -> np.ndarray:
+_ZOOM, _OFFSET_Y = 1.22, -0.06  # the frame: head units to [-1, 1] frame units
+
+
+def _draw(f: dict[str, float], res: int, eyes: list | None = None) -> np.ndarray:
+    """The face as float RGB (res, res, 3); `eyes`, when given, receives the eye centres in pixels
+    (left then right in the picture): the ground truth the face aligner is tested against."""
     jit = np.random.default_rng(int(f["_seed"]))
-    cv = _Canvas(res, zoom=1.22, oy=-0.06)
+    cv = _Canvas(res, zoom=_ZOOM, oy=_OFFSET_Y)
     X, Y = cv.x, cv.y
 
     # Background: two related colours in a linear gradient.
@@ -266,6 +276,8 @@ def _draw(f: dict[str, float], res: int) -> np.ndarray:
         e.paint(sclera, (0.97, 0.96, 0.94))
         ir = ry * 1.05
         ix = gaze * rx * 0.4
+        if eyes is not None:  # the pupil, where a landmark annotator puts the eye centre
+            eyes.append(cv.to_pixels(ex + ix, ey0))
         dist = np.hypot(dx - ix, dy)
         e.paint(e.cover(dist - ir) * sclera, iris_c)
         e.paint(e.cover(dist - ir * 0.45) * sclera, (0.04, 0.03, 0.03))
@@ -379,6 +391,28 @@ def render_face(index: int, size: int) -> tuple[np.ndarray, dict[str, float]]:
         img = img.reshape(size, ss, size, ss, 3).mean(axis=(1, 3))
     out = np.clip(img * 255 + 0.5, 0, 255).astype(np.uint8)
     return out, {k: float(f[k]) for k in FACTORS}
+
+
+def eye_centres(index: int, size: int) -> np.ndarray:
+    """The eye centres (pupils) of face `index` rendered at `size` px: float (2, 2), rows (x, y) of
+    the eye on the picture's left then right, in pixels (pixel i spans [i, i + 1])."""
+    eyes: list = []
+    ss = max(1, min(4, -(-64 // size)))  # as render_face: the same render, the same jitter draws
+    _draw(sample_factors(index), size * ss, eyes)
+    return np.array(eyes, np.float64) / ss
+
+
+def mean_eye_centres() -> np.ndarray:
+    """Where the eyes of an average face (every factor at its mean, no tilt or turn) fall, as
+    fractions of the frame: float (2, 2), left then right. The "synthetic" alignment convention."""
+    spacing = 0.16 + 0.08 * 0.5  # eye_spacing's mean, as _draw uses it
+    ey0, cy = -0.02, -0.02  # the eye line and the head's centre offset in _draw
+    out = []
+    for side in (-1, 1):
+        x = (side * spacing * _ZOOM + 1) / 2
+        y = ((ey0 + cy) * _ZOOM + _OFFSET_Y + 1) / 2
+        out.append((x, y))
+    return np.array(out, np.float64)
 
 
 def render_many(start: int, stop: int, size: int) -> tuple[np.ndarray, np.ndarray]:

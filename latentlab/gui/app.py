@@ -6,6 +6,7 @@ background thread, which keeps launch-to-window well under the 3 s target.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import time
@@ -22,6 +23,35 @@ SCREENSHOT_SIZE = (1440, 900)
 SCREENSHOT_WAIT_S = 20.0
 
 
+class _GuiThreadGarbageCollector:
+    """Python's cyclic garbage collector, run from the GUI thread's event loop only.
+
+    Left automatic, a collection starts in whichever thread happens to allocate, e.g. the render
+    worker deep-copying a model, and may then free a Qt object's wrapper there: Qt objects must be
+    deleted on their own thread, and doing it elsewhere crashes the process (seen as a segfault
+    "Garbage-collecting" in the render thread). Automatic collection is turned off and a timer on the
+    GUI thread collects each generation once its allocation count passes gc's own threshold."""
+
+    INTERVAL_MS = 500
+
+    def __init__(self, app: QApplication):
+        self.thresholds = gc.get_threshold()
+        gc.disable()
+        self.timer = QTimer(app)
+        self.timer.timeout.connect(self.check)
+        self.timer.start(self.INTERVAL_MS)
+
+    def check(self) -> None:
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > self.thresholds[generation]:
+                gc.collect(generation)
+                return
+
+
+_collector: _GuiThreadGarbageCollector | None = None
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
@@ -30,6 +60,9 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("latentlab")
     app.setWindowIcon(app_icon())
+    global _collector
+    if _collector is None or _collector.timer.parent() is not app:
+        _collector = _GuiThreadGarbageCollector(app)
     # The training thread runs Python between torch calls; with the default 5 ms switch interval
     # the GUI thread can wait that long for the GIL at every hand-over while it paints.
     sys.setswitchinterval(0.001)

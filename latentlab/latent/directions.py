@@ -52,8 +52,10 @@ def principal_directions(G: torch.nn.Module, n_samples: int = 2000, n_components
     """GANSpace directions of generator G.
 
     Returns (directions float32 (k, nz), unit rows, most important first; stddevs float32 (k,), the
-    standard deviation of each principal component in G.early_features space, which ranks them).
-    Along any unit direction z itself has unit variance, so ±3 is a natural slider range.
+    standard deviation of each principal component in G.early_features space, which ranks them;
+    explained float32 (k,), the share of that layer's total variance each component carries).
+    Along any unit direction z ~ N(0, I) has unit variance, so a slider's ±3 spans ±3 standard
+    deviations of the latents along it (ALGORITHMS.md §4): unit rows are already scaled by their spread.
     k = min(n_components, latent_dim, n_samples − 1): beyond latent_dim the directions in z can no
     longer be independent. The result depends only on (G's weights, n_samples, n_components, seed).
     progress(done, total) is called per batch of samples; cancel() returning True stops early and
@@ -91,25 +93,34 @@ def principal_directions(G: torch.nn.Module, n_samples: int = 2000, n_components
     m = torch.linalg.lstsq(coords, z.to(torch.float64)).solution
     m = m / m.norm(dim=1, keepdim=True).clamp_min(1e-12)
     directions = _sign_fix(m.numpy()).astype(np.float32)
-    stddevs = (s[:k].double() / (n_samples - 1) ** 0.5).numpy().astype(np.float32)
-    return directions, stddevs
+    variances = s[:k].double() ** 2 / (n_samples - 1)
+    total = x.double().pow(2).sum() / (n_samples - 1)
+    stddevs = variances.sqrt().numpy().astype(np.float32)
+    explained = (variances / total.clamp_min(1e-30)).numpy().astype(np.float32)
+    return directions, stddevs, explained
 
 
 class AttributeVectors(dict):
-    """name -> float32 (nz,) vector, plus `notes` (attributes skipped and why) and `counts`
-    (name -> (positives, negatives) among the images used)."""
+    """name -> float32 (nz,) vector, plus `notes` (attributes skipped and why), `counts`
+    (name -> (positives, negatives) among the images used) and `separations` (name -> how far apart
+    the two groups' means are, in standard deviations of the latents along the vector)."""
 
     def __init__(self):
         super().__init__()
         self.notes: list[str] = []
         self.counts: dict[str, tuple[int, int]] = {}
+        self.separations: dict[str, float] = {}
 
 
 def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[str, np.ndarray], *,
                       names: list[str] | None = None, batch: int = 64, max_images: int | None = 2000,
                       progress: Callable[[int, int], None] | None = None) -> AttributeVectors:
-    """Attribute vectors: mean encoder mu over images with the label minus the mean over images
-    without it. images: uint8 (N, S, S, 3); labels: name -> bool (N,).
+    """Attribute vectors: the direction of mean encoder mu over images with the label minus the mean
+    over images without it (Larsen et al. 2016), scaled to the spread of the latents along it: each
+    vector's length is the standard deviation of all encoded images' projections onto its direction,
+    so a slider's ±3 spans ±3 standard deviations (ALGORITHMS.md §4). The raw difference of means
+    can be 20 times shorter for a label the encoder carries weakly than for a strong one, and its
+    slider then changes nothing visible. images: uint8 (N, S, S, 3); labels: name -> bool (N,).
 
     names: the attributes wanted (default all); an explicitly named attribute that is unknown or has
     no positive or no negative example is a UserError; otherwise such an attribute is skipped with
@@ -160,7 +171,15 @@ def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[st
                 progress(min(start + batch, len(idx)), len(idx))
     mu_all = torch.cat(mus).to(torch.float64).numpy()
     for name, lab in usable:
-        result[name] = (mu_all[lab].mean(axis=0) - mu_all[~lab].mean(axis=0)).astype(np.float32)
+        diff = mu_all[lab].mean(axis=0) - mu_all[~lab].mean(axis=0)
+        norm = float(np.linalg.norm(diff))
+        if norm < 1e-12:
+            result.notes.append(f"{name}: skipped (the encoder maps both groups to the same mean)")
+            continue
+        unit = diff / norm
+        spread = float((mu_all @ unit).std())
+        result[name] = (unit * spread).astype(np.float32)
+        result.separations[name] = norm / max(spread, 1e-12)
     return result
 
 
@@ -204,16 +223,19 @@ def load_vectors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict
     return vectors, header
 
 
-def save_principal(path, directions: np.ndarray, stddevs: np.ndarray, meta: Mapping | None = None) -> None:
-    save_vectors(path, {"directions": directions, "stddevs": stddevs}, kind="principal", meta=meta)
+def save_principal(path, directions: np.ndarray, stddevs: np.ndarray, explained: np.ndarray,
+                   meta: Mapping | None = None) -> None:
+    save_vectors(path, {"directions": directions, "stddevs": stddevs, "explained": explained}, kind="principal",
+                 meta=meta)
 
 
-def load_principal(path) -> tuple[np.ndarray, np.ndarray, dict]:
-    """→ (directions (k, nz), stddevs (k,), meta)."""
+def load_principal(path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """→ (directions (k, nz), stddevs (k,), explained variance shares (k,), meta). A file written
+    before the shares were kept lacks them: a UserError, so a cache of it is recomputed."""
     vectors, header = load_vectors(path, kind="principal")
-    if "directions" not in vectors or "stddevs" not in vectors:
-        raise UserError(f"{path}: principal directions file lacks directions/stddevs")
-    return vectors["directions"], vectors["stddevs"], header.get("meta", {})
+    if any(key not in vectors for key in ("directions", "stddevs", "explained")):
+        raise UserError(f"{path}: principal directions file lacks directions/stddevs/explained")
+    return vectors["directions"], vectors["stddevs"], vectors["explained"], header.get("meta", {})
 
 
 def save_attributes(path, vectors: Mapping[str, np.ndarray], meta: Mapping | None = None) -> None:

@@ -17,6 +17,7 @@ from latentlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from latentlab.models.flops import forward_flops
 from latentlab.models.torchgan2015 import Torch2015Discriminator, Torch2015Generator
 from latentlab.models.vaegan import SIZES as VAEGAN_SIZES
+from latentlab.models.vaegan import UPSAMPLINGS as VAEGAN_UPSAMPLINGS
 from latentlab.models.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
 
 IMAGE_SIZES = {"dcgan": tuple(DCGAN_STAGES), "torchgan2015": (64,), "vaegan": VAEGAN_SIZES}
@@ -55,6 +56,8 @@ def check_model_config(cfg: ModelConfig) -> None:
         value = getattr(cfg, key)
         if not isinstance(value, int) or value < 1:
             raise UserError(f"model.{key} must be a whole number of at least 1 (got {value!r})")
+    if cfg.arch == "vaegan" and cfg.vae_upsample not in VAEGAN_UPSAMPLINGS:
+        raise UserError(f"model.vae_upsample must be one of {', '.join(VAEGAN_UPSAMPLINGS)} (got {cfg.vae_upsample!r})")
 
 
 def build_generator(cfg: ModelConfig) -> nn.Module:
@@ -63,7 +66,7 @@ def build_generator(cfg: ModelConfig) -> nn.Module:
         return DCGANGenerator(cfg.latent_dim, cfg.image_size, cfg.g_width)
     if cfg.arch == "torchgan2015":
         return Torch2015Generator(cfg.latent_dim, cfg.g_width, tanh=cfg.g_tanh)
-    return VAEGANDecoder(cfg.latent_dim, cfg.image_size, cfg.g_width)
+    return VAEGANDecoder(cfg.latent_dim, cfg.image_size, cfg.g_width, cfg.vae_upsample)
 
 
 def build_discriminator(cfg: ModelConfig) -> nn.Module:

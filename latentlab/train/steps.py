@@ -104,12 +104,16 @@ def vaegan_step(t, x: torch.Tensor) -> StepStats:
         z = mu + torch.exp(0.5 * logvar) * t.noise(n)
         x_rec = G(z)
         x_p = G(t.noise(n))
-        logits_real, feat_real = D.forward_features(x)
-        logits_rec, feat_rec = D.forward_features(x_rec)
+        logits_real, feat_real = D.forward_features(x, cfg.vae_feature_layer)
+        logits_rec, feat_rec = D.forward_features(x_rec, cfg.vae_feature_layer)
         logits_p = D(x_p)
     kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp()) / n
     # Gaussian NLL with σ = 1 in D's feature space: ½·squared error summed over features.
     llike = 0.5 * (feat_rec.float() - feat_real.float().detach()).pow(2).sum() / n
+    if cfg.vae_pixel_weight > 0:
+        # The feature metric leaves high frequencies unconstrained (speckle); a pixel-space Gaussian
+        # NLL beside it pins them. It is part of the reconstruction term, so it goes where llike goes.
+        llike = llike + cfg.vae_pixel_weight * 0.5 * (x_rec.float() - x.float()).pow(2).sum() / n
     loss_real = _bce(logits_real, 1.0)
     loss_fake = _bce(logits_p, 0.0)
     loss_gen = _bce(logits_p, 1.0)

@@ -220,6 +220,33 @@ def test_vaegan_dis_l_is_fourth_conv_before_bn(size):
     assert torch.equal(D(x), D.forward_features(x)[0])
 
 
+@pytest.mark.parametrize("upsample", ["convT5", "convT4", "resize"])
+@pytest.mark.parametrize("size", [32, 64])
+def test_vaegan_decoder_upsampling_options_keep_the_shape(size, upsample):
+    torch.manual_seed(0)
+    G = build_models(ModelConfig(arch="vaegan", image_size=size, latent_dim=8, g_width=4, d_width=4, e_width=4,
+                                 vae_upsample=upsample))["G"]
+    assert G(torch.randn(2, 8)).shape == (2, 3, size, size)
+    kinds = {type(m).__name__ for m in G.modules()}
+    assert ("ConvTranspose2d" in kinds) == upsample.startswith("convT")
+    assert ("Upsample" in kinds) == (upsample == "resize")
+    kernels = {m.kernel_size for m in G.modules() if isinstance(m, nn.ConvTranspose2d)}
+    assert kernels == {"convT5": {(5, 5)}, "convT4": {(4, 4)}, "resize": set()}[upsample]
+
+
+def test_vaegan_feature_layer_picks_each_convolution():
+    torch.manual_seed(0)
+    D = build_models(ModelConfig(arch="vaegan", image_size=32, latent_dim=8, g_width=4, d_width=4, e_width=4))["D"]
+    seen = {}
+    for i, conv in enumerate((D.conv1, D.conv2, D.conv3, D.conv4), 1):
+        conv.register_forward_hook(lambda m, inp, out, i=i: seen.__setitem__(i, out.detach().clone()))
+    x = torch.randn(4, 3, 32, 32)
+    logits = D(x)
+    for layer in (1, 2, 3, 4):
+        got_logits, feats = D.forward_features(x, layer)
+        assert torch.equal(feats, seen[layer]) and torch.equal(got_logits, logits)
+
+
 def test_vaegan_widths_follow_the_paper():
     nets = build_models(ModelConfig(arch="vaegan", image_size=64, latent_dim=128, g_width=32, d_width=32, e_width=64))
     E, G, D = nets["E"], nets["G"], nets["D"]

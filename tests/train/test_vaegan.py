@@ -32,8 +32,15 @@ def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("vaegan-cache")
 
 
-def make_trainer(cache_dir, **train):
-    t = Trainer(tiny_config("vaegan", cache_dir=cache_dir, **train), None)
+# (upsampling, pixel weight, feature layer): the paper's layout and the options that change the step
+OPTIONS = [("convT5", 0.0, 4), ("resize", 0.5, 4), ("convT4", 2.0, 2), ("resize", 0.0, 3)]
+
+
+def make_trainer(cache_dir, upsample="convT5", **train):
+    train = {"vae_pixel_weight": 0.0, "vae_feature_layer": 4, **train}
+    cfg = tiny_config("vaegan", cache_dir=cache_dir, **train)
+    cfg.model.vae_upsample = upsample
+    t = Trainer(cfg.validate(), None)
     t.setup()
     t.nets_train(True)
     t.optims = {name: torch.optim.SGD(net.parameters(), lr=LR) for name, net in t.nets.items()}
@@ -55,9 +62,10 @@ def run_step(t, x):
     return result, grads, deltas
 
 
-def reference_grads(nets, x, gamma, d_sees_recon):
+def reference_grads(nets, x, gamma, d_sees_recon, pixel_weight=0.0, layer=4):
     """The rules of ALGORITHMS.md §3 written out independently, on copies of the nets:
-    E ← KL + llike; Dec ← γ·llike + GAN (non-saturating); D ← real + fake BCE only."""
+    E ← KL + llike; Dec ← γ·llike + GAN (non-saturating); D ← real + fake BCE only. llike is the
+    feature-space NLL at D's chosen convolution plus the weighted pixel-space NLL."""
     E, G, D = (copy.deepcopy(nets[k]) for k in ("E", "G", "D"))
     n = x.shape[0]
     torch.manual_seed(SEED)
@@ -65,11 +73,11 @@ def reference_grads(nets, x, gamma, d_sees_recon):
     z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
     x_rec = G(z)
     x_p = G(torch.randn(n, G.latent_dim))
-    logit_real, feat_real = D.forward_features(x)
-    logit_rec, feat_rec = D.forward_features(x_rec)
+    logit_real, feat_real = D.forward_features(x, layer)
+    logit_rec, feat_rec = D.forward_features(x_rec, layer)
     logit_p = D(x_p)
     kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum() / n
-    llike = 0.5 * (feat_rec - feat_real.detach()).pow(2).sum() / n
+    llike = 0.5 * (feat_rec - feat_real.detach()).pow(2).sum() / n + pixel_weight * 0.5 * (x_rec - x).pow(2).sum() / n
     # −log σ(l) = softplus(−l), −log(1 − σ(l)) = softplus(l): the BCE terms without any helper.
     d_fake = F.softplus(logit_p).mean()
     g_gan = F.softplus(-logit_p).mean()
@@ -91,12 +99,14 @@ def assert_close(got, want, what):
         assert err <= 1e-4 * scale + 1e-7, f"{what}: parameter {i} differs (max error {err:.3g}, scale {scale:.3g})"
 
 
+@pytest.mark.parametrize("upsample, pixel_weight, layer", OPTIONS)
 @pytest.mark.parametrize("d_sees_recon", [False, True])
 @pytest.mark.parametrize("gamma", [0.0, 0.5])
-def test_each_net_gets_exactly_its_own_gradient(cache_dir, gamma, d_sees_recon):
-    t = make_trainer(cache_dir, vae_gamma=gamma, vae_d_sees_recon=d_sees_recon)
+def test_each_net_gets_exactly_its_own_gradient(cache_dir, gamma, d_sees_recon, upsample, pixel_weight, layer):
+    t = make_trainer(cache_dir, upsample, vae_gamma=gamma, vae_d_sees_recon=d_sees_recon,
+                     vae_pixel_weight=pixel_weight, vae_feature_layer=layer)
     x = t.feeder.get(0)
-    want = reference_grads(t.nets, x, gamma, d_sees_recon)
+    want = reference_grads(t.nets, x, gamma, d_sees_recon, pixel_weight, layer)
     result, grads, deltas = run_step(t, x)
     assert result.d_updated and result.g_updated
     assert result.kl is not None and result.llike is not None and result.llike > 0
@@ -107,10 +117,12 @@ def test_each_net_gets_exactly_its_own_gradient(cache_dir, gamma, d_sees_recon):
         assert_close(deltas[name], [-LR * g for g in want[name]], f"{name}'s update")
 
 
-def test_no_gan_gradient_reaches_the_encoder(cache_dir):
+@pytest.mark.parametrize("upsample, pixel_weight, layer", OPTIONS)
+def test_no_gan_gradient_reaches_the_encoder(cache_dir, upsample, pixel_weight, layer):
     """D's output layer is seen only by the GAN terms: changing it changes G's and D's gradients
     but must leave E's exactly as it was."""
-    t = make_trainer(cache_dir, vae_gamma=0.5, vae_d_sees_recon=True)
+    t = make_trainer(cache_dir, upsample, vae_gamma=0.5, vae_d_sees_recon=True, vae_pixel_weight=pixel_weight,
+                     vae_feature_layer=layer)
     x = t.feeder.get(0)
     state = {k: copy.deepcopy(v.state_dict()) for k, v in t.nets.items()}
     _, first, _ = run_step(t, x)
@@ -127,10 +139,12 @@ def test_no_gan_gradient_reaches_the_encoder(cache_dir):
     assert any(not torch.allclose(a, b) for a, b in zip(first["D"], second["D"])), "control: D should change"
 
 
-def test_llike_never_updates_the_discriminator(cache_dir):
+@pytest.mark.parametrize("upsample, pixel_weight, layer", OPTIONS)
+def test_llike_never_updates_the_discriminator(cache_dir, upsample, pixel_weight, layer):
     """With D shown only real and sampled images, nothing of E reaches D's loss: perturbing E must
     leave D's gradient exactly as it was, while E's own gradient (and G's, through γ·llike) move."""
-    t = make_trainer(cache_dir, vae_gamma=0.5, vae_d_sees_recon=False)
+    t = make_trainer(cache_dir, upsample, vae_gamma=0.5, vae_d_sees_recon=False, vae_pixel_weight=pixel_weight,
+                     vae_feature_layer=layer)
     x = t.feeder.get(0)
     state = {k: copy.deepcopy(v.state_dict()) for k, v in t.nets.items()}
     _, first, _ = run_step(t, x)
@@ -210,6 +224,68 @@ def test_short_training_identity_rises_above_chance(tmp_path):
     after = identity_rate(t.nets["G"], t.nets["E"], faces)
     chance = 1 / len(faces)
     assert after >= 4 * chance and after > before, f"identity {before:.1%} before, {after:.1%} after"
+
+
+# -- the options: saved, resumed exactly, and what they are for -----------------------------------------
+def _options_config(tmp_path, steps, upsample="resize"):
+    cfg = tiny_config("vaegan", steps=steps, cache_dir=tmp_path, checkpoint_every=100, vae_pixel_weight=0.7,
+                      vae_feature_layer=3)
+    cfg.model.vae_upsample = upsample
+    return cfg.validate()
+
+
+def test_options_are_saved_in_checkpoints_and_resumed_exactly(tmp_path):
+    from latentlab.config import UserError
+    from latentlab.train.checkpoint import config_from_meta, read_checkpoint
+
+    def run(cfg, out, **kw):
+        trainer = Trainer(cfg, out, **kw)
+        rows = [(s.step, s.real, s.fake, s.gen, s.kl, s.llike) for s in trainer.run() if hasattr(s, "llike")]
+        return trainer, rows
+
+    a, rows_a = run(_options_config(tmp_path, 6), tmp_path / "straight")
+    run(_options_config(tmp_path, 3), tmp_path / "split")
+    _, meta = read_checkpoint(tmp_path / "split" / "checkpoints" / "latest.safetensors")
+    saved = config_from_meta(meta)
+    assert (saved.model.vae_upsample, saved.train.vae_pixel_weight, saved.train.vae_feature_layer) == ("resize", 0.7, 3)
+    b, rows_b = run(_options_config(tmp_path, 6), tmp_path / "split", resume=True)
+    assert rows_b == rows_a[3:]
+    for name in a.nets:
+        for (k, va), vb in zip(a.nets[name].state_dict().items(), b.nets[name].state_dict().values()):
+            assert torch.equal(va, vb), f"{name}.{k} differs after resume"
+    with pytest.raises(UserError, match="differs from the config"):
+        list(Trainer(_options_config(tmp_path, 9, upsample="convT4"), tmp_path / "split", resume=True).setup())
+
+
+def _hf_after_training(tmp_path, faces, upsample, pixel_weight):
+    from latentlab.encode import reconstruct
+    from latentlab.metrics.recon import high_frequency_ratio
+
+    cfg = tiny_config("vaegan", steps=80, cache_dir=tmp_path, batch=8, sample_every=1000, checkpoint_every=1000,
+                      vae_gamma=1.0, optimizer="adam", lr_d=2e-3, lr_g=2e-3, vae_pixel_weight=pixel_weight,
+                      vae_feature_layer=4, health=False, quality_every=0, ema=0.0)
+    cfg.data.synthetic_count, cfg.data.holdout = 400, 0
+    cfg.model.latent_dim, cfg.model.g_width, cfg.model.e_width, cfg.model.d_width = 16, 4, 4, 4
+    cfg.model.vae_upsample = upsample
+    t = Trainer(cfg.validate(), None)
+    t.setup()
+    for _ in t.run():
+        pass
+    return high_frequency_ratio(faces, reconstruct(t.nets["G"], t.nets["E"], faces))
+
+
+def test_pixel_term_and_resize_upsampling_lower_the_high_frequency_ratio(tmp_path):
+    """80 steps of a tiny VAE/GAN in the paper's layout leave speckle (HF energy of reconstructions
+    over inputs well above 1); the pixel term alone, and the resize upsampling alone, each cut it
+    to less than half of that on faces the model never saw."""
+    from latentlab.data.synthetic import render_many
+
+    faces, _ = render_many(400, 432, 32)
+    paper = _hf_after_training(tmp_path, faces, "convT5", 0.0)
+    pixel = _hf_after_training(tmp_path, faces, "convT5", 1.0)
+    resize = _hf_after_training(tmp_path, faces, "resize", 0.0)
+    assert paper > 1.5, f"paper layout: HF ratio {paper:.2f}"
+    assert pixel < paper / 2 and resize < paper / 2, f"paper {paper:.2f}, pixel term {pixel:.2f}, resize {resize:.2f}"
 
 
 # -- the shipped demo model --------------------------------------------------------------------------

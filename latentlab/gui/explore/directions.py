@@ -19,7 +19,7 @@ from latentlab.gui.models.loading import PRINCIPAL_COMPONENTS, PRINCIPAL_SAMPLES
 
 class DirectionsJob(QObject):
     progressed = Signal(int, int, int)  # model generation, samples done, total
-    finished = Signal(int, object, object)  # model generation, directions (k, nz), stddevs (k,)
+    finished = Signal(int, object, object, object)  # model generation, directions (k, nz), stddevs (k,), explained (k,)
     failed = Signal(int, str)
 
     def __init__(self, parent=None):
@@ -144,14 +144,15 @@ class DirectionsPageWidget(QWidget):
             self.progress.setRange(0, total)
             self.progress.setValue(done)
 
-    def _finished(self, generation: int, directions, stddevs) -> None:
+    def _finished(self, generation: int, directions, stddevs, explained) -> None:
         if not self._current(generation):
             return
         self.progress.hide()
         self.directions_changed.emit(directions)
         self.bank.set_rows([f"PC{i + 1}" for i in range(len(directions))], np.zeros(len(directions)),
-                           [f"principal direction {i + 1}: σ = {s:.3g} in the generator's first layer"
-                            for i, s in enumerate(stddevs)])
+                           [f"principal direction {i + 1}: {e:.1%} of the variance of the generator's first "
+                            f"layer (σ = {s:.3g}); ±3 spans ±3 standard deviations of z along it"
+                            for i, (s, e) in enumerate(zip(stddevs, explained))])
 
     def _failed(self, generation: int, message: str) -> None:
         if self._current(generation):

@@ -39,7 +39,7 @@ class ModelInfo:
     holdout: int = 0
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     attribute_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (with, without)
-    principal: tuple[np.ndarray, np.ndarray] | None = None  # (directions (k, nz), stddevs (k,))
+    principal: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (directions (k, nz), stddevs, explained (k,))
     principal_cache: Path | None = None  # where computed directions are kept (None: not cached)
     generator: object | None = None  # a CPU eval G of its own, for computing principal directions
     generation: int = 0  # set by the render worker: requests name the model they were made for
@@ -80,22 +80,22 @@ def _load_principal(*candidates: Path, latent_dim: int):
         if candidate is None or not candidate.is_file():
             continue
         try:
-            directions, stddevs, _ = load_principal(candidate)
+            directions, stddevs, explained, _ = load_principal(candidate)
         except UserError:
             continue  # a damaged cache is recomputed, not fatal
         if directions.ndim == 2 and directions.shape[1] == latent_dim:
-            return directions, stddevs
+            return directions, stddevs, explained
     return None
 
 
-def save_principal_cache(info: ModelInfo, directions: np.ndarray, stddevs: np.ndarray) -> None:
+def save_principal_cache(info: ModelInfo, directions: np.ndarray, stddevs: np.ndarray, explained: np.ndarray) -> None:
     from latentlab.latent import save_principal
 
     if info.principal_cache is None:
         return
     try:
         info.principal_cache.parent.mkdir(parents=True, exist_ok=True)
-        save_principal(info.principal_cache, directions, stddevs,
+        save_principal(info.principal_cache, directions, stddevs, explained,
                        meta={"checkpoint": str(info.path), "samples": PRINCIPAL_SAMPLES})
     except (OSError, UserError):
         pass  # an unwritable cache only costs a recomputation next time
