@@ -236,7 +236,7 @@ def _options_config(tmp_path, steps, upsample="resize"):
 
 def test_options_are_saved_in_checkpoints_and_resumed_exactly(tmp_path):
     from latentlab.config import UserError
-    from latentlab.train.checkpoint import config_from_meta, read_checkpoint
+    from latentlab.run.checkpoint import config_from_meta, read_checkpoint
 
     def run(cfg, out, **kw):
         trainer = Trainer(cfg, out, **kw)
