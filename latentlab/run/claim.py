@@ -134,7 +134,8 @@ def claim_run(root: str | os.PathLike, *, resume: bool = False, force_new: bool 
         foreign = _foreign_entries(root)
         if foreign:
             shown = ", ".join(repr(n) for n in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
-            raise UserError(f"{root}: not a latentlab run and not empty ({len(foreign)} entries: {shown}); "
+            count = f"{len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'}"
+            raise UserError(f"{root}: not a latentlab run and not empty ({count}: {shown}); "
                             "name a new or empty folder for the run")
     if resume and not existing:
         raise UserError(f"--resume: {root}: not a latentlab run directory (no config.toml or checkpoint)")
