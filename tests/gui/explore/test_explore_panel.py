@@ -11,13 +11,15 @@ import torch
 from torch import nn
 
 from latentlab.config import Config, ModelConfig
-from latentlab.gui.models.loading import DEMO_CHECKPOINT as DEMO
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
 from latentlab.render import to_uint8
+from latentlab.resources import demo_checkpoint
 from latentlab.run.checkpoint import load_model, save_checkpoint
 
 NZ = 8
+
+DEMO = demo_checkpoint()
 
 
 def vivid(net: nn.Module, seed: int = 0) -> nn.Module:
@@ -67,25 +69,6 @@ def reference_netg(nz=NZ, ngf=4) -> nn.Module:
 def generator_pixels(G, z) -> np.ndarray:
     with torch.no_grad():
         return to_uint8(G(torch.from_numpy(np.asarray(z, np.float32))[None, :, None, None])).numpy()[0]
-
-
-@pytest.fixture
-def panel(qtbot, tmp_path):
-    """The panel on its own (the main window's Train panel is not needed), settings in tmp_path."""
-    from latentlab.gui.app import make_application
-    from latentlab.gui.explore.panel import ExplorePanel
-    from latentlab.gui.settings import use_settings_dir
-
-    use_settings_dir(tmp_path / "settings")
-    make_application()
-    p = ExplorePanel()
-    p.demo_on_first_show = False  # each test loads its own tiny model
-    qtbot.addWidget(p)
-    p.resize(1200, 760)
-    p.show()
-    qtbot.waitExposed(p)
-    yield p
-    p.shutdown(3.0)
 
 
 @pytest.fixture
