@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Training-step throughput: images/s and FLOP/s as a fraction of an fp32 2048² matmul measured in
-the same run (DESIGN.md target on the 2-core CPU: >= 75%). On CUDA also batch 128 and 512.
+the same run (docs/design.md target on the 2-core CPU: >= 75%). On CUDA also batch 128 and 512.
 
     .venv/bin/python scripts/bench_train.py [--preset dcgan] [--batch 64] [--steps 20] [--device auto]
 
