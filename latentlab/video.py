@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.run.atomic import AtomicFile, make_temp_dir
+from latentlab.atomic import AtomicFile, make_temp_dir
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 ENCODERS = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}

@@ -28,7 +28,7 @@ from latentlab.config import UserError
 from latentlab.data import synthetic
 from latentlab.data.decode import CROPS, BadImage, decode, reason_kind
 from latentlab.data.sources import Source, parse_spec
-from latentlab.run.atomic import AtomicFile, write_text_atomic, write_with
+from latentlab.atomic import AtomicFile, write_text_atomic, write_with
 
 CACHE_FORMAT = 1
 DECODE_WORKERS = 2

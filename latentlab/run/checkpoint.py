@@ -18,7 +18,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
 from latentlab.config import Config, ConfigError, UserError, from_dict
-from latentlab.run.atomic import write_bytes_atomic
+from latentlab.atomic import write_bytes_atomic
 
 FORMAT = "latentlab-checkpoint"
 VERSION = "1"

@@ -20,7 +20,7 @@ from latentlab.run.lock import LOCK_NAME, RunLock
 # What a run directory holds; a folder with anything else and no run in it is a user's folder.
 RUN_MARKERS = ("config.toml", "metrics.jsonl", "events.jsonl")
 RUN_ENTRIES = {*RUN_MARKERS, "samples", "checkpoints", "tb", LOCK_NAME}
-# Temporary files of writes a kill interrupted: `.NAME.<random>.tmp` (latentlab.run.atomic), and the
+# Temporary files of writes a kill interrupted: `.NAME.<random>.tmp` (latentlab.atomic), and the
 # sample-grid temporaries of earlier versions (`.step-00001200.<random>.png`).
 STALE_TEMP = re.compile(r"^\..+\.tmp$|^\.(step|recon)-\d{8}\.[A-Za-z0-9_]+\.png$|^\.write-test$")
 

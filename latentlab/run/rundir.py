@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from latentlab.config import UserError
-from latentlab.run.atomic import named, write_text_atomic
+from latentlab.atomic import named, write_text_atomic
 
 STEP_FILE = re.compile(r"^step-(\d{8})\.(png|safetensors)$")
 

@@ -7,7 +7,8 @@ shared-disk run stays readable by the accounts the user's umask allows (mkstemp'
 Temporary names are `.NAME.<random>.tmp` (or another suffix a writer needs), hidden, so a follower
 listing a folder never picks one up and a run can sweep the ones a killed process left.
 
-Standard library only: every layer may use it.
+Standard library only, at the bottom of the layers beside config.py: every layer may use it (the data
+cache, bookmarks and exports write through it as well as the run directory).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@ import stat
 
 import pytest
 
-from latentlab.run.atomic import AtomicFile, make_temp_dir, write_text_atomic, write_with
+from latentlab.atomic import AtomicFile, make_temp_dir, write_text_atomic, write_with
 
 
 def test_written_file_gets_the_umask_mode(tmp_path, umask_027):
