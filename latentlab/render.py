@@ -110,9 +110,9 @@ class Renderer:
     cores while it is paused or stopped).
     max_batch: larger requests are split into chunks of this many latents (bounded memory).
     backend: "torch" (the reference path), or "auto": on the CPU, batches of up to
-    render_onnx.ORT_MAX_BATCH latents go through ONNX Runtime when it is installed and the generator
-    exports (several times faster for one image; a uint8 pixel may differ from the torch path by
-    1/255). `.backend` says which one renders single images.
+    render_onnx.ORT_MAX_BATCH latents given to render()/reconstruct() go through ONNX Runtime when
+    it is installed and the generator exports (several times faster for one image; a uint8 pixel
+    may differ from the torch path by 1/255). `.backend` says which one renders single images.
     Thread-safe: one lock serialises rendering and weight swaps.
     """
 
@@ -196,22 +196,24 @@ class Renderer:
             torch.set_num_threads(threads)
         return threads or torch.get_num_threads()
 
-    def generate(self, z, threads: int | None = None) -> torch.Tensor:
+    def generate(self, z, threads: int | None = None, *, interactive: bool = False) -> torch.Tensor:
         """G(z) for z (N, nz) (numpy or torch), float (N, 3, S, S) in [-1, 1] on the device.
-        threads: intra-op threads for this call (default: the Renderer's `threads`)."""
+        threads: intra-op threads for this call (default: the Renderer's `threads`). interactive:
+        small batches may take the faster backend (render() and reconstruct() ask for it); batch
+        jobs (video export) keep the reference path, so every frame of a walk comes from one."""
         t = self._as_latents(z)
         with self._lock, torch.inference_mode():
             threads = self._set_threads(threads)
-            if self._ort is not None and len(t) <= ORT_MAX_BATCH:
+            if interactive and self._ort is not None and len(t) <= ORT_MAX_BATCH:
                 return self._ort(t, threads)
             if len(t) <= self.max_batch:
                 return self.G(t)
             return torch.cat([self.G(t[i:i + self.max_batch]) for i in range(0, len(t), self.max_batch)])
 
-    def render_uint8(self, z, threads: int | None = None) -> np.ndarray:
+    def render_uint8(self, z, threads: int | None = None, *, interactive: bool = False) -> np.ndarray:
         """G(z) as uint8 (N, S, S, 3). Raises on error."""
         with torch.inference_mode():
-            return to_uint8(self.generate(z, threads)).cpu().numpy()
+            return to_uint8(self.generate(z, threads, interactive=interactive)).cpu().numpy()
 
     def _photos(self, photos) -> torch.Tensor:
         arr = np.asarray(photos)
@@ -239,7 +241,7 @@ class Renderer:
         """z (N, nz) or (nz,) -> RenderResult(images uint8 (N, S, S, 3)); errors in .error."""
         start = time.perf_counter()
         try:
-            images = self.render_uint8(z, threads)
+            images = self.render_uint8(z, threads, interactive=True)
             return RenderResult(images=images, ms=(time.perf_counter() - start) * 1000)
         except Exception as exc:  # noqa: BLE001 - the UI shows it and carries on
             return RenderResult(ms=(time.perf_counter() - start) * 1000, error=_error_text(exc))
@@ -258,7 +260,7 @@ class Renderer:
         start = time.perf_counter()
         try:
             mu = self.encode_mu(photos, threads)
-            images = self.render_uint8(mu, threads)
+            images = self.render_uint8(mu, threads, interactive=True)
             return RenderResult(images=images, z=mu, ms=(time.perf_counter() - start) * 1000)
         except Exception as exc:  # noqa: BLE001 - into the result, never raised
             return RenderResult(ms=(time.perf_counter() - start) * 1000, error=_error_text(exc))

@@ -204,3 +204,4 @@ def test_onnxruntime_backend_within_one_level_of_the_torch_path(arch):
     assert np.abs(got.astype(int) - Renderer(nets[0]).render(z[:1]).images).max() > 1  # the swap took
     big = random_keyframes(ORT_MAX_BATCH + 1, 8, seed=4)
     np.testing.assert_array_equal(fast.render(big).images, reference.render(big).images)
+    np.testing.assert_array_equal(fast.render_uint8(z), reference.render_uint8(z))  # batch jobs: torch
