@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from latentlab.cli_progress import ProgressLine
 from latentlab.config import UserError
 from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES, UPSCALE_NAMES
 
@@ -32,62 +33,103 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"latentlab: error: {message} (see `{self.prog} --help`)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="latentlab", description="Train face GANs and VAE/GANs and explore their latent space.")
-    sub = p.add_subparsers(dest="command", parser_class=_Parser)
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default after its help (none for flags or options without one), and keeps
+    the examples in the epilog as written."""
 
-    g = sub.add_parser("gui", help="open the app (optionally on a run directory or a checkpoint)")
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        no_default = default is None or default is False or default == [] or default is argparse.SUPPRESS
+        if "%(default)" in text or no_default or not action.option_strings or "(default" in text:
+            return text
+        return f"{text} (default: %(default)s)"
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+def _command(sub, name: str, help: str, *examples: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                          epilog=_examples(*examples), formatter_class=_HelpFormatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from latentlab import package_version
+
+    p = _Parser(prog="latentlab", description="Train face GANs and VAE/GANs and explore their latent space. "
+                "Without a command: the app, on the bundled demo model.", formatter_class=_HelpFormatter,
+                epilog=_examples("latentlab train --preset tiny --out runs/tiny",
+                                 "latentlab COMMAND --help"))
+    p.add_argument("--version", action="version", version=f"latentlab {package_version()}")
+    sub = p.add_subparsers(dest="command", parser_class=_Parser, metavar="COMMAND")
+
+    g = _command(sub, "gui", "open the app (optionally on a run directory or a checkpoint)",
+                 "latentlab gui runs/tiny            attach to a run (also while the CLI trains it)",
+                 "latentlab gui model.safetensors    explore a checkpoint")
     g.add_argument("path", nargs="?", help="a run directory to attach to, or a checkpoint to explore")
     g.add_argument("--screenshot", metavar="FILE.png", help="render the window to a PNG and exit")
 
-    t = sub.add_parser("train", help="train a model headless (also under torchrun)")
+    t = _command(sub, "train", "train a model headless (also under torchrun)",
+                 "latentlab train --preset tiny --out runs/tiny --steps 2000",
+                 "torchrun --nproc-per-node 4 -m latentlab train --preset dcgan --data celeba:~/celeba --out runs/d")
     t.add_argument("--preset", help="a preset name (see `latentlab presets`)")
     t.add_argument("--config", help="a config.toml (e.g. RUN/config.toml) to rerun")
-    t.add_argument("--data", help="synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH")
+    t.add_argument("--data", help="synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH (default: the preset's)")
     t.add_argument("--out", help="the run directory (default: runs/PRESET-TIMESTAMP)")
-    t.add_argument("--steps", type=_positive_int, help="total steps of the run")
+    t.add_argument("--steps", type=_positive_int, help="total steps of the run (default: the preset's)")
     t.add_argument("--epochs", type=_positive_int, help="total epochs (when --steps is not given)")
-    t.add_argument("--batch", type=_positive_int)
-    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"])
-    t.add_argument("--seed", type=int)
+    t.add_argument("--batch", type=_positive_int, help="images per step, over all ranks (default: the preset's)")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where to train; auto: CUDA, then MPS, then the CPU (default: the preset's)")
+    t.add_argument("--seed", type=int, help="seed of the weights, the data order and the noise (default: the preset's)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     t.add_argument("--quiet", action="store_true", help="no progress line")
 
-    s = sub.add_parser("sample", help="write a grid of samples from a checkpoint")
-    s.add_argument("checkpoint")
+    s = _command(sub, "sample", "write a grid of samples from a checkpoint",
+                 "latentlab sample runs/tiny/checkpoints/latest.safetensors --out grid.png",
+                 "latentlab sample model.safetensors --out safe.png --n 16 --seed 3 --truncation 0.7")
+    s.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     s.add_argument("--out", required=True, help="the PNG to write")
-    s.add_argument("--n", type=_positive_int, default=64)
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--n", type=_positive_int, default=64, help="how many samples")
+    s.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
     s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
 
-    sub.add_parser("presets", help="list the presets")
+    _command(sub, "presets", "list the presets", "latentlab presets")
 
-    w = sub.add_parser("walk", help="record a latent-walk video (MP4, WebM, GIF or a folder of PNGs)")
-    w.add_argument("checkpoint")
+    w = _command(sub, "walk", "record a latent-walk video (MP4, WebM, GIF or a folder of PNGs)",
+                 "latentlab walk model.safetensors --out walk.mp4 --keyframes 6 --loop",
+                 "latentlab walk model.safetensors --out walk.gif --seeds 1,2,3 --grid 2x2 --size 128")
+    w.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     w.add_argument("--out", required=True, help="walk.mp4 | walk.webm | walk.gif | FOLDER/ (PNG sequence)")
     keys = w.add_mutually_exclusive_group()
-    keys.add_argument("--keyframes", type=_positive_int, default=4, help="N random keyframes (default 4)")
+    keys.add_argument("--keyframes", type=_positive_int, default=4, help="N random keyframes")
     keys.add_argument("--seeds", help="keyframes from seeds, e.g. 1,2,3 (the app's seeds give the same faces)")
     keys.add_argument("--latents", metavar="FILE", help="keyframes from a bookmarks file exported by the app")
-    w.add_argument("--frames", type=_positive_int, default=30, help="frames per segment (default 30)")
-    w.add_argument("--fps", type=float, default=30.0)
-    w.add_argument("--interp", choices=INTERPOLATION_NAMES, default="slerp")
-    w.add_argument("--ease", choices=EASING_NAMES, default="linear")
+    w.add_argument("--frames", type=_positive_int, default=30, help="frames per segment")
+    w.add_argument("--fps", type=float, default=30.0, help="frames per second of the video")
+    w.add_argument("--interp", choices=INTERPOLATION_NAMES, default="slerp", help="path between keyframes")
+    w.add_argument("--ease", choices=EASING_NAMES, default="linear", help="pace along each segment")
     w.add_argument("--loop", action="store_true", help="end where it started, for a seamless loop")
     w.add_argument("--size", type=_positive_int, help="output px per face (default: the model's size)")
-    w.add_argument("--upscale", choices=UPSCALE_NAMES, default="nearest")
+    w.add_argument("--upscale", choices=UPSCALE_NAMES, default="nearest", help="filter when --size enlarges")
     w.add_argument("--grid", default="1x1", metavar="RxC", help="tile R x C independent walks in one frame")
-    w.add_argument("--truncation", type=float, default=1.0, metavar="PSI")
+    w.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
     w.add_argument("--seed", type=int, default=0, help="seed of the random keyframes")
 
-    i = sub.add_parser("import-dcgan", help="convert a PyTorch DCGAN-example netG.pth into a latentlab checkpoint")
+    i = _command(sub, "import-dcgan", "convert a PyTorch DCGAN-example netG.pth into a latentlab checkpoint",
+                 "latentlab import-dcgan netG_epoch_24.pth --out celeba-dcgan.safetensors",
+                 "latentlab import-dcgan netG.pth --out small.safetensors --nz 64 --ngf 32")
     i.add_argument("netg", metavar="NETG.pth", help="a state dict saved by the PyTorch DCGAN example or tutorial")
     i.add_argument("--out", required=True, help="the checkpoint to write (.safetensors)")
     i.add_argument("--nz", type=_positive_int, default=100, help="latent size the generator was trained with")
     i.add_argument("--ngf", type=_positive_int, default=64, help="generator width it was trained with")
 
-    e = sub.add_parser("encode", help="encode photos with a VAE/GAN: write input | reconstruction pairs")
+    e = _command(sub, "encode", "encode photos with a VAE/GAN: write input | reconstruction pairs",
+                 "latentlab encode vaegan.safetensors me.jpg friend.png --out pairs.png",
+                 "latentlab encode vaegan.safetensors photos/*.jpg --out pairs.png --crop center --size 128")
     e.add_argument("checkpoint", help="a VAE/GAN checkpoint")
     e.add_argument("images", nargs="+", metavar="IMAGE", help="photos (any size; EXIF rotation, grayscale, RGBA)")
     e.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | reconstruction")
@@ -95,7 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how photos are cropped (auto: like the model's training data, else centre)")
     e.add_argument("--size", type=_positive_int, help="px per cell in the PNG (default: the model's size)")
 
-    a = sub.add_parser("attributes", help="compute (with --data or --with/--without) or list attribute vectors")
+    a = _command(sub, "attributes", "compute (with --data or --with/--without) or list attribute vectors",
+                 "latentlab attributes vaegan.safetensors --data celeba:~/celeba --attr Smiling --attr Eyeglasses",
+                 "latentlab attributes vaegan.safetensors --with hats/ --without no-hats/ --name hat")
     a.add_argument("checkpoint", help="a VAE/GAN checkpoint; vectors go to CKPT.attributes.safetensors")
     a.add_argument("--data", help="a labelled source: synthetic | celeba:PATH (each label gives a vector)")
     a.add_argument("--attr", action="append", default=[], metavar="NAME",
@@ -105,8 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name", help="with --with/--without: the attribute's name")
     a.add_argument("--max-images", type=_positive_int, default=2000, help="at most this many images per source")
 
-    m = sub.add_parser("metrics", help="quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid")
-    m.add_argument("checkpoint")
+    m = _command(sub, "metrics", "quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid",
+                 "latentlab metrics runs/tiny/checkpoints/latest.safetensors --n 1000",
+                 "latentlab metrics model.safetensors --data celeba:~/celeba --fid --json scores.json")
+    m.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     m.add_argument("--data", help="the real images (default: the source the checkpoint was trained on)")
     m.add_argument("--n", type=_positive_int, default=2000, help="generated and real images compared")
     m.add_argument("--seed", type=int, default=None, help="seed of the generated z (default: fixed)")
@@ -114,6 +160,17 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--inception", metavar="PATH", help="the FID Inception weights file "
                    "(weights-inception-2015-12-05-6726825d.pth); default: torch's cache, else downloaded")
     m.add_argument("--json", metavar="FILE", help="also write the values to this JSON file")
+
+    x = _command(sub, "export", "export the generator (and a VAE/GAN's encoder) as ONNX or TorchScript",
+                 "latentlab export vaegan.safetensors --onnx G.onnx --encoder E.onnx",
+                 "latentlab export model.safetensors --onnx G16.onnx --batch 16 --torchscript G.pt")
+    x.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
+    x.add_argument("--onnx", metavar="G.onnx", help="write the generator as ONNX (needs latentlab[export])")
+    x.add_argument("--torchscript", metavar="G.pt", help="write the generator as TorchScript")
+    x.add_argument("--encoder", metavar="E.onnx|E.pt", help="also write a VAE/GAN's encoder (mu, logvar); "
+                   "the format follows the suffix")
+    x.add_argument("--batch", default="dynamic", metavar="dynamic|N",
+                   help="batch size of the ONNX graph: any, or a fixed N (TorchScript takes any)")
     return p
 
 
@@ -233,60 +290,10 @@ def _cmd_train(args) -> int:
     return status
 
 
-class ProgressLine:
-    """A one-line progress display on stderr: step, the three errors, images/s and ETA."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-        self.width = 0
-
-    def _write(self, text: str, final: bool = False) -> None:
-        if self.tty:
-            sys.stderr.write("\r" + text.ljust(self.width) + ("\n" if final else ""))
-            self.width = len(text)
-        else:
-            sys.stderr.write(text + "\n")
-        sys.stderr.flush()
-
-    def data_progress(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self.enabled and (done == total or now - self.last > (0.2 if self.tty else 5)):
-            self.last = now
-            self._write(f"decoding images {done}/{total} {_bar(done / max(total, 1))}", final=done == total)
-
-    def step(self, s, total: int) -> None:
-        now = time.monotonic()
-        if not self.enabled or not (s.step == total or now - self.last > (0.2 if self.tty else 10)):
-            return
-        self.last = now
-        remaining = (total - s.step) * (s.time / max(s.step, 1))
-        extra = f" kl {s.kl:.3g} llike {s.llike:.3g}" if s.kl is not None else ""
-        self._write(f"step {s.step}/{total} {_bar(s.step / total)} real {s.real:.3f} fake {s.fake:.3f} "
-                    f"gen {s.gen:.3f}{extra} | {s.img_per_s:.0f} img/s | ETA {_hms(remaining)}")
-
-    def message(self, text: str) -> None:
-        if self.enabled:
-            if self.tty and self.width:
-                sys.stderr.write("\r" + " " * self.width + "\r")
-            print(text, file=sys.stderr)
-
-    def close(self) -> None:
-        if self.enabled and self.tty and self.width:
-            sys.stderr.write("\n")
-
-
-def _bar(fraction: float, width: int = 20) -> str:
-    filled = int(round(max(0.0, min(1.0, fraction)) * width))
-    return "[" + "#" * filled + "." * (width - filled) + "]"
-
-
-def _hms(seconds: float) -> str:
-    seconds = int(max(0, seconds))
-    h, rem = divmod(seconds, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+def _check_out_folder(flag: str, path: Path) -> None:
+    """Refuse an output whose folder is missing or read-only before any work is done."""
+    if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
+        raise UserError(f"{flag} {path}: the folder does not exist or is not writable")
 
 
 def _cmd_sample(args) -> int:
@@ -300,8 +307,7 @@ def _cmd_sample(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise UserError(f"--out {out}: the grid is written as PNG; name a .png file")
-    if not out.parent.exists() or not os.access(out.parent if str(out.parent) else ".", os.W_OK):
-        raise UserError(f"--out {out}: the folder does not exist or is not writable")
+    _check_out_folder("--out", out)
     model = load_model(args.checkpoint)
     z = torch.randn(args.n, model.config.model.latent_dim, generator=torch.Generator().manual_seed(args.seed))
     z = z * args.truncation  # ψ rescales z toward the mean (0): fewer odd faces, less variety
@@ -320,8 +326,7 @@ def _cmd_import_dcgan(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".safetensors":
         raise UserError(f"--out {out}: latentlab checkpoints are .safetensors files; name one")
-    if not out.parent.is_dir() or not os.access(out.parent, os.W_OK):
-        raise UserError(f"--out {out}: the folder does not exist or is not writable")
+    _check_out_folder("--out", out)
     model_cfg, G = import_dcgan_file(args.netg, nz=args.nz, ngf=args.ngf)
     cfg = Config(name=f"imported-{Path(args.netg).stem}", model=model_cfg).validate()
     tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
@@ -339,19 +344,10 @@ def _cmd_walk(args) -> int:
 
     renderer = Renderer.from_checkpoint(args.checkpoint)
     bar = ProgressLine()
-    started = time.monotonic()
-
-    def progress(done: int, total: int) -> None:
-        now = time.monotonic()
-        if done == total or now - bar.last > 0.2:
-            bar.last = now
-            rate = done / max(now - started, 1e-9)
-            bar._write(f"frame {done}/{total} {_bar(done / total)} {rate:.0f} frames/s", final=done == total)
-
     result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
                         frames=args.frames, fps=args.fps, interp=args.interp, ease=args.ease, loop=args.loop,
                         size=args.size, upscale=args.upscale, grid=args.grid, truncation=args.truncation,
-                        seed=args.seed, progress=progress)
+                        seed=args.seed, progress=bar.frames)
     print(f"latentlab: wrote {result.frames} frames ({result.width}x{result.height}, {result.fps:g} fps) to "
           f"{result.path} in {result.seconds:.1f} s", file=sys.stderr)
     return 0
@@ -363,8 +359,7 @@ def _cmd_encode(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise UserError(f"--out {out}: the pairs are written as PNG; name a .png file")
-    if not out.parent.exists() or not os.access(out.parent if str(out.parent) else ".", os.W_OK):
-        raise UserError(f"--out {out}: the folder does not exist or is not writable")
+    _check_out_folder("--out", out)
     renderer = load_encoder_model(args.checkpoint)
     encoded = encode_photos(renderer, args.images, crop=args.crop,
                             warn=lambda text: print(f"latentlab: warning: {text}", file=sys.stderr))
@@ -437,6 +432,38 @@ def _cmd_metrics(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from latentlab.models.export import export_format, export_onnx, export_torchscript, parse_batch
+    from latentlab.run.checkpoint import load_model
+
+    targets = [(flag, Path(path)) for flag, path in (("--onnx", args.onnx), ("--torchscript", args.torchscript),
+                                                    ("--encoder", args.encoder)) if path]
+    if not any(flag != "--encoder" for flag, _ in targets):
+        raise UserError("name what to write: --onnx G.onnx and/or --torchscript G.pt")
+    for flag, path in targets:
+        fmt = export_format(path)
+        if flag != "--encoder" and fmt != flag[2:]:
+            raise UserError(f"{flag} {path}: name a {'.onnx' if flag == '--onnx' else '.pt'} file")
+        _check_out_folder(flag, path)
+    batch = parse_batch(args.batch)
+    model = load_model(args.checkpoint)
+    if args.encoder and model.E is None:
+        raise UserError(f"--encoder: {args.checkpoint} is a {model.config.model.arch} checkpoint without an "
+                        "encoder (only VAE/GANs have one)")
+    extra = {"checkpoint": Path(args.checkpoint).name, "step": model.step}
+    for flag, path in targets:
+        role, net = ("encoder", model.E) if flag == "--encoder" else ("generator", model.G)
+        fmt = export_format(path)
+        started = time.monotonic()
+        if fmt == "onnx":
+            export_onnx(net, model.config.model, role, path, batch=batch, extra_meta=extra)
+        else:
+            export_torchscript(net, model.config.model, role, path, extra_meta=extra)
+        print(f"latentlab: wrote the {role} as {'ONNX' if fmt == 'onnx' else 'TorchScript'} to {path} "
+              f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
     "metrics": _cmd_metrics,
     "train": _cmd_train,
@@ -446,4 +473,5 @@ COMMANDS = {
     "walk": _cmd_walk,
     "encode": _cmd_encode,
     "attributes": _cmd_attributes,
+    "export": _cmd_export,
 }

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import tomllib
+from latentlab.resources import preset_dir
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
 ARCHS = ("dcgan", "torchgan2015", "vaegan")
 VAE_UPSAMPLINGS = ("convT5", "convT4", "resize")  # mirrored by models/vaegan.py UPSAMPLINGS
 
@@ -46,7 +46,7 @@ class DataConfig:
     source: str = "synthetic"
     crop: str = "auto"  # auto | center | celeba148 | lfw150 | none
     synthetic_count: int = 20000
-    cache_dir: str = ""  # empty: $LATENTLAB_CACHE or ~/.cache/latentlab
+    cache_dir: str = ""  # empty: $LATENTLAB_CACHE, else the platform's per-user cache folder
     holdout: int = 64  # images kept out of training (reconstruction grids, identity checks)
 
 
@@ -255,11 +255,11 @@ def load_toml(path: str | Path) -> Config:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+    return sorted(p.stem for p in preset_dir().glob("*.toml"))
 
 
 def load_preset(name: str) -> Config:
-    path = PRESET_DIR / f"{name}.toml"
+    path = preset_dir() / f"{name}.toml"
     if not path.is_file():
         raise ConfigError(f"unknown preset {name!r}; available: {', '.join(preset_names())}")
     cfg = load_toml(path)
@@ -269,7 +269,7 @@ def load_preset(name: str) -> Config:
 
 def preset_summary(name: str) -> str:
     """The first comment line of a preset file: its one-line description."""
-    for line in (PRESET_DIR / f"{name}.toml").read_text(encoding="utf-8").splitlines():
+    for line in (preset_dir() / f"{name}.toml").read_text(encoding="utf-8").splitlines():
         if line.startswith("#"):
             return line.lstrip("# ").strip()
     return ""

@@ -8,9 +8,9 @@ which images go in (a labelled source, or two folders), where the file goes and 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 import torch

@@ -28,10 +28,11 @@ stamp="$VENV/.latentlab-installed"
 want="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/setup_env.sh" | cksum | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "latentlab setup: installing dependencies into $VENV (the first time takes a few minutes)" >&2
-  # torch and torchvision are pinned to the pair that ships for this platform.
+  # torch is pinned; torchvision (needed only by the metrics extra's torch-fidelity) must be the
+  # release built for that torch, so the pair is installed together.
   "$VENV/bin/python" -m pip install -q "torch==2.14.1" "torchvision==0.29.1" 2>&1 | grep -v "^WARNING: Location" || true
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,metrics]" 2>&1 | grep -v "^WARNING: Location" || true
-  "$VENV/bin/python" -c "import torch, torchvision, PySide6, pyqtgraph, av, safetensors, latentlab" \
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,metrics,export]" 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/python" -c "import torch, PySide6, pyqtgraph, av, safetensors, onnx, onnxruntime, latentlab" \
     || { echo "latentlab setup: install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

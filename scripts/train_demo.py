@@ -53,8 +53,10 @@ IDENTITY_FACES = 64
 
 
 def parse_args(argv=None):
+    from latentlab.resources import DEMO_NAME
+
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", default=str(ROOT / "resources" / "demo" / "vaegan32.safetensors"))
+    p.add_argument("--out", default=str(ROOT / "resources" / "demo" / DEMO_NAME))
     p.add_argument("--run-dir", default="/tmp/latentlab-demo-run")
     p.add_argument("--steps", type=int, help="override train.steps")
     p.add_argument("--minutes", type=float, help="stop (with a checkpoint) after this much training time")

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,9 +62,22 @@ class ImageSet:
         return len(self) - self.holdout
 
 
-def default_cache_dir() -> Path:
-    env = os.environ.get("LATENTLAB_CACHE", "").strip()
-    return Path(os.path.expanduser(env)) if env else Path.home() / ".cache" / "latentlab"
+def default_cache_dir(platform: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """$LATENTLAB_CACHE, else where the platform keeps per-user caches (XDG on Linux and the BSDs)."""
+    platform = sys.platform if platform is None else platform
+    env = os.environ if environ is None else environ
+    chosen = env.get("LATENTLAB_CACHE", "").strip()
+    if chosen:
+        return Path(os.path.expanduser(chosen))
+    home = Path(os.path.expanduser("~"))
+    if platform == "darwin":
+        return home / "Library" / "Caches" / "latentlab"
+    if platform.startswith("win"):
+        local = env.get("LOCALAPPDATA", "").strip()
+        return (Path(local) if local else home / "AppData" / "Local") / "latentlab" / "Cache"
+    xdg = env.get("XDG_CACHE_HOME", "").strip()
+    # The XDG spec ignores a relative $XDG_CACHE_HOME.
+    return (Path(xdg) if xdg and os.path.isabs(xdg) else home / ".cache") / "latentlab"
 
 
 def resolve_crop(crop: str, dataset: str, arch: str) -> str:

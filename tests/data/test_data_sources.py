@@ -1,13 +1,15 @@
 import json
+import os
 import tarfile
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from latentlab.config import UserError
-from latentlab.data import BatchFeeder, open_source
+from latentlab.data import BatchFeeder, default_cache_dir, open_source
 from latentlab.data import cache as cache_mod
 
 ATTRS = ["Eyeglasses", "Male", "Smiling"]
@@ -255,6 +257,27 @@ def test_cache_dir_from_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("LATENTLAB_CACHE", str(tmp_path / "envcache"))
     s = open_source("synthetic", 8, synthetic_count=4, holdout=1)
     assert s.cache_path.parent == tmp_path / "envcache"
+
+
+@pytest.mark.parametrize(("platform", "environ", "expected"), [
+    ("linux", {"LATENTLAB_CACHE": "/srv/cache"}, "/srv/cache"),
+    ("darwin", {"LATENTLAB_CACHE": "/srv/cache", "XDG_CACHE_HOME": "/x"}, "/srv/cache"),
+    ("linux", {"XDG_CACHE_HOME": "/xdg"}, "/xdg/latentlab"),
+    ("linux", {"XDG_CACHE_HOME": "relative/ignored"}, "~/.cache/latentlab"),
+    ("linux", {}, "~/.cache/latentlab"),
+    ("freebsd14", {"XDG_CACHE_HOME": "/xdg"}, "/xdg/latentlab"),
+    ("darwin", {"XDG_CACHE_HOME": "/xdg"}, "~/Library/Caches/latentlab"),
+    ("win32", {"LOCALAPPDATA": "/users/ada/AppData/Local"}, "/users/ada/AppData/Local/latentlab/Cache"),
+    ("win32", {}, "~/AppData/Local/latentlab/Cache"),
+])
+def test_default_cache_dir_follows_the_platform(platform, environ, expected):
+    assert default_cache_dir(platform, environ) == Path(os.path.expanduser(expected))
+
+
+def test_default_cache_dir_reads_xdg_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("LATENTLAB_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir("linux") == tmp_path / "xdg" / "latentlab"
 
 
 def test_cut_off_tgz_yields_the_images_before_the_damage(tmp_path, cache, make_image):

@@ -7,7 +7,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest
 
-import latentlab.gui  # noqa: F401  (its PySide6 refcount fix must precede the first Qt calls)
+import latentlab.gui  # noqa: F401  (refuses a PySide6 release known to crash, before any Qt call)
 
 TINY = {
     "model.image_size": 32,

@@ -150,9 +150,9 @@ def test_attribute_vectors_are_scaled_to_the_latent_spread(tiny_vaegan):
 def test_shipped_demo_attribute_vectors_are_comparable():
     """The demo the window opens first: every attribute slider must move about as far as the others."""
     from latentlab.encode import read_attributes
-    from latentlab.gui.explore_models import DEMO_CHECKPOINT
+    from latentlab.resources import demo_checkpoint
 
-    attrs = read_attributes(DEMO_CHECKPOINT)
+    attrs = read_attributes(demo_checkpoint())
     assert attrs is not None and len(attrs.vectors) >= 3
     norms = {n: float(np.linalg.norm(v)) for n, v in attrs.vectors.items()}
     assert max(norms.values()) < 3 * min(norms.values()), norms

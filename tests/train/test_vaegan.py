@@ -10,13 +10,13 @@ only the GAN terms see) must leave E's gradient untouched, and changing E must l
 """
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from latentlab.resources import demo_checkpoint
 from latentlab.train.engine import Trainer
 from latentlab.train.rules import EquilibriumRule
 from latentlab.train.steps import vaegan_step
@@ -236,7 +236,7 @@ def _options_config(tmp_path, steps, upsample="resize"):
 
 def test_options_are_saved_in_checkpoints_and_resumed_exactly(tmp_path):
     from latentlab.config import UserError
-    from latentlab.train.checkpoint import config_from_meta, read_checkpoint
+    from latentlab.run.checkpoint import config_from_meta, read_checkpoint
 
     def run(cfg, out, **kw):
         trainer = Trainer(cfg, out, **kw)
@@ -289,7 +289,7 @@ def test_pixel_term_and_resize_upsampling_lower_the_high_frequency_ratio(tmp_pat
 
 
 # -- the shipped demo model --------------------------------------------------------------------------
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "vaegan32.safetensors"
+DEMO = demo_checkpoint()
 
 
 @pytest.mark.skipif(not DEMO.is_file(), reason="resources/demo/vaegan32.safetensors not built (scripts/train_demo.py)")

@@ -17,7 +17,6 @@ from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
 from latentlab.gui.explore.dialogs import DCGANSizesDialog
 from latentlab.gui.models.loading import (
-    DEMO_CHECKPOINT,
     import_dcgan_model,
     live_model,
     live_states_from_checkpoint,
@@ -25,6 +24,7 @@ from latentlab.gui.models.loading import (
     load_photo_for,
     training_image,
 )
+from latentlab.resources import demo_checkpoint
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 TORCH_SUFFIXES = (".pth", ".pt")
@@ -35,9 +35,9 @@ class ExploreIOMixin:
     # -- models ---------------------------------------------------------------------------------------
     def open_default(self) -> bool:
         """The embedded demo model, unless something else has been asked for already."""
-        if self.info is not None or not DEMO_CHECKPOINT.is_file():
+        if self.info is not None or not demo_checkpoint().is_file():
             return False
-        self.open_checkpoint(DEMO_CHECKPOINT)
+        self.open_checkpoint(demo_checkpoint())
         return True
 
     def open_checkpoint(self, path: str | Path) -> None:

@@ -17,7 +17,6 @@ import numpy as np
 
 from latentlab.config import UserError
 
-DEMO_CHECKPOINT = Path(__file__).resolve().parents[3] / "resources" / "demo" / "vaegan32.safetensors"
 PRINCIPAL_SAMPLES = 2000
 PRINCIPAL_COMPONENTS = 20
 

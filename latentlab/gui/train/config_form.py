@@ -74,7 +74,8 @@ HELP = {
     "train.sample_every": "Write the fixed-noise sample grid every this many steps.",
     "train.checkpoint_every": "Write a checkpoint every this many steps (and always on stop).",
     "data.synthetic_count": "How many procedural faces the synthetic source renders.",
-    "data.cache_dir": "Where decoded image caches go; empty: $LATENTLAB_CACHE or ~/.cache/latentlab.",
+    "data.cache_dir": "Where decoded image caches go; empty: $LATENTLAB_CACHE, else the platform's cache folder "
+                      "(~/.cache/latentlab on Linux).",
 }
 
 CHOICES = {

@@ -11,13 +11,15 @@ import torch
 from torch import nn
 
 from latentlab.config import Config, ModelConfig
-from latentlab.gui.models.loading import DEMO_CHECKPOINT as DEMO
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
 from latentlab.render import to_uint8
+from latentlab.resources import demo_checkpoint
 from latentlab.run.checkpoint import load_model, save_checkpoint
 
 NZ = 8
+
+DEMO = demo_checkpoint()
 
 
 def vivid(net: nn.Module, seed: int = 0) -> nn.Module:
