@@ -22,8 +22,7 @@ import torch.nn.functional as F
 
 from latentlab.config import UserError
 from latentlab.latent.choices import UPSCALE_NAMES
-from latentlab.render_onnx import ORT_MAX_BATCH, OrtGenerator
-from latentlab.render_onnx import available as onnx_available
+from latentlab.render_onnx import ORT_MAX_BATCH, ort_generator
 
 
 @dataclass
@@ -84,17 +83,6 @@ def _fast(master: torch.nn.Module) -> torch.nn.Module:
     return net.to(memory_format=torch.channels_last)
 
 
-def _ort_generator(G: torch.nn.Module, latent_dim: int) -> OrtGenerator | None:
-    """G as an ONNX Runtime graph, or None (torch renders) when onnxruntime is missing or G does
-    not export."""
-    if not onnx_available():
-        return None
-    try:
-        return OrtGenerator(G, latent_dim)
-    except Exception:  # noqa: BLE001 - an architecture the exporter cannot take renders with torch
-        return None
-
-
 def _error_text(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
 
@@ -128,8 +116,9 @@ class Renderer:
             raise ValueError(f"backend must be torch or auto, got {backend!r}")
         self.G = _fast(self._masters["G"])
         self.E = _fast(self._masters["E"]) if E is not None else None
-        self._ort = _ort_generator(self.G, int(G.latent_dim)) if backend == "auto" and self.device.type == "cpu" \
+        self._ort = ort_generator(self.G, int(G.latent_dim)) if backend == "auto" and self.device.type == "cpu" \
             else None
+        self._ort_threads = 1  # the thread count of the latest ONNX Runtime render
         self.latent_dim = int(G.latent_dim)
         self.image_size = int(G.image_size)
         self.threads = threads
@@ -175,7 +164,10 @@ class Renderer:
             for key, value in staged.state_dict().items():
                 value.copy_(state[key].detach())
             fast = _fast(staged)
-        ort = self._ort.with_weights(fast) if net == "G" and self._ort is not None else self._ort
+        ort = self._ort
+        if net == "G" and ort is not None:
+            ort = ort.with_weights(fast)
+            ort.session(self._ort_threads)  # made here, not in the next render (a slider move)
         with self._lock:  # the swap itself is assignments: a render sees old or new, never a mix
             self._masters[net] = staged
             setattr(self, net, fast)
@@ -205,6 +197,7 @@ class Renderer:
         with self._lock, torch.inference_mode():
             threads = self._set_threads(threads)
             if interactive and self._ort is not None and len(t) <= ORT_MAX_BATCH:
+                self._ort_threads = threads
                 return self._ort(t, threads)
             if len(t) <= self.max_batch:
                 return self.G(t)

@@ -88,3 +88,14 @@ class OrtGenerator:
     def __call__(self, z: torch.Tensor, threads: int) -> torch.Tensor:
         z = np.ascontiguousarray(z.detach().cpu().numpy(), dtype=np.float32)
         return torch.from_numpy(self.session(max(1, threads)).run(None, {"z": z})[0])
+
+
+def ort_generator(G: torch.nn.Module, latent_dim: int) -> OrtGenerator | None:
+    """G as an ONNX Runtime graph, or None (torch renders) when onnxruntime is missing or G does
+    not export."""
+    if not available():
+        return None
+    try:
+        return OrtGenerator(G, latent_dim)
+    except Exception:  # noqa: BLE001 - an architecture the exporter cannot take renders with torch
+        return None

@@ -9,11 +9,9 @@ straight into one of them (the CLI's `latentlab walk` and the app's Record panel
 from __future__ import annotations
 
 import os
-import queue
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
+from latentlab.pipeline import PIPELINE_DEPTH, pipeline
 from latentlab.run.atomic import AtomicFile, make_temp_dir
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
@@ -29,7 +28,6 @@ MAX_SIDE = 16384
 # H.264 defaults. x264's veryfast at crf 16 gives a walk's frames a higher PSNR than fast at crf 18
 # (50.7 vs 50.1 dB on the demo model's walk, 256 px) in the same file size, encoding in half the time.
 H264_PRESET, H264_CRF = "veryfast", 16
-PIPELINE_DEPTH = 2  # batches waiting between the producing thread and the encoding one
 GIF_MAX_FPS = 50  # GIF delays are whole 1/100 s; browsers stretch delays under 2/100 s to 1/10 s
 # Colour tags written with H.264/VP9 (AVColorSpace/AVColorPrimaries/AVColorTransferCharacteristic
 # numbers): BT.601 matrix with limited range (what both our converter and swscale's default use),
@@ -320,53 +318,6 @@ def open_writer(path: str | os.PathLike, fps: float, size: int | tuple[int, int]
     if kind == "png":
         return PNGWriter(p, fps, int(width), int(height))
     return AVWriter(p, kind, fps, int(width), int(height), crf=crf, preset=preset, threads=threads)
-
-
-def pipeline(produce: Iterator, consume: Callable[[object], None], *, cancel: Callable[[], bool] | None = None,
-             depth: int = PIPELINE_DEPTH) -> bool:
-    """Run the iterator `produce` on its own thread and consume(item) for each item, in order, on the
-    calling thread, with at most `depth` items waiting in between: rendering and colour conversion
-    overlap encoding (torch, swscale and the encoders release the GIL), and memory stays flat in
-    the number of frames. cancel() is asked before each item; True stops both sides and returns
-    False. An exception on either side (KeyboardInterrupt included) stops the other one and is
-    raised here; the producer thread is always joined before this returns."""
-    items: queue.Queue = queue.Queue(max(1, depth))
-    stopping = threading.Event()
-    end = object()
-
-    def put(item) -> bool:
-        while not stopping.is_set():
-            try:
-                items.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def run() -> None:
-        try:
-            for item in produce:
-                if not put((True, item)):
-                    return
-            put((True, end))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which raises it
-            put((False, exc))
-
-    worker = threading.Thread(target=run, name="latentlab-frames", daemon=True)
-    worker.start()
-    try:
-        while True:
-            if cancel is not None and cancel():
-                return False
-            ok, item = items.get()
-            if not ok:
-                raise item
-            if item is end:
-                return True
-            consume(item)
-    finally:
-        stopping.set()
-        worker.join()
 
 
 # -- latent-walk export ------------------------------------------------------------------------------

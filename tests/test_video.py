@@ -251,28 +251,3 @@ def test_pipelined_walk_is_pixel_identical_to_rendering_each_frame_in_order(tmp_
         z = np.stack([p[i] for p in paths])
         want = frames_rgb(renderer.generate(z), 1, 2, 64)[0]
         np.testing.assert_array_equal(np.asarray(Image.open(out / name)), want)
-
-
-def test_pipeline_keeps_order_and_raises_the_producers_error():
-    got = []
-    assert video.pipeline(iter(range(50)), got.append, depth=2)
-    assert got == list(range(50))
-
-    def failing():
-        yield 1
-        raise OSError("disk gone")
-
-    got.clear()
-    with pytest.raises(OSError, match="disk gone"):
-        video.pipeline(failing(), got.append)
-    assert got == [1]
-    produced = []
-
-    def endless():
-        for i in range(10**6):
-            produced.append(i)
-            yield i
-
-    got.clear()
-    assert not video.pipeline(endless(), got.append, cancel=lambda: len(got) >= 5, depth=2)
-    assert got == list(range(5)) and len(produced) <= 5 + 2 + 2  # stopped, not run to the end
