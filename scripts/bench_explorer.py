@@ -87,7 +87,7 @@ class Driver:
         lat, render = [], []
         for _ in range(n):
             lat.append(self.move())
-            render.append(self.panel._render_ms)
+            render.append(self.panel.rendering.render_ms)
         return lat, render
 
 

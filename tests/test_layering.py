@@ -52,7 +52,7 @@ def tab_of(name: str) -> str | None:
 def test_the_reader_sees_imports_at_every_depth():
     """Guards the checks below against passing because the parser found nothing."""
     panel = imports_of(GUI / "explore" / "panel.py")
-    assert "latentlab.gui.widgets.image_view" in panel
+    assert "latentlab.gui.explore.layout.build_layout" in panel
     assert "PySide6.QtWidgets" in panel
     assert "latentlab.gui.widgets.nearest" in panel  # imported inside a method
     assert "PySide6" in imports_of(GUI / "__init__.py")
@@ -87,3 +87,20 @@ def test_only_the_gui_imports_qt():
     offenders = [(module_name(path), name) for path in sources(PACKAGE) if GUI not in path.parents
                  for name in imports_of(path) if name.split(".")[0] in QT]
     assert not offenders
+
+
+def test_every_latentlab_module_imported_exists():
+    """After a move, an import of the old path (even one inside a test function) fails here, not later."""
+    root = PACKAGE.parent
+    missing = []
+    for path in sources(PACKAGE) + sources(root / "tests") + sources(root / "scripts"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and not node.level and node.module else []
+            for name in names:
+                if name.split(".")[0] != "latentlab":
+                    continue
+                base = root.joinpath(*name.split("."))
+                if not (base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()):
+                    missing.append((str(path.relative_to(root)), name))
+    assert not missing

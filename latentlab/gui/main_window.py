@@ -198,11 +198,21 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
+        """The one drop handler: the first local file goes to the drop_path of the panel under the
+        cursor (the Explore panel takes checkpoints, photos, bookmarks), or else to the window's."""
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self.drop_path(url.toLocalFile())
+                self._drop_target(event.position().toPoint()).drop_path(url.toLocalFile())
                 event.acceptProposedAction()
                 return
+
+    def _drop_target(self, pos):
+        widget = self.childAt(pos)
+        while widget is not None and widget is not self:
+            if widget in self.panels and hasattr(widget, "drop_path"):
+                return widget
+            widget = widget.parentWidget()
+        return self
 
     # -- help ---------------------------------------------------------------------------------------------
     def shortcut_table(self) -> list[tuple[str, str]]:

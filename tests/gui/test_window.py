@@ -69,23 +69,36 @@ def test_choices_and_layout_persist(qtbot, tmp_path, monkeypatch):
     second.persist = False
 
 
+def drop(window, path, at=None):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    window.dropEvent(QDropEvent(at or QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier))
+
+
 def test_drop_folder_sets_source_and_drop_run_attaches(window, tmp_path):
     folder = tmp_path / "faces"
     folder.mkdir()
-
-    def drop(path):
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(str(path))])
-        event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-        window.dropEvent(event)
-
-    drop(folder)
+    drop(window, folder)
     assert window.train_panel.source.spec() == str(folder)
     run = tmp_path / "run"
     run.mkdir()
     (run / "metrics.jsonl").write_text(json.dumps({"step": 1, "gen": 1.0}) + "\n")
-    drop(run)
+    drop(window, run)
     assert window.train_panel.state == "attached"
+
+
+def test_a_drop_on_the_explore_panel_goes_to_the_explore_panel(window, tmp_path):
+    """One drop handler, the window's: it hands a drop to the panel under the cursor."""
+    explore = window.explore_panel
+    explore.demo_on_first_show = False
+    window.tabs.setCurrentWidget(explore)
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    drop(window, folder, QPointF(explore.view.mapTo(window, explore.view.rect().center())))
+    assert explore.banner.isVisible() and "a folder; drop a checkpoint" in explore.banner.text()
+    assert window.train_panel.source.spec() != str(folder)
+    drop(window, folder)  # outside the panels (on the menu bar): the window's own rules
+    assert window.train_panel.source.spec() == str(folder)
 
 
 def test_a_million_points_stay_drawable(window, qtbot):

@@ -1,139 +1,73 @@
 """The Explore panel: a large generator view driven by latent sliders, directions, keyframes and photos.
 
-Widgets write into an ExploreState (no Qt) and ask the RenderService for pictures; every render,
-encode and model load happens on the render worker's thread, principal directions on their own.
-Models come from File › Open checkpoint, a drop, `latentlab gui CKPT`, File › Import PyTorch DCGAN,
-the run in the Train panel, or the embedded demo (opened the first time the panel is shown).
+The panel lays out its widgets and hands each job to one collaborator:
+    ExploreState (gui/models)  what is on screen, no Qt; announces every change
+    ModelSlot (gui/models)     the model on screen; announces a new model or new weights
+    StateBinding               editing widgets <-> state
+    ViewRendering              state changes -> render requests -> pixels (the one render path)
+    ModelLoader                checkpoints, imported DCGANs, the demo, the live trainer -> ModelSlot
+    PhotoEncoding              photos -> encodings -> the state's origin or a keyframe
+Every render, encode and model load happens on the render worker's thread, principal directions on
+their own. Models come from File › Open checkpoint, a drop, `latentlab gui CKPT`, File › Import
+PyTorch DCGAN, the run in the Train panel, or the embedded demo (opened when first shown).
 """
 
 from __future__ import annotations
 
 import random
-import time
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
-    QGroupBox,
-    QHBoxLayout,
-    QLabel,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
+    QFileDialog,
+    QInputDialog,
     QWidget,
 )
 
+from latentlab.config import UserError
 from latentlab.gui import settings as app_settings
-from latentlab.gui.explore.bookmarks import BookmarksWidget
-from latentlab.gui.explore.controls import ViewControlsWidget
-from latentlab.gui.explore.directions import DirectionsPageWidget
-from latentlab.gui.explore.io import ExploreIOMixin
-from latentlab.gui.explore.keyframes import KeyframesWidget
-from latentlab.gui.explore.live import FollowTrainingWidget, LiveGeneratorFeed, TrainingLink
-from latentlab.gui.explore.recon import ReconstructionWidget
+from latentlab.gui.explore.binding import StateBinding
+from latentlab.gui.explore.layout import build_layout
+from latentlab.gui.explore.live import LiveGeneratorFeed, TrainingLink
+from latentlab.gui.explore.loader import ModelLoader
+from latentlab.gui.explore.photos import PhotoEncoding
 from latentlab.gui.explore.render_worker import RenderService
-from latentlab.gui.explore.sliders import SliderBankWidget
+from latentlab.gui.explore.rendering import ViewRendering
 from latentlab.gui.models.explore_state import ExploreState
-from latentlab.gui.widgets.alerts import MessageBanner
-from latentlab.gui.widgets.image_view import ImageViewWidget
+from latentlab.gui.models.loading import WEIGHTS, ModelSlot
+
+CHECKPOINT_SUFFIXES = (".safetensors",)
+TORCH_SUFFIXES = (".pth", ".pt")
+BOOKMARK_SUFFIXES = (".json",)
 
 
-class ExplorePanel(ExploreIOMixin, QWidget):
+class ExplorePanel(QWidget):
     model_changed = Signal(object)  # ModelInfo now on screen (the Record panel may follow it)
-    latent_changed = Signal()  # the latent on screen changed
 
     def __init__(self, window=None, parent=None):
         super().__init__(parent)
         self.state = ExploreState(0)
-        self.info = None  # ModelInfo on screen
-        self.shown_id = -1  # newest view request on screen
-        self.strip_id = -1
-        self.last_request = -1
-        self._encode_purpose: dict[int, tuple] = {}
-        self._asked_at: dict[int, float] = {}  # view request id -> perf_counter() when asked
-        self._render_ms = 0.0
-        self.demo_on_first_show = True  # the embedded demo opens when the panel is first shown
+        self.model = ModelSlot()
         self.service = RenderService(self)
         self.live_feed = LiveGeneratorFeed()
         self.link = TrainingLink(self.live_feed, self)
-        self._build_ui()
+        build_layout(self)
+        self.binding = StateBinding(self.state, dims=self.dims, directions=self.directions,
+                                    attributes=self.attributes, controls=self.controls, keyframes=self.keyframes)
+        self.rendering = ViewRendering(self.state, self.model, self.service, self.view, self.keyframes.strip,
+                                       self.status, parent=self)
+        self.loader = ModelLoader(self.model, self.service, self.link, self.live_feed, parent=self)
+        self.photos = PhotoEncoding(self.state, self.model, self.service, self.recon, parent=self)
         self._build_actions()
         self._connect()
-        self.setAcceptDrops(True)
-        self.setFocusPolicy(Qt.ClickFocus)
+        self.setFocusPolicy(Qt.ClickFocus)  # drops on the panel reach drop_path through the main window
         if window is not None:
             self.connect_window(window)
 
     # -- construction -------------------------------------------------------------------------------
-    def _build_ui(self) -> None:
-        self.banner = MessageBanner()
-        self.model_label = QLabel("No model loaded")
-        self.model_label.setObjectName("heading")
-        self.model_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.follow = FollowTrainingWidget()
-        self.view = ImageViewWidget("Open a checkpoint (File › Open checkpoint…), drop one here, or import a "
-                                    "PyTorch DCGAN (File › Import…)", minimum=200)
-        self.view.setToolTip("The generator's image of the current latent")
-
-        self.controls = ViewControlsWidget()
-        self.seed = self.controls.seed
-
-        self.keyframes = KeyframesWidget(lambda: self.bookmarks.bookmarks)
-        key_box = QGroupBox("Keyframes")
-        QVBoxLayout(key_box).addWidget(self.keyframes)
-        self.recon = ReconstructionWidget()
-        recon_box = QGroupBox("Reconstruction")
-        QVBoxLayout(recon_box).addWidget(self.recon)
-        lower = QSplitter(Qt.Horizontal)
-        lower.addWidget(key_box)
-        lower.addWidget(recon_box)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(8, 6, 4, 6)
-        left_layout.addWidget(self.banner)
-        top = QHBoxLayout()
-        top.addWidget(self.model_label, 1)
-        top.addWidget(self.follow)
-        left_layout.addLayout(top)
-        self.left_split = QSplitter(Qt.Vertical)
-        view_box = QWidget()
-        view_layout = QVBoxLayout(view_box)
-        view_layout.setContentsMargins(0, 0, 0, 0)
-        view_layout.addWidget(self.view, 1)
-        view_layout.addWidget(self.controls)
-        self.left_split.addWidget(view_box)
-        self.left_split.addWidget(lower)
-        self.left_split.setStretchFactor(0, 5)
-        self.left_split.setStretchFactor(1, 2)
-        lower.setSizes([420, 520])
-        left_layout.addWidget(self.left_split, 1)
-
-        self.dims = SliderBankWidget(-4.0, 4.0, "Load a model to see its latent dimensions")
-        self.directions = DirectionsPageWidget()
-        self.principal = self.directions.bank
-        self.attributes = SliderBankWidget(-3.0, 3.0, "This model has no attribute vectors")
-        self.bookmarks = BookmarksWidget()
-        self.tabs = QTabWidget()
-        self.tabs.setStyleSheet("QTabBar::tab { padding: 6px 10px; }")  # four tabs fit a narrow column
-        self.tabs.addTab(self.dims, "Latent")
-        self.tabs.addTab(self.directions, "Directions")
-        self.tabs.addTab(self.attributes, "Attributes")
-        self.tabs.addTab(self.bookmarks, "Bookmarks")
-        self.main_split = QSplitter(Qt.Horizontal)
-        self.main_split.addWidget(left)
-        self.main_split.addWidget(self.tabs)
-        self.main_split.setStretchFactor(0, 3)
-        self.main_split.setStretchFactor(1, 1)
-        self.main_split.setSizes([1000, 430])
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.main_split)
-        self.status = QLabel("render – ms")
-        self.status.setToolTip("Explore panel: the generator's time for the last picture, and the time from the "
-                               "slider move to its pixels on screen")
-
     def _action(self, text: str, shortcut, slot, tip: str = "", checkable: bool = False) -> QAction:
         action = QAction(text, self, checkable=checkable)
         if shortcut:
@@ -154,7 +88,7 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         self.set_b_action = a("Set keyframe B", "B", lambda: self.set_keyframe_from("B", "current"))
         self.go_a_action = a("Go to keyframe A", "Shift+A", lambda: self.go_between(0.0))
         self.go_b_action = a("Go to keyframe B", "Shift+B", lambda: self.go_between(1.0))
-        self.open_photo_action = a("Open photo to reconstruct…", "Ctrl+Shift+O", self.choose_photo)
+        self.open_photo_action = a("Open photo to reconstruct…", "Ctrl+Shift+O", lambda: self.photos.choose_photo())
         self.save_view_action = a("Save view as PNG…", "Ctrl+Shift+S", self.choose_save_view)
         self.copy_action = a("Copy view", "Ctrl+Shift+C", self.copy_view, "Copy the view to the clipboard")
         self.smooth_action = a("Smooth scaling", "S", lambda on: self.controls.smooth.setChecked(on),
@@ -162,7 +96,7 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         self.refresh_action = a("Refresh live generator", "F5", self.link.refresh)
         self.nearest_action = a("Nearest training images…", "Ctrl+Shift+N", self.show_nearest,
                                 "Memorization check: the training images closest to the face on screen")
-        self.import_action = QAction("Import PyTorch DCGAN netG.pth…", self, triggered=self.choose_dcgan)
+        self.import_action = QAction("Import PyTorch DCGAN netG.pth…", self, triggered=self.loader.choose_dcgan)
         self.import_action.setToolTip("Explore a generator trained with the PyTorch DCGAN example or tutorial")
         self.refresh_action.setEnabled(False)  # until Follow training is on
 
@@ -187,19 +121,14 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         return self.status
 
     def _connect(self) -> None:
-        w = self.service.worker
-        # Bound methods of this widget: Qt queues each call from the render thread onto the GUI thread.
-        w.image_ready.connect(self._image_ready)
-        self.view.painted.connect(self._painted)
-        w.strip_ready.connect(self._strip_ready)
-        w.encoded.connect(self._encoded)
-        w.model_loaded.connect(self._model_loaded)
-        w.weights_swapped.connect(self._weights_swapped)
-        w.failed.connect(self._failed)
-        self.directions.directions_changed.connect(self._directions_changed)
-        self.directions.amount_changed.connect(self._principal_changed)
-        self.live_feed.generator_offered.connect(self._live_offered)
-        self.link.fetch_checkpoint.connect(self._live_checkpoint)
+        self.service.worker.failed.connect(self._failed)  # queued from the render thread
+        self.model.changed.connect(self._model_changed)
+        self.loader.note.connect(self.show_note)
+        self.photos.failed.connect(self.show_error)
+        self.photos.keyframe_encoded.connect(self.set_keyframe)
+        self.rendering.image_shown.connect(self.photos.show_edited)
+        self.directions.directions_changed.connect(
+            lambda d: self.tabs.setTabText(1, "Directions" if d is None else f"Directions ({len(d)})"))
         self.link.availability_changed.connect(self.follow.set_available)
         self.follow.follow_changed.connect(self._follow_changed)
         self.follow.every.valueChanged.connect(self.link.set_every)
@@ -208,24 +137,13 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         self.controls.randomize_clicked.connect(lambda: self.randomize())
         self.controls.seed_chosen.connect(lambda seed: self.randomize(seed))
         self.controls.reset_clicked.connect(self.reset)
-        self.controls.psi_changed.connect(self._psi_changed)
         self.controls.smooth_toggled.connect(self._smooth_changed)
-        self.dims.value_changed.connect(self._dim_changed)
-        self.dims.reset_requested.connect(self._dim_reset)
-        self.attributes.value_changed.connect(self._attribute_changed)
-        self.attributes.reset_requested.connect(lambda i: self.attributes.set_value(i, 0.0) or
-                                                self._attribute_changed(i, 0.0))
         self.keyframes.keyframe_requested.connect(self.set_keyframe_from)
         self.keyframes.keyframe_bookmark.connect(lambda w_, b: self.set_keyframe(w_, b.z, f"bookmark “{b.name}”"))
-        self.keyframes.position_changed.connect(self._position_changed)
-        self.keyframes.mode_changed.connect(self._mode_changed)
         self.bookmarks.add_requested.connect(lambda: self.add_bookmark())
         self.bookmarks.show_requested.connect(self.show_bookmark)
         self.bookmarks.keyframe_requested.connect(lambda w_, b: self.set_keyframe(w_, b.z, f"bookmark “{b.name}”"))
         self.bookmarks.failed.connect(self.show_error)
-        self.recon.open_requested.connect(self.choose_photo)
-        self.recon.training_image_requested.connect(self.encode_training_image)
-        self.recon.edit_again_requested.connect(self._edit_photo_again)
 
     def connect_window(self, window) -> None:
         """Hook into the main window: its File › Open checkpoint / `latentlab gui CKPT`, and the Train panel."""
@@ -238,83 +156,98 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         """The window says whether a training is running (renders then use one core, else all)."""
         self.service.worker.set_training_active(active)
 
-    # -- rendering ------------------------------------------------------------------------------------
-    def _request_view(self) -> None:
-        if self.info is None:
+    # -- the model on screen ----------------------------------------------------------------------------
+    @property
+    def info(self):
+        """ModelInfo on screen (None before the first model arrives)."""
+        return self.model.info
+
+    @property
+    def last_request(self) -> int:
+        """The newest view request (the benchmark and the tests wait for it on screen)."""
+        return self.rendering.last_request
+
+    def open_default(self) -> bool:
+        return self.loader.open_default()
+
+    @property
+    def demo_on_first_show(self) -> bool:
+        """The embedded demo opens when the panel is first shown, unless a model was asked for before."""
+        return self.loader.demo_pending
+
+    @demo_on_first_show.setter
+    def demo_on_first_show(self, on: bool) -> None:
+        self.loader.demo_pending = on
+
+    def open_checkpoint(self, path: str | Path) -> None:
+        self.loader.open_checkpoint(path)
+
+    def open_checkpoint_and_show(self, path: str) -> None:
+        """From File › Open checkpoint and `latentlab gui CKPT`: load it and bring the panel forward."""
+        self.open_checkpoint(path)
+        tabs = getattr(self.window(), "tabs", None)
+        if tabs is not None and tabs.indexOf(self) >= 0:
+            tabs.setCurrentWidget(self)
+
+    def import_dcgan(self, path: str | Path, nz: int = 100, ngf: int = 64) -> None:
+        self.loader.import_dcgan(path, nz, ngf)
+
+    def encode_training_image(self, index: int) -> None:
+        self.photos.encode_training_image(index)
+
+    def _model_changed(self, aspects: frozenset) -> None:
+        info = self.info
+        self._show_model_text()
+        if WEIGHTS in aspects:
+            self.state.invalidate()
+            self.photos.weights_changed()
             return
-        self.last_request = self.service.render(self.state.latent())
-        self._asked_at[self.last_request] = time.perf_counter()
-        if len(self._asked_at) > 32:
-            self._asked_at.pop(next(iter(self._asked_at)))
-        self.latent_changed.emit()
+        old = self.model.previous
+        self.banner.hide()
+        same_size = old is not None and old.latent_dim == info.latent_dim
+        with self.state.batch():  # one render, once every widget shows the new model
+            if not same_size:
+                self.state.reset_model(info.latent_dim)
+                self.dims.set_rows([f"z{i}" for i in range(info.latent_dim)], self.state.base)
+                self.bookmarks.set_latent_dim(info.latent_dim)
+            self.state.set_attributes(info.attributes)
+            counts = info.attribute_counts
+            self.attributes.set_rows(self.state.attribute_names, self.state.attribute_amounts,
+                                     [f"{n}: + amount × (mean encoding with it − mean without)"
+                                      + (f"; from {counts[n][0]:,} images with, {counts[n][1]:,} without"
+                                         if n in counts else "") for n in self.state.attribute_names])
+            self.tabs.setTabText(2, f"Attributes ({len(info.attributes)})" if info.attributes else "Attributes")
+            self.directions.set_model(info)
+            self.photos.model_changed()
+            self.keyframes.set_can_encode(info.has_encoder)
+            self.open_photo_action.setEnabled(info.has_encoder)
+            if same_size:
+                self.state.invalidate()
+            else:
+                self.randomize(self.seed.value())
+        self.model_changed.emit(info)
 
-    def _request_strip(self) -> None:
-        if self.info is not None and self.state.has_keyframes():
-            self.service.request("strip", self.state.strip())
-
-    def _image_ready(self, rid: int, image: np.ndarray, ms: float) -> None:
-        if rid <= self.shown_id:
-            return  # an older picture than the one on screen
-        self.shown_id = rid
-        self.view.set_array(image, rid)
-        self.recon.set_edited(image, self.state.editing_photo)
-        self._render_ms = ms
-
-    def _painted(self, rid: int) -> None:
-        asked = self._asked_at.pop(rid, None)
-        if asked is not None:
-            self.status.setText(f"render {self._render_ms:.1f} ms · on screen {1000 * (self.view.painted_at - asked):.0f} ms")
-
-    def _strip_ready(self, rid: int, images: np.ndarray, ms: float) -> None:
-        if rid > self.strip_id:
-            self.strip_id = rid
-            self.keyframes.strip.set_frames(images, rid)
+    def _show_model_text(self) -> None:
+        info = self.info
+        step = f" · step {info.step:,}" if info.kind == "live" and info.step is not None else ""
+        label = info.label.split(" · step")[0] + step if info.kind == "live" else info.label
+        self.model_label.setText(label)
+        self.model_label.setToolTip(str(info.path or label))
 
     # -- the latent ---------------------------------------------------------------------------------------
-    def _origin_changed(self) -> None:
-        self.dims.set_values(self.state.base)
-        if self.state.seed is not None:
-            self.controls.show_seed(self.state.seed)
-        self._request_view()
-
     def randomize(self, seed: int | None = None) -> None:
         if self.info is None:
             return
         if seed is None:
             seed = random.randrange(100_000)  # short enough to read out and type back
         self.state.randomize(int(seed))
-        self._origin_changed()
 
     def reset(self) -> None:
         self.state.reset()
-        self.directions.set_amounts(self.state.principal_amounts)
-        self.attributes.set_values(self.state.attribute_amounts)
-        self._origin_changed()
 
     def current_latent(self) -> np.ndarray:
         """The edited latent before truncation (what bookmarks and keyframes keep)."""
         return self.state.edited()
-
-    def _dim_changed(self, i: int, value: float) -> None:
-        self.state.set_dim(i, value)
-        self._request_view()
-
-    def _dim_reset(self, i: int) -> None:
-        self.dims.set_value(i, self.state.reset_dim(i))
-        self._request_view()
-
-    def _principal_changed(self, i: int, value: float) -> None:
-        self.state.principal_amounts[i] = value
-        self._request_view()
-
-    def _attribute_changed(self, i: int, value: float) -> None:
-        self.state.attribute_amounts[i] = value
-        self._request_view()
-
-    def _psi_changed(self, psi: float) -> None:
-        self.state.psi = psi
-        self._request_view()
-        self._request_strip()
 
     def _smooth_changed(self, on: bool) -> None:
         self.smooth_action.setChecked(on)
@@ -332,9 +265,6 @@ class ExplorePanel(ExploreIOMixin, QWidget):
             self.show_error(f"keyframe {which}: a latent of size {z.size}, the model's is {self.state.latent_dim}")
             return
         self.state.set_keyframe(which, z, label)
-        self.keyframes.set_label(which, label)
-        self.keyframes.set_ready(self.state.has_keyframes())
-        self._request_strip()
 
     def set_keyframe_from(self, which: str, source: str) -> None:
         if self.info is None:
@@ -345,7 +275,7 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         elif source == "seed":
             self.ask_seed_keyframe(which)
         elif source == "photo":
-            self.choose_photo(keyframe=which)
+            self.photos.choose_photo(keyframe=which)
 
     def go_between(self, t: float) -> None:
         """Show the point t of the way from A to B, even when the slider is there already."""
@@ -353,19 +283,14 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         slider.blockSignals(True)
         self.keyframes.set_position(t)
         slider.blockSignals(False)
-        self._position_changed(t)
+        self.keyframes.position_changed.emit(t)
 
-    def _position_changed(self, t: float) -> None:
-        self.keyframes.show_position(t)
-        if self.state.has_keyframes():
-            self.state.go_between(t)
-            self._origin_changed()
+    def ask_seed_keyframe(self, which: str) -> None:
+        seed, ok = QInputDialog.getInt(self, f"Keyframe {which}", "Seed", self.seed.value(), 0, 2**31 - 1)
+        if ok:
+            from latentlab.latent import seed_latent
 
-    def _mode_changed(self, mode: str) -> None:
-        self.state.interp = mode
-        self._request_strip()
-        if self.state.has_keyframes():
-            self._position_changed(self.state.t)
+            self.set_keyframe(which, seed_latent(seed, self.state.latent_dim), f"seed {seed}")
 
     def add_bookmark(self, name: str | None = None):
         if self.info is None:
@@ -373,15 +298,13 @@ class ExplorePanel(ExploreIOMixin, QWidget):
         seed = self.state.seed if self.state.is_pure_seed() else None
         default = f"seed {seed}" if seed is not None else f"bookmark {len(self.bookmarks.bookmarks) + 1}"
         bookmark = self.bookmarks.add(name or default, self.current_latent(), seed)
-        if hasattr(self.window(), "statusBar"):
-            self.window().statusBar().showMessage(f"Bookmarked “{bookmark.name}”", 3000)
+        self._status_message(f"Bookmarked “{bookmark.name}”")
         return bookmark
 
     def show_bookmark(self, bookmark) -> None:
         if self.info is None or np.asarray(bookmark.z).size != self.state.latent_dim:
             return
         self.state.set_origin(bookmark.z, f"bookmark “{bookmark.name}”", seed=bookmark.seed)
-        self._origin_changed()
 
     def _failed(self, channel: str, message: str) -> None:
         first = message.splitlines()[0] if message else "unknown error"
@@ -396,18 +319,62 @@ class ExplorePanel(ExploreIOMixin, QWidget):
     def show_note(self, message: str) -> None:
         self.banner.show_message(message, "info")
 
-    # -- principal directions -----------------------------------------------------------------------------
-    def _directions_changed(self, directions) -> None:
-        edited = self.state.principal_amounts.any()
-        self.state.set_principal(directions)  # amounts start at zero
-        self.tabs.setTabText(1, "Directions" if directions is None else f"Directions ({len(directions)})")
-        if edited:
-            self._request_view()
-
     # -- live generator -------------------------------------------------------------------------------------
     def _follow_changed(self, on: bool) -> None:
         self.refresh_action.setEnabled(on)
         self.link.set_following(on)
+
+    # -- files in and out ----------------------------------------------------------------------------------
+    def drop_path(self, path: str | Path) -> None:
+        """Dropped here (the main window hands over drops on this panel): a checkpoint opens, a .pth
+        imports, a .json adds bookmarks, anything else is taken for a photo."""
+        path = Path(path)
+        name = path.name.lower()
+        if path.is_dir():
+            self.show_error(f"{path}: a folder; drop a checkpoint, a photo or a netG.pth here "
+                            "(drop run folders and data folders on the Train panel)")
+        elif name.endswith(CHECKPOINT_SUFFIXES):
+            self.open_checkpoint(path)
+        elif name.endswith(TORCH_SUFFIXES):
+            self.loader.ask_dcgan_sizes(path)
+        elif name.endswith(BOOKMARK_SUFFIXES) and self.info is not None:
+            try:
+                self.show_note(f"{self.bookmarks.import_from(path)} bookmarks added from {path.name}")
+            except (OSError, UserError) as exc:
+                self.show_error(str(exc))
+        else:
+            self.photos.open_photo(path)
+
+    def choose_save_view(self) -> None:
+        if self.view.image().isNull():
+            return
+        default = f"seed-{self.state.seed}.png" if self.state.is_pure_seed() else "latentlab-view.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Save the view as PNG", default, "PNG images (*.png)")
+        if path:
+            self.save_view(path)
+
+    def save_view(self, path: str | Path, min_size: int = 256) -> bool:
+        """The image on screen, enlarged by a whole factor (at least min_size px) with the view's scaling."""
+        path = Path(path)
+        if path.suffix.lower() != ".png":
+            path = path.with_suffix(".png")
+        image = self.view.scaled_image(min_size)
+        if image.isNull() or not image.save(str(path), "PNG"):
+            self.show_error(f"{path}: cannot write the PNG (is the folder writable?)")
+            return False
+        self.show_note(f"Saved {path}")
+        return True
+
+    def copy_view(self) -> None:
+        image = self.view.scaled_image(256)
+        if not image.isNull():
+            QApplication.clipboard().setImage(image)
+            self._status_message("View copied to the clipboard")
+
+    def _status_message(self, text: str) -> None:
+        window = self.window()
+        if hasattr(window, "statusBar"):
+            window.statusBar().showMessage(text, 3000)
 
     # -- Qt events --------------------------------------------------------------------------------------------
     def showEvent(self, event) -> None:

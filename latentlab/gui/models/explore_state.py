@@ -8,20 +8,33 @@ The latent on screen is built in layers:
 Bookmarks and keyframes keep `edited` (before ψ), as `latentlab walk --latents ... --truncation`
 expects, so the same ψ shows the same face. latentlab.latent (and torch with it) is imported on first
 use, so that importing the panel does not delay the window.
+
+Every change goes through a method that announces which aspects changed (see events.py):
+    LATENT     the latent on screen may differ: the view re-renders
+    BASE       origin and base were replaced: the per-dimension sliders and the seed re-show
+    AMOUNTS    the direction and attribute amounts were replaced: their sliders re-show
+    KEYFRAMES  keyframe A or B changed: their labels re-show
+    STRIP      the frames between A and B may differ: the strip re-renders
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from latentlab.gui.models.events import ChangeModel
+
 STRIP_FRAMES = 8
+LATENT, BASE, AMOUNTS, KEYFRAMES, STRIP = "latent", "base", "amounts", "keyframes", "strip"
+EVERYTHING = (LATENT, BASE, AMOUNTS, KEYFRAMES, STRIP)
 
 
-class ExploreState:
+class ExploreState(ChangeModel):
     def __init__(self, latent_dim: int = 0):
+        super().__init__()
         self.reset_model(latent_dim)
 
     def reset_model(self, latent_dim: int) -> None:
+        """A model with another latent size: everything starts over."""
         self.latent_dim = int(latent_dim)
         self.origin = np.zeros(self.latent_dim, np.float32)
         self.base = self.origin.copy()
@@ -38,6 +51,11 @@ class ExploreState:
         self.interp = "slerp"
         self.photo: dict | None = None  # {"photo", "z", "reconstruction", "name"} of the encoded photo
         self.editing_photo = False  # the origin is that photo's encoding
+        self.notify(*EVERYTHING)
+
+    def invalidate(self) -> None:
+        """The pictures are stale though the latents are not (new weights): render everything again."""
+        self.notify(LATENT, STRIP)
 
     # -- choosing the origin ---------------------------------------------------------------------
     def set_origin(self, z, source: str, seed: int | None = None, keep_edits: bool = True) -> None:
@@ -48,8 +66,10 @@ class ExploreState:
         self.base = z.copy()
         self.seed, self.source = seed, source
         self.editing_photo = False
-        if not keep_edits:
-            self.clear_amounts()
+        with self.batch():
+            self.notify(BASE, LATENT)
+            if not keep_edits:
+                self.clear_amounts()
 
     def randomize(self, seed: int) -> None:
         from latentlab.latent import seed_latent
@@ -58,35 +78,67 @@ class ExploreState:
 
     def set_photo(self, encoded: dict) -> None:
         """An encoded photo becomes the face to edit: its mean latent is the origin, edits start at 0."""
+        with self.batch():  # listeners see editing_photo already set
+            self.photo = encoded
+            self.set_origin(encoded["z"], f"photo {encoded.get('name', '')}".strip(), keep_edits=False)
+            self.editing_photo = True
+
+    def replace_photo(self, encoded: dict | None) -> None:
+        """The same photo seen by new weights (or none): the latent on screen stays."""
         self.photo = encoded
-        self.set_origin(encoded["z"], f"photo {encoded.get('name', '')}".strip(), keep_edits=False)
-        self.editing_photo = True
+        if encoded is None:
+            self.editing_photo = False
 
     # -- edits ---------------------------------------------------------------------------------------
     def set_dim(self, i: int, value: float) -> None:
         self.base[i] = value
+        self.notify(LATENT)
 
     def reset_dim(self, i: int) -> float:
         self.base[i] = self.origin[i]
+        self.notify(BASE, LATENT)
         return float(self.base[i])
+
+    def set_principal_amount(self, i: int, value: float) -> None:
+        self.principal_amounts[i] = value
+        self.notify(LATENT)
+
+    def set_attribute_amount(self, i: int, value: float) -> None:
+        self.attribute_amounts[i] = value
+        self.notify(LATENT)
+
+    def set_psi(self, psi: float) -> None:
+        self.psi = psi
+        self.notify(LATENT, STRIP)
 
     def clear_amounts(self) -> None:
         self.principal_amounts[:] = 0
         self.attribute_amounts[:] = 0
+        self.notify(AMOUNTS, LATENT)
 
     def reset(self) -> None:
         self.base = self.origin.copy()
-        self.clear_amounts()
+        with self.batch():
+            self.notify(BASE, LATENT)
+            self.clear_amounts()
 
+    # New rows of sliders come with these (their widgets rebuild them), hence no AMOUNTS; the latent
+    # changes only where the old amounts were not all zero.
     def set_principal(self, directions: np.ndarray | None) -> None:
+        edited = self.principal_amounts.any()
         self.principal = None if directions is None else np.asarray(directions, np.float32)
         self.principal_amounts = np.zeros(0 if directions is None else len(directions), np.float32)
+        if edited:
+            self.notify(LATENT)
 
     def set_attributes(self, vectors: dict[str, np.ndarray]) -> None:
+        edited = self.attribute_amounts.any()
         self.attribute_names = sorted(vectors)
         self.attributes = np.stack([vectors[n] for n in self.attribute_names]).astype(np.float32) \
             if vectors else np.zeros((0, self.latent_dim), np.float32)
         self.attribute_amounts = np.zeros(len(self.attribute_names), np.float32)
+        if edited:
+            self.notify(LATENT)
 
     # -- what gets rendered ------------------------------------------------------------------------------
     def edited(self) -> np.ndarray:
@@ -109,6 +161,18 @@ class ExploreState:
     # -- keyframes -----------------------------------------------------------------------------------
     def set_keyframe(self, which: str, z, label: str) -> None:
         self.keyframes[which] = (np.asarray(z, np.float32).reshape(-1).copy(), label)
+        self.notify(KEYFRAMES, STRIP)
+
+    def keyframe_label(self, which: str) -> str:
+        return "not set" if self.keyframes[which] is None else self.keyframes[which][1]
+
+    def set_interp(self, mode: str) -> None:
+        """Slerp or lerp: the strip changes, and so does the point between A and B if one is shown."""
+        with self.batch():
+            self.interp = mode
+            self.notify(STRIP)
+            if self.has_keyframes():
+                self.go_between(self.t)
 
     def has_keyframes(self) -> bool:
         return all(self.keyframes[k] is not None for k in ("A", "B"))

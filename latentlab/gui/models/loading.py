@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
+from latentlab.gui.models.events import ChangeModel
 
 PRINCIPAL_SAMPLES = 2000
 PRINCIPAL_COMPONENTS = 20
@@ -46,6 +47,30 @@ class ModelInfo:
     @property
     def has_encoder(self) -> bool:
         return bool(getattr(self.renderer, "has_encoder", False))
+
+
+MODEL, WEIGHTS = "model", "weights"
+
+
+class ModelSlot(ChangeModel):
+    """The model on screen: announces MODEL when another one arrives (`previous`, while listeners
+    are called, is the one it replaced) and WEIGHTS when the live generator's weights were swapped in place (a new step)."""
+
+    def __init__(self):
+        super().__init__()
+        self.info: ModelInfo | None = None
+        self.previous: ModelInfo | None = None
+
+    def set(self, info: ModelInfo) -> None:
+        self.previous, self.info = self.info, info
+        try:
+            self.notify(MODEL)
+        finally:
+            self.previous = None  # listeners had their look; the old model's memory goes now
+
+    def set_step(self, step: int | None) -> None:
+        self.info.step = step
+        self.notify(WEIGHTS)
 
 
 def pick_device() -> str:

@@ -2,6 +2,7 @@
 
 Both the live worker and the attach reader hand it metrics.jsonl-shaped rows, so the plots have one
 input path. Columns grow by doubling (amortised O(1) per row) and are handed to pyqtgraph as views.
+New data and a new smoothing are announced through `changed`, which the plots follow.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import math
 from collections.abc import Iterable
 
 import numpy as np
+
+from latentlab.gui.models.events import ChangeModel
 
 # Columns the plots draw; a row without one (an older run, a GAN without kl) leaves NaN there.
 FLOAT_COLUMNS = ("time", "real", "fake", "gen", "l2_d", "lr_d", "lr_g", "img_per_s", "kl", "llike")
@@ -85,10 +88,14 @@ def rows_to_columns(rows: Iterable[dict]) -> dict:
     return cols
 
 
-class MetricSeries:
+DATA, SMOOTHING = "data", "smoothing"  # the aspects `changed` announces (see events.py)
+
+
+class MetricSeries(ChangeModel):
     """Append-only columns keyed by metrics.jsonl field name, plus smoothed copies of the losses."""
 
     def __init__(self, smoothing: float = 0.0):
+        super().__init__()
         self.n = 0
         self._cap = 1024
         self.step = np.zeros(self._cap, dtype=np.float64)
@@ -158,6 +165,7 @@ class MetricSeries:
                 self._skips[key].extend(steps[~flags].tolist())
         self.n = end
         self._smooth_range(start)
+        self.notify(DATA)
         return count
 
     def _truncate(self, keep: int) -> None:
@@ -182,6 +190,7 @@ class MetricSeries:
         if alpha != self.smoothing:
             self.smoothing = alpha
             self._smooth_range(0, recompute=True)
+            self.notify(SMOOTHING)
 
     # -- views for the plots (no copies) -------------------------------------------------------------
     def steps(self) -> np.ndarray:

@@ -1,16 +1,17 @@
-"""Export for the Record panel: write_walk on a background thread, with progress, Cancel and messages.
+"""Exporting the Record panel's walk: write_walk on a background thread, with progress, Cancel and messages.
 
-The job runs on a daemon thread (gui.background); progress comes back through the panel's queued
-`export_progress` signal, the result or the UserError through the background relay. Cancel sets an
-event that write_walk polls before each batch; it then removes the partial file itself.
+The job runs on a daemon thread (gui.background); progress comes back through the queued
+`progressed` signal, the result or the UserError through the background relay. Cancel sets an event
+that write_walk polls before each batch; it then removes the partial file itself.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar
 
 from latentlab.gui.background import run_in_background
 
@@ -18,88 +19,80 @@ VIDEO_FILTERS = {"MP4 video (*.mp4)": ".mp4", "WebM video (*.webm)": ".webm", "G
                  "PNG frames (a new folder)": ""}
 
 
-class RecordExportMixin:
-    # -- export ----------------------------------------------------------------------------------------------
-    def choose_export(self) -> None:
-        if hasattr(self.window(), "tabs"):
-            self.window().tabs.setCurrentWidget(self)
-        if self.renderer is None or self.keys.count() == 0:
-            self.show_error("Add keyframes first (and open a model in the Explore panel)")
-            return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export the walk", "walk.mp4", ";;".join(VIDEO_FILTERS))
-        if not path:
-            return
-        suffix = VIDEO_FILTERS.get(chosen, "")
-        if suffix and Path(path).suffix == "":
-            path += suffix
-        self.export_to(path)
+class WalkExport(QObject):
+    progressed = Signal(int, int)  # frames done, total (emitted on the export thread, queued here)
+    running_changed = Signal(bool)
+    failed = Signal(str)
 
-    def export_options(self) -> dict:
-        rows, cols = self.rows.value(), self.cols.value()
-        kf = self.keys.keyframes()
-        if rows * cols > 1:  # the other cells walk seeded random faces through as many keyframes
-            from latentlab.latent import grid_keyframes
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m frames")
+        self.label = QLabel("")
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.last = None  # WalkResult of the last finished export
+        self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
+        self.progressed.connect(self._progress)
 
-            others = grid_keyframes(1, rows * cols, len(kf), kf.shape[1], self.seed_start.value())
-            kf = np.concatenate([kf[None], others[1:]])
-        return {"keyframes": kf, "frames": self.frames.value(), "fps": self.fps.value(),
-                "interp": self.interp.currentText(), "ease": self.ease.currentText(), "loop": self.loop.isChecked(),
-                "size": self.size.value() or None, "upscale": self.upscale.currentText(), "grid": (rows, cols),
-                "truncation": self.truncation.value()}
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
 
-    def export_to(self, path: str | Path) -> bool:
-        """Write the walk to `path` on a background thread; False (and a message) if it cannot start."""
+    def start(self, renderer, path: str | Path, options: dict, total_frames: int) -> bool:
+        """Write the walk to `path` on a background thread; False (and a message) if one is running."""
         from latentlab.video import write_walk
 
-        if self._export_thread is not None:
-            self.show_error("An export is already running; cancel it first")
+        if self._thread is not None:
+            self.failed.emit("An export is already running; cancel it first")
             return False
-        if self.renderer is None or self.keys.count() == 0:
-            self.show_error("Add keyframes first (and open a model in the Explore panel)")
-            return False
-        options, renderer = self.export_options(), self.renderer
         self._cancel.clear()
-        self.progress.setRange(0, max(1, self.walk_frames()))
+        self.progress.setRange(0, max(1, total_frames))
         self.progress.setValue(0)
-        self.export_label.setText(f"Exporting to {path}…")
+        self.label.setText(f"Exporting to {path}…")
 
         def progress(done, total):
             try:
-                self.export_progress.emit(done, total)
+                self.progressed.emit(done, total)
             except RuntimeError:  # the panel is gone: the window closed during the export
                 self._cancel.set()
 
         def job():
             return write_walk(renderer, path, progress=progress, cancel=self._cancel.is_set, **options)
 
-        self._export_thread = run_in_background(job, self._export_done)
-        self._update_enabled()
+        self._thread = run_in_background(job, self._done)
+        self.running_changed.emit(True)
         return True
 
     def _progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, total)
         self.progress.setValue(done)
 
-    def cancel_export(self) -> None:
-        if self._export_thread is not None:
+    def cancel(self) -> None:
+        if self._thread is not None:
             self._cancel.set()
-            self.export_label.setText("Cancelling…")
+            self.label.setText("Cancelling…")
 
-    def _export_done(self, result, error) -> None:
-        self._export_thread = None
-        self._update_enabled()
+    def _done(self, result, error) -> None:
+        self._thread = None
+        self.running_changed.emit(False)
         if error:
-            self.export_label.setText("Export failed")
-            self.show_error(error)
+            self.label.setText("Export failed")
+            self.failed.emit(error)
             return
-        self.last_export = result
+        self.last = result
         if result.cancelled:
             self.progress.setValue(0)
-            self.export_label.setText(f"Cancelled after {result.frames} frames; nothing was written")
+            self.label.setText(f"Cancelled after {result.frames} frames; nothing was written")
             return
-        self.export_label.setText(f"Wrote {result.path}: {result.frames} frames, {result.width}×{result.height}, "
-                                  f"{result.fps:g} fps in {result.seconds:.1f} s")
+        self.label.setText(f"Wrote {result.path}: {result.frames} frames, {result.width}×{result.height}, "
+                           f"{result.fps:g} fps in {result.seconds:.1f} s")
 
-    @property
-    def exporting(self) -> bool:
-        return self._export_thread is not None
+    def shutdown(self, timeout_s: float) -> bool:
+        thread = self._thread
+        if thread is None:
+            return True
+        self._cancel.set()  # write_walk removes the partial file at its next batch
+        thread.join(timeout_s)
+        return not thread.is_alive()

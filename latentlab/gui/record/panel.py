@@ -2,18 +2,17 @@
 
 It draws with the Explore panel's model (it follows model_changed) through that model's Renderer,
 which serialises calls with its own lock, so preview and export share it with the Explore view.
-Thumbnails, the preview frames and the export run on background threads; the export reports
-progress through a queued signal and stops at the next batch when cancelled (write_walk then removes
-the partial file).
+The panel keeps the keyframe list and the options; the preview (preview.WalkPreview) and the export
+(export.WalkExport) are its collaborators. Thumbnails, the preview frames and the export run on
+background threads.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QToolButton,
@@ -32,36 +30,26 @@ from PySide6.QtWidgets import (
 from latentlab import latent  # its torch-using parts load on first use, after the window shows
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
-from latentlab.gui.record.export import RecordExportMixin
+from latentlab.gui.record.export import VIDEO_FILTERS, WalkExport
 from latentlab.gui.record.keyframes import KeyframeList
 from latentlab.gui.record.options import build_options
+from latentlab.gui.record.preview import WalkPreview
 from latentlab.gui.widgets.alerts import MessageBanner
-from latentlab.gui.widgets.image_view import ImageViewWidget
-
-PREVIEW_MAX_FRAMES = 600  # longer walks preview every k-th frame (memory and render time stay small)
 
 
-class RecordPanel(RecordExportMixin, QWidget):
-    export_progress = Signal(int, int)  # frames done, total (emitted on the export thread, queued here)
-
+class RecordPanel(QWidget):
     def __init__(self, window=None, explore=None, parent=None):
         super().__init__(parent)
         self.explore = explore if explore is not None else getattr(window, "explore_panel", None)
         self.renderer = None
         self.has_encoder = False
-        self.preview_stride = 1
-        self.preview_frames: np.ndarray | None = None  # uint8 (F, S, S, 3)
-        self.frame = 0
-        self._preview_gen = 0  # results of older preview jobs are dropped
-        self._preview_busy = False
-        self._export_thread: threading.Thread | None = None
-        self._cancel = threading.Event()
-        self.last_export = None  # WalkResult of the last finished export
-        self.timer = QTimer(self)
-        self.timer.timeout.connect(self._next_frame)
+        self.preview = WalkPreview(self)
+        self.export = WalkExport(self)
+        self.preview.failed.connect(self.show_error)
+        self.export.failed.connect(self.show_error)
+        self.export.running_changed.connect(self._update_enabled)
         self._build_ui()
         self._build_actions()
-        self.export_progress.connect(self._progress)
         self.keys.changed.connect(self._walk_changed)
         self.keys.added.connect(self._render_thumbnails)
         self.setFocusPolicy(Qt.ClickFocus)
@@ -115,29 +103,21 @@ class RecordPanel(RecordExportMixin, QWidget):
 
         options = build_options(self)
 
-        self.view = ImageViewWidget("Add two or more keyframes to preview the walk", minimum=240)
-        self.view.set_smooth(True)  # a 32-64 px face blown up with nearest reads as a mosaic
-        self.play_button = QPushButton("Play")
-        self.play_button.setToolTip("Play or pause the preview (Space)")
+        self.view, self.play_button = self.preview.view, self.preview.play_button
         self.play_button.clicked.connect(self.toggle_play)
-        self.preview_label = QLabel("")
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Write the walk as MP4, WebM, GIF or PNG frames (Ctrl+E)")
         self.export_button.clicked.connect(self.choose_export)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_export)
-        self.progress = QProgressBar()
-        self.progress.setFormat("%v / %m frames")
+        self.cancel_button.clicked.connect(self.export.cancel)
+        self.progress, self.export_label = self.export.progress, self.export.label
         controls = QHBoxLayout()
         controls.addWidget(self.play_button)
-        controls.addWidget(self.preview_label, 1)
+        controls.addWidget(self.preview.label, 1)
         export_row = QHBoxLayout()
         export_row.addWidget(self.export_button)
         export_row.addWidget(self.progress, 1)
         export_row.addWidget(self.cancel_button)
-        self.export_label = QLabel("")
-        self.export_label.setWordWrap(True)
-        self.export_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         preview_box = QGroupBox("Preview (model resolution, first grid cell)")
         pv = QVBoxLayout(preview_box)
         pv.addWidget(self.view, 1)
@@ -174,7 +154,7 @@ class RecordPanel(RecordExportMixin, QWidget):
         self.remove_action = self._action("Remove keyframe", "Delete", self.keys.remove_selected)
         self.up_action = self._action("Move keyframe up", "Ctrl+Up", lambda: self.keys.move_selected(-1))
         self.down_action = self._action("Move keyframe down", "Ctrl+Down", lambda: self.keys.move_selected(1))
-        self.cancel_action = self._action("Cancel export", "Esc", self.cancel_export)
+        self.cancel_action = self._action("Cancel export", "Esc", self.export.cancel)
 
     def menu_actions(self) -> tuple[str, list[QAction]]:
         return "&Record", [self.add_current_action, self.remove_action, self.up_action, self.down_action,
@@ -202,9 +182,9 @@ class RecordPanel(RecordExportMixin, QWidget):
         self._update_enabled()
         self._walk_changed()
 
-    def _update_enabled(self) -> None:
+    def _update_enabled(self, *_) -> None:
         have = self.renderer is not None
-        exporting = self._export_thread is not None
+        exporting = self.export.running
         encoder = have and self.has_encoder
         for w in (self.add_current, self.add_bookmark_button, self.add_seeds):
             w.setEnabled(have)
@@ -317,73 +297,81 @@ class RecordPanel(RecordExportMixin, QWidget):
         self._update_enabled()
         total = self.walk_frames()
         self.length_label.setText(f"{total} frames · {total / self.fps.value():.1f} s" if total else "no keyframes")
-        self._preview_gen += 1
         if self.renderer is None or self.keys.count() < 2:
-            self.stop()
-            self.preview_frames = None
-            self.view.set_array(None)
-            self.preview_label.setText("")
+            self.preview.clear()
             return
-        self._request_preview()
+        self.preview.render(self.renderer, self.keys.keyframes(), self.frames.value(), self.interp.currentText(),
+                            self.ease.currentText(), self.loop.isChecked(), self.truncation.value(), total)
 
     def _fps_changed(self, *_) -> None:
         self._walk_changed()
-        if self.timer.isActive():
-            self.timer.start(int(1000 / self.fps.value()))
-
-    def _request_preview(self) -> None:
-        gen, renderer = self._preview_gen, self.renderer
-        kf, n = self.keys.keyframes(), self.frames.value()
-        interp, ease, loop, psi = self.interp.currentText(), self.ease.currentText(), self.loop.isChecked(), \
-            self.truncation.value()
-        self._preview_busy = True
-        self.preview_label.setText("rendering preview…")
-
-        def job():
-            z = latent.walk_path(kf, n, interp, ease, loop)
-            stride = -(-len(z) // PREVIEW_MAX_FRAMES)
-            return renderer.render_uint8(latent.truncate(z[::stride], psi)), stride
-
-        def done(result, error):
-            if gen != self._preview_gen:
-                return  # the walk changed meanwhile; a newer preview is on its way
-            self._preview_busy = False
-            if error:
-                self.show_error(error)
-                return
-            self.preview_frames, self.preview_stride = result
-            self.frame = min(self.frame, len(self.preview_frames) - 1)
-            self._show_frame()
-
-        run_in_background(job, done)
-
-    def _show_frame(self) -> None:
-        if self.preview_frames is None:
-            return
-        self.view.set_array(self.preview_frames[self.frame], self.frame)
-        every = f" (every {self.preview_stride}th)" if self.preview_stride > 1 else ""
-        self.preview_label.setText(f"frame {self.frame * self.preview_stride + 1} / {self.walk_frames()}{every}")
-
-    def _next_frame(self) -> None:
-        if self.preview_frames is None:
-            return
-        self.frame = (self.frame + 1) % len(self.preview_frames)
-        self._show_frame()
+        self.preview.set_fps(self.fps.value())
 
     def toggle_play(self) -> None:
-        if self.timer.isActive():
+        if self.preview.playing:
             self.stop()
         elif self.keys.count() > 1 and self.renderer is not None:
-            self.timer.start(int(1000 / self.fps.value()))
-            self.play_button.setText("Pause")
+            self.preview.play(self.fps.value())
 
     def stop(self) -> None:
-        self.timer.stop()
-        self.play_button.setText("Play")
+        self.preview.stop()
 
     @property
     def playing(self) -> bool:
-        return self.timer.isActive()
+        return self.preview.playing
+
+    @property
+    def preview_frames(self) -> np.ndarray | None:
+        return self.preview.frames
+
+    @property
+    def frame(self) -> int:
+        return self.preview.frame
+
+    @frame.setter
+    def frame(self, index: int) -> None:
+        self.preview.frame = index
+
+    # -- export ---------------------------------------------------------------------------------------------
+    def choose_export(self) -> None:
+        if hasattr(self.window(), "tabs"):
+            self.window().tabs.setCurrentWidget(self)
+        if self.renderer is None or self.keys.count() == 0:
+            self.show_error("Add keyframes first (and open a model in the Explore panel)")
+            return
+        path, chosen = QFileDialog.getSaveFileName(self, "Export the walk", "walk.mp4", ";;".join(VIDEO_FILTERS))
+        if not path:
+            return
+        suffix = VIDEO_FILTERS.get(chosen, "")
+        if suffix and Path(path).suffix == "":
+            path += suffix
+        self.export_to(path)
+
+    def export_options(self) -> dict:
+        rows, cols = self.rows.value(), self.cols.value()
+        kf = self.keys.keyframes()
+        if rows * cols > 1:  # the other cells walk seeded random faces through as many keyframes
+            others = latent.grid_keyframes(1, rows * cols, len(kf), kf.shape[1], self.seed_start.value())
+            kf = np.concatenate([kf[None], others[1:]])
+        return {"keyframes": kf, "frames": self.frames.value(), "fps": self.fps.value(),
+                "interp": self.interp.currentText(), "ease": self.ease.currentText(), "loop": self.loop.isChecked(),
+                "size": self.size.value() or None, "upscale": self.upscale.currentText(), "grid": (rows, cols),
+                "truncation": self.truncation.value()}
+
+    def export_to(self, path: str | Path) -> bool:
+        """Write the walk to `path` on a background thread; False (and a message) if it cannot start."""
+        if self.renderer is None or self.keys.count() == 0:
+            self.show_error("Add keyframes first (and open a model in the Explore panel)")
+            return False
+        return self.export.start(self.renderer, path, self.export_options(), self.walk_frames())
+
+    @property
+    def exporting(self) -> bool:
+        return self.export.running
+
+    @property
+    def last_export(self):
+        return self.export.last
 
     # -- window hooks -------------------------------------------------------------------------------------------
     def hideEvent(self, event) -> None:
@@ -392,9 +380,4 @@ class RecordPanel(RecordExportMixin, QWidget):
 
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         self.stop()
-        thread = self._export_thread
-        if thread is None:
-            return True
-        self._cancel.set()  # write_walk removes the partial file at its next batch
-        thread.join(timeout_s)
-        return not thread.is_alive()
+        return self.export.shutdown(timeout_s)

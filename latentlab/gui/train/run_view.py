@@ -38,7 +38,7 @@ def smoothing_text(position: int) -> str:
 class RunViewWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.series = MetricSeries(smoothing_alpha(DEFAULT_SMOOTHING))
+        self._watch(MetricSeries(smoothing_alpha(DEFAULT_SMOOTHING)))
         self.total_steps = 0
         self._pending_rows: list[dict] = []
         self._pending_cols: list[dict] = []
@@ -103,7 +103,7 @@ class RunViewWidget(QWidget):
 
     # -- data in ------------------------------------------------------------------------------------
     def reset(self, total_steps: int = 0) -> None:
-        self.series = MetricSeries(smoothing_alpha(self.smoothing.value()))
+        self._watch(MetricSeries(smoothing_alpha(self.smoothing.value())))
         self.total_steps = total_steps
         self._pending_rows.clear()
         self._pending_cols.clear()
@@ -112,6 +112,13 @@ class RunViewWidget(QWidget):
         self.alerts.clear()
         self.banner.hide()
         self._update_status()
+
+    def _watch(self, series: MetricSeries) -> None:
+        self.series = series
+        series.changed.connect(self._redraw)  # new data or a new smoothing
+
+    def _redraw(self, _aspects) -> None:
+        self.plots.refresh(self.series)
 
     def pending(self) -> bool:
         return bool(self._pending_rows or self._pending_cols)
@@ -146,11 +153,11 @@ class RunViewWidget(QWidget):
             rows = self._pending_rows[:ROWS_PER_REFRESH]
             del self._pending_rows[:ROWS_PER_REFRESH]
             self._pending_cols.append(rows_to_columns(rows))
-        while self._pending_cols:
-            self.series.extend_columns(self._pending_cols.pop(0))
-            if time.perf_counter() - started > CHUNK_BUDGET_S:
-                break
-        self.plots.refresh(self.series)
+        with self.series.batch():  # one redraw for all the chunks
+            while self._pending_cols:
+                self.series.extend_columns(self._pending_cols.pop(0))
+                if time.perf_counter() - started > CHUNK_BUDGET_S:
+                    break
         self._update_status()
         # Redrawing costs grow with the history; keep it to about a fifth of the time.
         spent_ms = (time.perf_counter() - started) * 1000
@@ -168,7 +175,6 @@ class RunViewWidget(QWidget):
     def _smoothing_changed(self, value: int) -> None:
         self.smoothing_label.setText(smoothing_text(value))
         self.series.set_smoothing(smoothing_alpha(value))
-        self.plots.refresh(self.series)
 
     # -- persistence ----------------------------------------------------------------------------------
     def save_state(self, settings) -> None:

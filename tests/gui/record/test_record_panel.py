@@ -69,7 +69,7 @@ def panels(qtbot, tmp_path):
 
 def wait_preview(qtbot, record, frames):
     qtbot.waitUntil(lambda: record.preview_frames is not None and len(record.preview_frames) == frames
-                    and not record._preview_busy, timeout=10000)
+                    and not record.preview.busy, timeout=10000)
 
 
 def decoded_frames(path) -> list[np.ndarray]:

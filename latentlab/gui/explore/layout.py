@@ -1,0 +1,86 @@
+"""The Explore panel's widgets and their places: the view with its controls, keyframes and the
+reconstruction below it, and the slider tabs (latent, directions, attributes, bookmarks) beside it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from latentlab.gui.explore.bookmarks import BookmarksWidget
+from latentlab.gui.explore.controls import ViewControlsWidget
+from latentlab.gui.explore.directions import DirectionsPageWidget
+from latentlab.gui.explore.keyframes import KeyframesWidget
+from latentlab.gui.explore.live import FollowTrainingWidget
+from latentlab.gui.explore.recon import ReconstructionWidget
+from latentlab.gui.explore.sliders import SliderBankWidget
+from latentlab.gui.widgets.alerts import MessageBanner
+from latentlab.gui.widgets.image_view import ImageViewWidget
+
+
+def build_layout(panel: QWidget) -> None:
+    """Create the widgets as attributes of `panel` (panel.view, panel.dims, …) and lay them out."""
+    panel.banner = MessageBanner()
+    panel.model_label = QLabel("No model loaded")
+    panel.model_label.setObjectName("heading")
+    panel.model_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    panel.follow = FollowTrainingWidget()
+    panel.view = ImageViewWidget("Open a checkpoint (File › Open checkpoint…), drop one here, or import a "
+                                "PyTorch DCGAN (File › Import…)", minimum=200)
+    panel.view.setToolTip("The generator's image of the current latent")
+
+    panel.controls = ViewControlsWidget()
+    panel.seed = panel.controls.seed
+
+    panel.keyframes = KeyframesWidget(lambda: panel.bookmarks.bookmarks)
+    key_box = QGroupBox("Keyframes")
+    QVBoxLayout(key_box).addWidget(panel.keyframes)
+    panel.recon = ReconstructionWidget()
+    recon_box = QGroupBox("Reconstruction")
+    QVBoxLayout(recon_box).addWidget(panel.recon)
+    lower = QSplitter(Qt.Horizontal)
+    lower.addWidget(key_box)
+    lower.addWidget(recon_box)
+    left = QWidget()
+    left_layout = QVBoxLayout(left)
+    left_layout.setContentsMargins(8, 6, 4, 6)
+    left_layout.addWidget(panel.banner)
+    top = QHBoxLayout()
+    top.addWidget(panel.model_label, 1)
+    top.addWidget(panel.follow)
+    left_layout.addLayout(top)
+    panel.left_split = QSplitter(Qt.Vertical)
+    view_box = QWidget()
+    view_layout = QVBoxLayout(view_box)
+    view_layout.setContentsMargins(0, 0, 0, 0)
+    view_layout.addWidget(panel.view, 1)
+    view_layout.addWidget(panel.controls)
+    panel.left_split.addWidget(view_box)
+    panel.left_split.addWidget(lower)
+    panel.left_split.setStretchFactor(0, 5)
+    panel.left_split.setStretchFactor(1, 2)
+    lower.setSizes([420, 520])
+    left_layout.addWidget(panel.left_split, 1)
+
+    panel.dims = SliderBankWidget(-4.0, 4.0, "Load a model to see its latent dimensions")
+    panel.directions = DirectionsPageWidget()
+    panel.principal = panel.directions.bank
+    panel.attributes = SliderBankWidget(-3.0, 3.0, "This model has no attribute vectors")
+    panel.bookmarks = BookmarksWidget()
+    panel.tabs = QTabWidget()
+    panel.tabs.setStyleSheet("QTabBar::tab { padding: 6px 10px; }")  # four tabs fit a narrow column
+    panel.tabs.addTab(panel.dims, "Latent")
+    panel.tabs.addTab(panel.directions, "Directions")
+    panel.tabs.addTab(panel.attributes, "Attributes")
+    panel.tabs.addTab(panel.bookmarks, "Bookmarks")
+    panel.main_split = QSplitter(Qt.Horizontal)
+    panel.main_split.addWidget(left)
+    panel.main_split.addWidget(panel.tabs)
+    panel.main_split.setStretchFactor(0, 3)
+    panel.main_split.setStretchFactor(1, 1)
+    panel.main_split.setSizes([1000, 430])
+    layout = QHBoxLayout(panel)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(panel.main_split)
+    panel.status = QLabel("render – ms")
+    panel.status.setToolTip("Explore panel: the generator's time for the last picture, and the time from the "
+                           "slider move to its pixels on screen")
