@@ -149,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name", help="with --with/--without: the attribute's name")
     a.add_argument("--max-images", type=_positive_int, default=2000, help="at most this many images per source")
 
+    from latentlab.cli_photo import add_parsers as add_photo_parsers
+
+    add_photo_parsers(sub, _positive_int, _command)
+
     m = _command(sub, "metrics", "quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid",
                  "latentlab metrics runs/tiny/checkpoints/latest.safetensors --n 1000",
                  "latentlab metrics model.safetensors --data celeba:~/celeba --fid --json scores.json")
@@ -432,6 +436,18 @@ def _cmd_metrics(args) -> int:
     return 0
 
 
+def _cmd_align(args) -> int:
+    from latentlab.cli_photo import cmd_align
+
+    return cmd_align(args)
+
+
+def _cmd_project(args) -> int:
+    from latentlab.cli_photo import cmd_project
+
+    return cmd_project(args)
+
+
 def _cmd_export(args) -> int:
     from latentlab.models.export import export_format, export_onnx, export_torchscript, parse_batch
     from latentlab.run.checkpoint import load_model
@@ -473,5 +489,7 @@ COMMANDS = {
     "walk": _cmd_walk,
     "encode": _cmd_encode,
     "attributes": _cmd_attributes,
+    "align": _cmd_align,
+    "project": _cmd_project,
     "export": _cmd_export,
 }

@@ -48,6 +48,9 @@ class DataConfig:
     synthetic_count: int = 20000
     cache_dir: str = ""  # empty: $LATENTLAB_CACHE, else the platform's per-user cache folder
     holdout: int = 64  # images kept out of training (reconstruction grids, identity checks)
+    # Find and align each photo's face while the cache is built (an unaligned collection); photos
+    # without a face found are skipped and counted. Synthetic faces are aligned already.
+    align: bool = False
 
 
 @dataclass

@@ -30,7 +30,8 @@ def load_encoder_model(path: str | Path):
         arch = renderer.config.model.arch
         why = (f"it is a {arch} model" if arch != "vaegan"
                else "the file holds no encoder weights")
-        raise UserError(f"{path}: has no encoder ({why}); encode needs a VAE/GAN checkpoint")
+        raise UserError(f"{path}: has no encoder ({why}); encode needs a VAE/GAN checkpoint; for any model, "
+                        f"`latentlab project {path} PHOTO... --out pairs.png` finds a photo's latent")
     return renderer
 
 
@@ -209,7 +210,7 @@ def _source_images(spec: str, renderer, crop: str, cfg: Config, progress=None):
     same = spec.strip() == cfg.data.source.strip()
     return open_source(spec, renderer.image_size, crop=crop, arch=cfg.model.arch,
                        synthetic_count=cfg.data.synthetic_count if same else 20000, holdout=0,
-                       cache_dir=cfg.data.cache_dir or None, progress=progress)
+                       cache_dir=cfg.data.cache_dir or None, progress=progress, align=cfg.data.align)
 
 
 def attributes_from_labels(renderer, spec: str, names: list[str] | None = None, max_images: int = 2000,

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from latentlab.config import UserError
-from latentlab.data.decode import MIN_SIDE, _to_rgb, crop_box
+from latentlab.data.decode import MIN_SIDE, BadImage, _to_rgb, crop_box
 from latentlab.data.faces import BOX_EYES, Face, detect_faces
 
 CONVENTIONS = ("celeba", "lfw", "synthetic")
@@ -216,12 +216,22 @@ def read_photo(path: str | os.PathLike, max_side: int = WORK_SIDE) -> Photo:
     if not path.is_file():
         raise UserError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
     try:
-        with Image.open(path) as im:
+        return _decode_upright(path, max_side)
+    except BadImage as exc:
+        raise UserError(f"{path}: {exc}") from None
+
+
+def _decode_upright(source, max_side: int) -> Photo:
+    """A path or the bytes of a file -> Photo; BadImage says why not."""
+    import io
+
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source) as im:
             w, h = im.size
             if w * h > MAX_PIXELS:
-                raise UserError(f"{path}: too large ({w}×{h} px; at most {MAX_PIXELS // 1_000_000} megapixels)")
+                raise BadImage(f"too large ({w}×{h} px; at most {MAX_PIXELS // 1_000_000} megapixels)")
             if min(w, h) < MIN_SIDE:
-                raise UserError(f"{path}: too small ({w}×{h} px) to hold a face")
+                raise BadImage(f"too small ({w}×{h} px) to hold a face")
             turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # EXIF orientations that swap the sides
             im.draft("RGB", (max_side, max_side))
             im.load()
@@ -232,19 +242,34 @@ def read_photo(path: str | os.PathLike, max_side: int = WORK_SIDE) -> Photo:
                 rgb = rgb.resize((max(1, round(rgb.width * f)), max(1, round(rgb.height * f))), Image.BILINEAR,
                                  reducing_gap=2.0)
             pixels = np.asarray(rgb, np.uint8)
-    except UserError:
+    except BadImage:
         raise
     except Image.DecompressionBombError as exc:  # Pillow's own guard, from the header too
         import re
 
         count = re.search(r"\((\d+) pixels\)", str(exc))
         size = f"{int(count.group(1)) / 1e6:.0f} megapixels; " if count else ""
-        raise UserError(f"{path}: too large ({size}over the decompression-bomb limit)") from None
+        raise BadImage(f"too large ({size}over the decompression-bomb limit)") from None
     except Image.UnidentifiedImageError:
-        raise UserError(f"{path}: not an image") from None
+        raise BadImage("not an image") from None
     except MemoryError:
-        raise UserError(f"{path}: too large to decode") from None
+        raise BadImage("too large to decode") from None
     except Exception as exc:  # noqa: BLE001 - PIL raises many types for broken files
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"{path}: cannot read image ({reason})") from None
+        raise BadImage(f"cannot read image ({reason})") from None
     return Photo(pixels, (h, w) if turned else (w, h))
+
+
+# Cache entries made with alignment are keyed by this too: a change to detection or alignment
+# must not reuse faces aligned the old way.
+ALIGN_VERSION = 1
+
+
+def decode_aligned(source, size: int, conv: Convention) -> np.ndarray:
+    """For the cache builder: a file (path or bytes) -> its surest face aligned, uint8 (size, size, 3).
+    BadImage when unreadable or when no face is found (skipped and counted like unreadable files)."""
+    photo = _decode_upright(source, max_side=max(8 * size, 512))
+    faces = detect_faces(photo.pixels)
+    if not faces:
+        raise BadImage("no face found")
+    return align_face(photo.pixels, faces[0], conv, size).image

@@ -236,7 +236,16 @@ class _RenderHelper:
         self.path.unlink(missing_ok=True)
 
 
-def _build_files(src: Source, size: int, crop: str, writer: _NpyWriter, progress: Progress) -> dict:
+def _build_files(src: Source, size: int, crop: str, writer: _NpyWriter, progress: Progress, conv=None) -> dict:
+    if conv is not None:
+        from latentlab.data.align import decode_aligned
+
+        def work(payload):
+            return decode_aligned(payload, size, conv)
+    else:
+        def work(payload):
+            return decode(payload, size, crop)
+
     total = len(src.names())
     names: list[str] = []
     skipped: list[str] = []
@@ -260,7 +269,7 @@ def _build_files(src: Source, size: int, crop: str, writer: _NpyWriter, progress
             if isinstance(payload, bytes) and not payload:
                 pending.append((name, pool.submit(_fail, "unreadable archive member")))
             else:
-                pending.append((name, pool.submit(decode, payload, size, crop)))
+                pending.append((name, pool.submit(work, payload)))
             while len(pending) >= 4 * DECODE_WORKERS:
                 drain_one()
         while pending:
@@ -298,8 +307,11 @@ def _load(stem: Path, key: str) -> dict | None:
 
 def open_source(spec: str, image_size: int, *, crop: str = "auto", arch: str = "dcgan",
                 synthetic_count: int = 20000, holdout: int = 64, cache_dir: str | os.PathLike | None = None,
-                progress: Progress | None = None) -> ImageSet:
-    """Open a data source through the cache, decoding it first when no complete cache matches."""
+                progress: Progress | None = None, align: bool = False) -> ImageSet:
+    """Open a data source through the cache, decoding it first when no complete cache matches.
+
+    align: find each photo's face and align it to the data set's crop convention (celeba, or lfw for
+    lfw:) instead of cropping; photos without a face are skipped and counted. Ignored for synthetic."""
     image_size = int(image_size)
     if image_size < 8:
         raise UserError(f"image size must be at least 8 (got {image_size})")
@@ -307,8 +319,14 @@ def open_source(spec: str, image_size: int, *, crop: str = "auto", arch: str = "
         raise UserError(f"data.crop must be auto, {', '.join(CROPS)} (got {crop!r})")
     src = parse_spec(spec, synthetic_count)
     crop = "none" if src.kind == "synthetic" else resolve_crop(crop, src.dataset, arch)
-    key_text = json.dumps({"format": CACHE_FORMAT, "source": src.identity(), "size": image_size, "crop": crop,
-                           "render": synthetic.RENDER_VERSION if src.kind == "synthetic" else 0})
+    conv = _align_convention(src, crop) if align and src.kind != "synthetic" else None
+    key = {"format": CACHE_FORMAT, "source": src.identity(), "size": image_size, "crop": crop,
+           "render": synthetic.RENDER_VERSION if src.kind == "synthetic" else 0}
+    if conv is not None:
+        from latentlab.data.align import ALIGN_VERSION
+
+        key["align"] = [conv.name, conv.crop, ALIGN_VERSION]
+    key_text = json.dumps(key)
     key = hashlib.sha256(key_text.encode()).hexdigest()[:24]
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     try:
@@ -316,11 +334,11 @@ def open_source(spec: str, image_size: int, *, crop: str = "auto", arch: str = "
     except OSError as exc:
         raise UserError(f"cache folder {folder}: cannot create it ({exc.strerror or exc})") from None
     label = src.dataset or src.kind
-    stem = folder / f"{label}-{image_size}px-{crop}-{key}"
+    stem = folder / f"{label}-{image_size}px-{crop}{'-aligned' if conv else ''}-{key}"
 
     cached = _load(stem, key)
     if cached is None:
-        _build(src, stem, key, image_size, crop, progress)
+        _build(src, stem, key, image_size, crop, progress, conv)
         cached = _load(stem, key)
         if cached is None:
             raise UserError(f"cache folder {folder}: the cache just written cannot be read back")
@@ -332,7 +350,15 @@ def open_source(spec: str, image_size: int, *, crop: str = "auto", arch: str = "
                     skipped_files=list(meta.get("skipped_files", [])))
 
 
-def _build(src: Source, stem: Path, key: str, size: int, crop: str, progress: Progress | None) -> None:
+def _align_convention(src: Source, crop: str):
+    from latentlab.data.align import convention
+
+    name = "lfw" if src.dataset == "lfw" else "celeba"
+    return convention(name, crop if crop in ("center", "celeba148", "lfw150") else None)
+
+
+def _build(src: Source, stem: Path, key: str, size: int, crop: str, progress: Progress | None,
+           conv=None) -> None:
     where = "synthetic faces" if src.kind == "synthetic" else str(src.path)
     if progress is None:
         progress = _TtyBar(f"decoding {where}") if sys.stderr.isatty() else (lambda done, total: None)
@@ -342,18 +368,19 @@ def _build(src: Source, stem: Path, key: str, size: int, crop: str, progress: Pr
     except OSError:
         pass
     try:
-        _write_cache(src, stem, key, size, crop, progress, where)
+        _write_cache(src, stem, key, size, crop, progress, where, conv)
     except OSError as exc:  # sources are read per file and never raise here: this is the cache folder
         raise UserError(f"cache folder {stem.parent}: cannot write the cache ({exc.strerror or exc})") from None
 
 
-def _write_cache(src: Source, stem: Path, key: str, size: int, crop: str, progress: Progress, where: str) -> None:
+def _write_cache(src: Source, stem: Path, key: str, size: int, crop: str, progress: Progress, where: str,
+                 conv=None) -> None:
     writer = _NpyWriter(stem.with_suffix(".npy"), (size, size, 3))
     try:
         if src.kind == "synthetic":
             result = _build_synthetic(src, size, writer, progress)
         else:
-            result = _build_files(src, size, crop, writer, progress)
+            result = _build_files(src, size, crop, writer, progress, conv)
         if writer.count == 0:
             raise UserError(f"data source {where}: no readable images ({result['skipped']} files skipped)")
         writer.finish()
@@ -369,7 +396,7 @@ def _write_cache(src: Source, stem: Path, key: str, size: int, crop: str, progre
 
     write_with(stem.with_suffix(".labels.npz"), write_labels)
     meta = {"format": CACHE_FORMAT, "key": key, "spec": src.spec, "source": where, "count": writer.count,
-            "image_size": size, "crop": crop, "skipped": result["skipped"],
+            "image_size": size, "crop": crop, "aligned": conv.name if conv else None, "skipped": result["skipped"],
             "skipped_files": result["skipped_files"][:50], "labels": sorted(result["labels"]),
             "factors": list(result["factors"]), "created": time.time()}
     write_text_atomic(stem.with_suffix(".json"), json.dumps(meta, indent=1))

@@ -14,14 +14,14 @@ of the picture rotated by ±12° and ±24°; their boxes and eyes are rotated ba
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 # Long sides beyond this are searched on a downscaled copy: a face smaller than ~1/30 of a phone
 # photo is not one a user wants to project, and the cascade's time grows with the pixel count.
-DETECT_SIDE = 960
+DETECT_SIDE = 480
 # Model outputs (32-64 px) are upscaled to this before detection: the cascades' smallest window is
 # 20-24 px and needs a margin of context around the face.
 SMALL_SIDE = 128
@@ -30,6 +30,7 @@ SMALL_PAD = 0.1  # of the upscaled side, replicated border: generated faces touc
 # faces (0.31/0.69 across, 0.40 down, spread ±0.03), as on photographs.
 BOX_EYES = ((0.31, 0.40), (0.69, 0.40))
 MIN_EYE_STRENGTH = 2.0  # grey levels of iris-vs-surround contrast below which eyes are "not found"
+PHOTO_STEP = 1.15  # window scale ratio in photos (eyes, not the box, fix the alignment); 1.1 in model outputs
 TILTS = (0.0, 12.0, -12.0, 24.0, -24.0)  # the frontal cascades accept about ±8° each
 
 
@@ -50,14 +51,21 @@ class Face:
         return self.left_eye is not None and self.right_eye is not None
 
 
-@lru_cache(maxsize=None)
+_local = threading.local()
+
+
 def _cascade(name: str):
+    """One classifier per thread: a CascadeClassifier keeps scratch state while it searches, so two
+    threads sharing one (the cache builder decodes in a pool) get each other's results."""
     import cv2
 
-    c = cv2.CascadeClassifier(cv2.data.haarcascades + f"haarcascade_{name}.xml")
-    if c.empty():
-        raise RuntimeError(f"OpenCV's {name} cascade is missing from the installed opencv package")
-    return c
+    held = _local.__dict__.setdefault("cascades", {})
+    if name not in held:
+        c = cv2.CascadeClassifier(cv2.data.haarcascades + f"haarcascade_{name}.xml")
+        if c.empty():
+            raise RuntimeError(f"OpenCV's {name} cascade is missing from the installed opencv package")
+        held[name] = c
+    return held[name]
 
 
 def _gray(rgb: np.ndarray) -> np.ndarray:
@@ -69,12 +77,15 @@ def _gray(rgb: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(a), cv2.COLOR_RGB2GRAY)
 
 
-def _boxes(gray: np.ndarray, min_side: int) -> list[tuple[tuple[int, int, int, int], float]]:
-    """(box, neighbours) from alt2, else from the default cascade (which needs more neighbours:
-    it fires more readily on texture). The neighbour counts keep pure noise at 0 of 256 (README)."""
-    for name, neighbours in (("frontalface_alt2", 3), ("frontalface_default", 5)):
+def _boxes(gray: np.ndarray, min_side: int, step: float = 1.1,
+           fallback: bool = True) -> list[tuple[tuple[int, int, int, int], float]]:
+    """(box, neighbours) from alt2, else (fallback) from the default cascade (which needs more
+    neighbours: it fires more readily on texture). The neighbour counts keep pure noise at 0 of 256
+    (README). step: the scale ratio between searched window sizes."""
+    cascades = (("frontalface_alt2", 3), ("frontalface_default", 5))
+    for name, neighbours in cascades[:2 if fallback else 1]:
         boxes, counts = _cascade(name).detectMultiScale2(
-            gray, scaleFactor=1.1, minNeighbors=neighbours, minSize=(min_side, min_side))
+            gray, scaleFactor=step, minNeighbors=neighbours, minSize=(min_side, min_side))
         if len(boxes):
             return [(tuple(int(v) for v in b), float(n)) for b, n in zip(boxes, counts)]
     return []
@@ -179,7 +190,7 @@ def _refine(gray: np.ndarray, pair: np.ndarray, rounds: int = 2) -> tuple[tuple,
             score = np.where(d2 <= 1, blob * (1 - 0.3 * d2), -np.inf)
             iy, ix = np.unravel_index(int(np.argmax(score)), score.shape)
             strength += float(blob[iy, ix]) / 2
-            r = max(2, int(round(1.5 * sigma)))
+            r = max(2, round(1.5 * sigma))
             win = (slice(max(0, iy - r), iy + r + 1), slice(max(0, ix - r), ix + r + 1))
             wgt = np.clip(blob[win], 0, None)
             total = float(wgt.sum())
@@ -211,7 +222,7 @@ def _pupil(gray: np.ndarray, e) -> tuple[float, float]:
     prior = ((xs - cx) ** 2 + (ys - cy) ** 2) / (0.3 * w) ** 2
     score = blur + prior * max(float(blur.std()), 1.0)
     iy, ix = np.unravel_index(int(np.argmin(score)), score.shape)
-    r = max(2, int(round(0.15 * w)))
+    r = max(2, round(0.15 * w))
     win = (slice(max(0, iy - r), iy + r + 1), slice(max(0, ix - r), ix + r + 1))
     part = patch[win]
     dark = np.clip(np.percentile(part, 35) - part, 0, None)
@@ -226,7 +237,7 @@ def _rotate_back(pts: np.ndarray, m_inv: np.ndarray) -> np.ndarray:
     return pts @ m_inv[:, :2].T + m_inv[:, 2]
 
 
-def _detect(gray: np.ndarray, min_side: int, eyes: bool, tilts=TILTS) -> list[Face]:
+def _detect(gray: np.ndarray, min_side: int, eyes: bool, step: float, tilts=TILTS) -> list[Face]:
     import cv2
 
     h, w = gray.shape
@@ -241,7 +252,8 @@ def _detect(gray: np.ndarray, min_side: int, eyes: bool, tilts=TILTS) -> list[Fa
             m[:, 2] += ((nw - w) / 2, (nh - h) / 2)
             g = cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             m_inv = cv2.invertAffineTransform(m)
-        found = _boxes(g, min_side)
+        # Tilted copies use alt2 alone: the default cascade's extra hits are mostly texture.
+        found = _boxes(g, min_side, step, fallback=angle == 0.0)
         if not found:
             continue
         faces = []
@@ -264,7 +276,7 @@ def _detect(gray: np.ndarray, min_side: int, eyes: bool, tilts=TILTS) -> list[Fa
     return []
 
 
-def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 0.05) -> list[Face]:
+def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 0.08) -> list[Face]:
     """The faces in an H×W×3 uint8 RGB picture, surest (then largest) first.
 
     `min_face`: the smallest face side searched, as a share of the picture's shorter side. Pictures
@@ -278,7 +290,7 @@ def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 
     if max(h, w) <= SMALL_SIDE:
         scale = SMALL_SIDE / max(h, w)
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
-        pad = int(round(SMALL_SIDE * SMALL_PAD))
+        pad = round(SMALL_SIDE * SMALL_PAD)
         gray = cv2.copyMakeBorder(gray, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
         min_side = int(0.25 * SMALL_SIDE)
     else:
@@ -286,14 +298,15 @@ def detect_faces(rgb_uint8: np.ndarray, *, eyes: bool = True, min_face: float = 
             scale = DETECT_SIDE / max(h, w)
             gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         min_side = max(20, int(min_face * min(gray.shape)))
-    faces = _detect(gray, min_side, eyes)
+    faces = _detect(gray, min_side, eyes, 1.1 if pad else PHOTO_STEP)
 
     def back(p):
         return None if p is None else ((p[0] - pad) / scale, (p[1] - pad) / scale)
 
     out = [Face(((f.box[0] - pad) / scale, (f.box[1] - pad) / scale, f.box[2] / scale, f.box[3] / scale),
                 back(f.left_eye), back(f.right_eye), f.score, f.angle) for f in faces]
-    out.sort(key=lambda f: (-f.score, -f.box[2] * f.box[3]))
+    # Ties broken by place: OpenCV's parallel search returns equal hits in any order.
+    out.sort(key=lambda f: (-f.score, -round(f.box[2] * f.box[3]), round(f.box[1]), round(f.box[0])))
     return out
 
 
@@ -312,7 +325,7 @@ def face_rate(images_uint8: np.ndarray) -> float:
         return 0.0
     h, w = images.shape[1:3]
     scale = max(1.0, SMALL_SIDE / max(h, w))
-    pad = int(round(max(h, w) * scale * SMALL_PAD))
+    pad = round(max(h, w) * scale * SMALL_PAD)
     min_side = int(0.25 * max(h, w) * scale)
     hits = 0
     for img in images:

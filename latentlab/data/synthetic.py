@@ -415,6 +415,32 @@ def mean_eye_centres() -> np.ndarray:
     return np.array(out, np.float64)
 
 
+def face_in_picture(rng: np.random.Generator, index: int, picture: int, scale: float,
+                    angle: float) -> tuple[np.ndarray, np.ndarray]:
+    """A test photo: face `index` rendered at scale × `picture` px, turned by `angle` degrees
+    (counter-clockwise) about its centre and pasted at a random place into a picture × picture
+    noisy background. Returns the picture (uint8) and the true eye centres in it (2, 2)."""
+    import cv2
+
+    side = round(scale * picture)
+    face, _ = render_face(index, side)
+    eyes = eye_centres(index, side)
+    background = cv2.resize(rng.uniform(40, 220, (4, 4, 3)), (picture, picture), interpolation=cv2.INTER_CUBIC)
+    out = background + rng.normal(0, 12, (picture, picture, 3))
+    a = np.deg2rad(angle)
+    reach = side / 2 * (abs(np.cos(a)) + abs(np.sin(a)))
+    lo, hi = min(reach, picture / 2), max(picture - reach, picture / 2)
+    centre = rng.uniform(lo, hi, 2)
+    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
+    m = np.hstack([rot, (centre - rot @ (side / 2, side / 2))[:, None]])
+    mc = m.copy()
+    mc[:, 2] += m[:, :2] @ (0.5, 0.5) - 0.5  # OpenCV samples at pixel centres
+    warped = cv2.warpAffine(face, mc, (picture, picture), flags=cv2.INTER_LINEAR).astype(np.float64)
+    mask = cv2.warpAffine(np.full((side, side), 1.0, np.float32), mc, (picture, picture))[..., None]
+    out = np.clip(out * (1 - mask) + warped * mask, 0, 255).astype(np.uint8)
+    return out, eyes @ rot.T + m[:, 2]
+
+
 def render_many(start: int, stop: int, size: int) -> tuple[np.ndarray, np.ndarray]:
     """Faces start..stop-1 as uint8 (n, size, size, 3) and their factors as float32 (n, F)."""
     n = stop - start

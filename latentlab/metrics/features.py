@@ -63,19 +63,28 @@ def to_float_images(images) -> torch.Tensor:
     return images.detach().float().cpu()
 
 
+def feature_maps(x: torch.Tensor) -> list[torch.Tensor]:
+    """The three layers' maps (16×16, 8×8, 4×4) of float images (N, 3, H, W) in [-1, 1], on x's
+    device and differentiable (photo projection compares images in this space)."""
+    convs, _ = _weights()
+    if x.shape[-1] != INPUT_SIZE:
+        x = (F.adaptive_avg_pool2d(x, INPUT_SIZE) if x.shape[-1] > INPUT_SIZE
+             else F.interpolate(x, size=INPUT_SIZE, mode="bilinear", align_corners=False))
+    maps = []
+    for w in convs:
+        x = F.avg_pool2d(F.relu(F.conv2d(x, w.to(x.device, x.dtype), padding=1)), 2)
+        maps.append(x)
+    return maps
+
+
 @torch.no_grad()
 def embed(images, batch: int = BATCH) -> torch.Tensor:
     """Feature vectors (N, FEATURE_DIM) float32 on the CPU, for uint8 (N,H,W,3) or float (N,3,H,W)."""
-    convs, proj = _weights()
+    _, proj = _weights()
     n = len(images)
     out = torch.empty(n, FEATURE_DIM)
     for start in range(0, n, batch):
-        x = to_float_images(images[start: start + batch])
-        if x.shape[-1] != INPUT_SIZE:
-            x = (F.adaptive_avg_pool2d(x, INPUT_SIZE) if x.shape[-1] > INPUT_SIZE
-                 else F.interpolate(x, size=INPUT_SIZE, mode="bilinear", align_corners=False))
-        for w in convs:
-            x = F.avg_pool2d(F.relu(F.conv2d(x, w, padding=1)), 2)
+        x = feature_maps(to_float_images(images[start: start + batch]))[-1]
         out[start: start + len(x)] = x.flatten(1) @ proj
     return out
 

@@ -93,7 +93,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_spec: str | None = None, *,
     say(f"opening {spec}")
     data = open_source(spec, cfg.model.image_size, crop=cfg.data.crop, arch=cfg.model.arch,
                        synthetic_count=cfg.data.synthetic_count, holdout=cfg.data.holdout,
-                       cache_dir=cfg.data.cache_dir or None)
+                       cache_dir=cfg.data.cache_dir or None, align=cfg.data.align)
     real = real_subset(data, n)
     say(f"generating {n} images")
     fake = generate(model.G, n, seed)

@@ -88,7 +88,7 @@ class Trainer:
         self.data = self.dist.build_once(partial(
             open_source, cfg.data.source, cfg.model.image_size, crop=cfg.data.crop, arch=cfg.model.arch,
             synthetic_count=cfg.data.synthetic_count, holdout=cfg.data.holdout,
-            cache_dir=cfg.data.cache_dir or None, progress=self.data_progress))
+            cache_dir=cfg.data.cache_dir or None, progress=self.data_progress, align=cfg.data.align))
         n_train = len(self.data) - self.data.holdout
         self.dist.local_batch(t.batch)
         if n_train < t.batch:

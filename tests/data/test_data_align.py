@@ -3,8 +3,8 @@ import pytest
 from PIL import Image
 
 from latentlab.config import UserError
-from latentlab.data.align import (align_photo, box_eyes, convention, read_photo, similarity_transform, warp)
-from latentlab.data.synthetic import eye_centres, render_face
+from latentlab.data.align import align_photo, box_eyes, convention, read_photo, similarity_transform, warp
+from latentlab.data.synthetic import face_in_picture
 
 PICTURE = 256
 # Faces of the synthetic set whose eye search is not drawn to a brow at any tilt (a property of the
@@ -14,28 +14,7 @@ CASES = [(1, -25, 0.3), (1, 12, 1.0), (5, 25, 0.65), (5, -12, 0.3), (25, 0, 1.0)
 
 
 def paste(rng, index, scale, angle):
-    """Face `index` rendered at scale × the picture, turned by `angle` degrees (counter-clockwise)
-    about its centre, pasted at a random place into a noisy picture; returns the picture and the
-    true eye centres in it."""
-    import cv2
-
-    side = int(round(scale * PICTURE))
-    face, _ = render_face(index, side)
-    eyes = eye_centres(index, side)
-    background = cv2.resize(rng.uniform(40, 220, (4, 4, 3)), (PICTURE, PICTURE), interpolation=cv2.INTER_CUBIC)
-    picture = background + rng.normal(0, 12, (PICTURE, PICTURE, 3))
-    a = np.deg2rad(angle)
-    reach = side / 2 * (abs(np.cos(a)) + abs(np.sin(a)))
-    lo, hi = min(reach, PICTURE / 2), max(PICTURE - reach, PICTURE / 2)
-    centre = rng.uniform(lo, hi, 2)
-    rot = np.array([[np.cos(a), np.sin(a)], [-np.sin(a), np.cos(a)]])
-    m = np.hstack([rot, (centre - rot @ (side / 2, side / 2))[:, None]])
-    mc = m.copy()
-    mc[:, 2] += m[:, :2] @ (0.5, 0.5) - 0.5  # OpenCV samples at pixel centres
-    warped = cv2.warpAffine(face, mc, (PICTURE, PICTURE), flags=cv2.INTER_LINEAR).astype(np.float64)
-    mask = cv2.warpAffine(np.full((side, side), 1.0, np.float32), mc, (PICTURE, PICTURE))[..., None]
-    picture = np.clip(picture * (1 - mask) + warped * mask, 0, 255).astype(np.uint8)
-    return picture, eyes @ rot.T + m[:, 2]
+    return face_in_picture(rng, index, PICTURE, scale, angle)
 
 
 @pytest.mark.parametrize("index,angle,scale", CASES)
@@ -43,7 +22,7 @@ def test_eyes_land_within_2px_of_the_convention_at_64px(index, angle, scale):
     rng = np.random.default_rng(index * 1000 + angle + 100)  # a random place and background per case
     picture, true_eyes = paste(rng, index, scale, angle + rng.uniform(-2, 2))
     conv = convention("synthetic")
-    aligned, faces = align_photo(picture, conv, 64)
+    aligned, _ = align_photo(picture, conv, 64)
     assert aligned.image.shape == (64, 64, 3) and aligned.image.dtype == np.uint8
     assert not aligned.from_box
     landed = true_eyes @ aligned.matrix[:, :2].T + aligned.matrix[:, 2]
@@ -152,3 +131,31 @@ def test_read_photo_decodes_a_large_jpeg_smaller(tmp_path):
     photo = read_photo(tmp_path / "big.jpg", max_side=1000)
     assert max(photo.pixels.shape[:2]) <= 1000 and photo.size == (4000, 3000)
     assert photo.scale == pytest.approx(photo.pixels.shape[1] / 4000)
+
+
+# -- the cache, with data.align ---------------------------------------------------------------------
+def test_cache_aligns_faces_and_skips_photos_without_one(tmp_path):
+    from latentlab.config import Config, apply_override
+    from latentlab.data import open_source
+    from latentlab.data.align import decode_aligned
+
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, index in (("a.jpg", 1), ("b.png", 5)):
+        picture, _ = paste(rng, index, 0.6, 0)
+        Image.fromarray(picture).save(folder / name)
+    Image.fromarray(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)).save(folder / "noise.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not a jpeg")
+    cache = tmp_path / "cache"
+    aligned = open_source(str(folder), 32, cache_dir=cache, holdout=0, align=True)
+    assert len(aligned) == 2 and aligned.skipped == 2
+    assert any("noise.png: no face found" in f for f in aligned.skipped_files)
+    expected = decode_aligned(str(folder / "a.jpg"), 32, convention("celeba"))
+    np.testing.assert_allclose(aligned.images[0].astype(int), expected.astype(int), atol=1)
+    plain = open_source(str(folder), 32, cache_dir=cache, holdout=0)
+    assert len(plain) == 3 and plain.fingerprint != aligned.fingerprint  # the key holds data.align
+    assert not np.array_equal(plain.images[0], aligned.images[0])
+    cfg = Config()
+    apply_override(cfg, "data.align=true")
+    assert cfg.validate().data.align is True

@@ -32,7 +32,7 @@ def test_a_small_model_output_is_upscaled_and_its_box_is_in_its_own_pixels():
     img = render_many(1, 2, 32)[0][0]
     faces = detect_faces(img, eyes=False)
     assert faces
-    x, y, w, h = faces[0].box
+    x, y, w, _ = faces[0].box
     assert -4 < x < 16 and -4 < y < 16 and 12 < w < 40
 
 

@@ -1,5 +1,6 @@
 """The Explore panel's widgets and their places: the view with its controls, keyframes and the
-reconstruction below it, and the slider tabs (latent, directions, attributes, bookmarks) beside it."""
+reconstruction below it, and the slider tabs (latent, directions, attributes, bookmarks) and the
+Photo page (any photo projected into the latent space) beside it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from latentlab.gui.explore.controls import ViewControlsWidget
 from latentlab.gui.explore.directions import DirectionsPageWidget
 from latentlab.gui.explore.keyframes import KeyframesWidget
 from latentlab.gui.explore.live import FollowTrainingWidget
+from latentlab.gui.explore.projection import PhotoProjectionWidget
 from latentlab.gui.explore.recon import ReconstructionWidget
 from latentlab.gui.explore.sliders import SliderBankWidget
 from latentlab.gui.widgets.alerts import MessageBanner
@@ -66,12 +68,14 @@ def build_layout(panel: QWidget) -> None:
     panel.principal = panel.directions.bank
     panel.attributes = SliderBankWidget(-3.0, 3.0, "This model has no attribute vectors")
     panel.bookmarks = BookmarksWidget()
+    panel.photo = PhotoProjectionWidget()
     panel.tabs = QTabWidget()
     panel.tabs.setStyleSheet("QTabBar::tab { padding: 6px 10px; }")  # four tabs fit a narrow column
     panel.tabs.addTab(panel.dims, "Latent")
     panel.tabs.addTab(panel.directions, "Directions")
     panel.tabs.addTab(panel.attributes, "Attributes")
     panel.tabs.addTab(panel.bookmarks, "Bookmarks")
+    panel.tabs.addTab(panel.photo, "Photo")
     panel.main_split = QSplitter(Qt.Horizontal)
     panel.main_split.addWidget(left)
     panel.main_split.addWidget(panel.tabs)

@@ -144,6 +144,8 @@ class ExplorePanel(QWidget):
         self.bookmarks.show_requested.connect(self.show_bookmark)
         self.bookmarks.keyframe_requested.connect(lambda w_, b: self.set_keyframe(w_, b.z, f"bookmark “{b.name}”"))
         self.bookmarks.failed.connect(self.show_error)
+        self.photo.projected.connect(self._projected)
+        self.photo.message.connect(lambda text, kind: self.show_error(text) if kind == "error" else self.show_note(text))
 
     def connect_window(self, window) -> None:
         """Hook into the main window: its File › Open checkpoint / `latentlab gui CKPT`, and the Train panel."""
@@ -219,6 +221,7 @@ class ExplorePanel(QWidget):
             self.tabs.setTabText(2, f"Attributes ({len(info.attributes)})" if info.attributes else "Attributes")
             self.directions.set_model(info)
             self.photos.model_changed()
+            self.photo.set_model(info)
             self.keyframes.set_can_encode(info.has_encoder)
             self.open_photo_action.setEnabled(info.has_encoder)
             if same_size:
@@ -342,8 +345,23 @@ class ExplorePanel(QWidget):
                 self.show_note(f"{self.bookmarks.import_from(path)} bookmarks added from {path.name}")
             except (OSError, UserError) as exc:
                 self.show_error(str(exc))
+        elif self.info is not None and (not self.info.has_encoder or self.tabs.currentWidget() is self.photo):
+            self.show_photo_page(path)  # a GAN, or the Photo page showing: projection
         else:
             self.photos.open_photo(path)
+
+    def show_photo_page(self, path: str | Path) -> None:
+        """The Photo page, with `path` opened on it (any model: projection)."""
+        self.tabs.setCurrentWidget(self.photo)
+        self.photo.open_photo(path)
+
+    def _projected(self, result: dict) -> None:
+        """A projected photo becomes the face the sliders, directions and keyframes edit."""
+        if self.info is None or np.asarray(result["z"]).size != self.state.latent_dim:
+            return
+        self.state.set_photo(result)
+        if self.info.has_encoder:
+            self.recon.set_photo(result["photo"], result["reconstruction"])
 
     def choose_save_view(self) -> None:
         if self.view.image().isNull():
@@ -409,6 +427,7 @@ class ExplorePanel(QWidget):
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         self.link.stop()
         self.directions.job.cancel()
+        self.photo.shutdown(0.2)
         ok = self.service.shutdown(max(0.2, timeout_s - 0.2))
         return self.directions.shutdown(0.2) and ok
 

@@ -1,0 +1,286 @@
+"""A photo into a model's latent space: find and align the face, then project it (GAN inversion).
+
+Projection optimises z so that G(z) matches the aligned photo, as in Zhu et al. 2016, "Generative
+Visual Manipulation on the Natural Image Manifold" (pixel loss plus a feature loss, from several
+starts, keeping the best) and Abdal et al. 2019, "Image2StyleGAN" (Adam on the latent with a pixel
+and a perceptual term). Here (ALGORITHMS.md §4):
+
+    loss(z) = mean|G(z) − x|  +  λ_f · Σ_l ‖φ_l(G(z)) − φ_l(x)‖² / ‖φ_l(x)‖²  +  λ_p · (‖z‖²/nz − 1)²
+
+φ_l are the three layers of the fixed random-convolution feature space the metrics use
+(latentlab.metrics.features): offline, the same for every model (an imported netG has no D), and
+it rewards getting edges and layout right where pixels alone blur. The prior keeps z at the norm
+a Gaussian latent has (√nz), where G was trained. The K restarts run as one batch: the best K of
+a larger pool of random latents (or the VAE/GAN encoder's μ and K−1 jittered copies of it), then
+Adam with a cosine-decayed step size; the best latent seen is kept.
+
+One code path for the window and the CLI: `project` takes a progress callback (step, error,
+current image) and a stop predicate, so a GUI worker can show the picture converge and stop it.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from latentlab.config import UserError
+
+DEFAULT_STEPS = 150
+DEFAULT_RESTARTS = 4
+
+
+class ProjectionCancelled(Exception):
+    """Raised by `project` when its stop predicate says so; nothing was changed."""
+
+
+@dataclass
+class ProjectionStep:
+    step: int
+    steps: int
+    error: float  # mean absolute pixel error of the best latent so far, in grey levels (0-255)
+    image: np.ndarray  # uint8 (S, S, 3): G of that latent
+    z: np.ndarray  # float32 (nz,)
+
+
+@dataclass
+class Projection:
+    z: np.ndarray  # float32 (nz,): the best latent found
+    image: np.ndarray  # uint8 (S, S, 3): G(z)
+    error: float  # its mean absolute pixel error against the target, grey levels
+    history: list[tuple[int, float]] = field(default_factory=list)  # (step, best error so far)
+    start: str = "random"  # "random" | "encoder"
+    start_error: float = float("nan")  # the best starting latent's error (the encoder's alone, for a VAE/GAN)
+    seconds: float = 0.0
+
+
+@dataclass
+class Weights:
+    feature: float = 0.5
+    prior: float = 0.05
+    lr: float = 0.06
+
+
+def _to_float(images: np.ndarray, device) -> torch.Tensor:
+    x = torch.from_numpy(np.array(images, np.uint8)).to(device)  # a copy: photos may be read-only
+    if x.dim() == 3:
+        x = x[None]
+    return x.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def _to_uint8(x: torch.Tensor) -> np.ndarray:
+    return x.detach().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+class _Loss:
+    """Per-latent losses against one target; the target's features are computed once."""
+
+    def __init__(self, target: torch.Tensor, latent_dim: int, w: Weights):
+        from latentlab.metrics.features import feature_maps
+
+        self.phi = feature_maps
+        self.x = target
+        with torch.no_grad():
+            self.fx = [f.detach() for f in feature_maps(target)]
+        self.norms = [f.pow(2).mean().clamp_min(1e-8) for f in self.fx]
+        self.nz, self.w = latent_dim, w
+
+    def __call__(self, images: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(total loss per latent, mean absolute pixel error per latent in [-1, 1] units)."""
+        images = images.clamp(-1, 1)  # what the user sees: the 2015 G has no Tanh
+        pixel = (images - self.x).abs().flatten(1).mean(1)
+        feats = self.phi(images)
+        feature = sum((f - t).pow(2).flatten(1).mean(1) / n for f, t, n in zip(feats, self.fx, self.norms))
+        prior = (z.pow(2).mean(1) - 1).pow(2)
+        return pixel + self.w.feature * feature + self.w.prior * prior, pixel
+
+
+def project(G: torch.nn.Module, target: np.ndarray, *, E: torch.nn.Module | None = None,
+            steps: int = DEFAULT_STEPS, restarts: int = DEFAULT_RESTARTS, seed: int = 0,
+            progress: Callable[[ProjectionStep], None] | None = None,
+            should_stop: Callable[[], bool] | None = None, report_every: int = 5,
+            weights: Weights | None = None) -> Projection:
+    """The latent z whose G(z) best matches `target` (uint8 (S, S, 3), aligned like G's data).
+
+    E: a VAE/GAN encoder: start from its μ instead of random latents. progress: called every
+    `report_every` steps and at the end. should_stop: polled every step; when it returns True,
+    ProjectionCancelled is raised. G and E are used read-only, in eval mode as given.
+    """
+    started = time.perf_counter()
+    w = weights or Weights()
+    steps, restarts = max(0, int(steps)), max(1, int(restarts))
+    device = next(iter(G.parameters()), torch.empty(0)).device
+    nz, size = int(G.latent_dim), int(G.image_size)
+    target = np.asarray(target)
+    if target.shape != (size, size, 3) or target.dtype != np.uint8:
+        raise UserError(f"the aligned photo must be uint8 ({size}, {size}, 3) for this model (got {target.dtype} "
+                        f"{target.shape})")
+    x = _to_float(target, device)
+    loss_fn = _Loss(x, nz, w)
+    gen = torch.Generator().manual_seed(int(seed))
+    stop = should_stop or (lambda: False)
+
+    with torch.no_grad():
+        if E is not None:
+            mu = E(x)[0].float()
+            z0 = mu.repeat(restarts, 1)
+            z0[1:] += 0.3 * torch.randn(restarts - 1, nz, generator=gen).to(device)
+            start = "encoder"
+        else:
+            # The best `restarts` of a pool of random latents: one cheap batch picks good basins.
+            pool = torch.randn(max(8 * restarts, 32), nz, generator=gen).to(device)
+            scores = torch.cat([loss_fn(G(p), p)[0] for p in pool.split(32)])
+            z0 = pool[scores.argsort()[:restarts]]
+            start = "random"
+        _, pix0 = loss_fn(G(z0), z0)
+    start_error = float(pix0[0 if E is not None else int(pix0.argmin())]) * 127.5
+
+    z = z0.clone().requires_grad_(True)
+    # Adam (Kingma & Ba 2015) written out: torch.optim's first use imports torch._dynamo, seconds
+    # (and an import lock) that a GUI worker thread should not wait on.
+    m1, m2 = torch.zeros_like(z0), torch.zeros_like(z0)
+    beta1, beta2 = 0.9, 0.999
+    best_loss = torch.full((restarts,), float("inf"), device=device)
+    best_z, best_pix = z0.clone(), pix0.clone()
+    best_img = None
+    history: list[tuple[int, float]] = []
+
+    def report(step: int, images: torch.Tensor) -> None:
+        k = int(best_pix.argmin())
+        err = float(best_pix[k]) * 127.5
+        history.append((step, err))
+        if progress is not None:
+            progress(ProjectionStep(step, steps, err, _to_uint8(images[k:k + 1])[0], best_z[k].cpu().numpy().copy()))
+
+    for step in range(1, steps + 1):
+        if stop():
+            raise ProjectionCancelled()
+        # Cosine decay to a tenth: big moves first, then settle.
+        lr = w.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 1) / max(steps, 1))))
+        with torch.enable_grad():
+            images = G(z)
+            total, pix = loss_fn(images, z)
+            (grad,) = torch.autograd.grad(total.sum(), z)
+        with torch.no_grad():
+            better = total.detach() < best_loss
+            best_loss = torch.where(better, total.detach(), best_loss)
+            best_pix = torch.where(better, pix.detach(), best_pix)
+            best_z[better] = z.detach()[better]
+            if best_img is None:
+                best_img = images.detach().clone()
+            best_img[better] = images.detach()[better]
+            m1.mul_(beta1).add_(grad, alpha=1 - beta1)
+            m2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+            step_size = lr / (1 - beta1 ** step)
+            z -= step_size * m1 / ((m2 / (1 - beta2 ** step)).sqrt() + 1e-8)
+        if step % max(1, report_every) == 0 or step == steps:
+            report(step, best_img)
+    if stop():
+        raise ProjectionCancelled()
+
+    with torch.no_grad():
+        if steps == 0:
+            best_pix = pix0
+        k = int(best_pix.argmin())
+        zk = best_z[k:k + 1]
+        image = _to_uint8(G(zk))[0]
+    error = float(np.abs(image.astype(np.float64) - target.astype(np.float64)).mean())
+    if steps == 0:
+        history.append((0, error))
+    return Projection(zk[0].float().cpu().numpy(), image, error, history, start, start_error,
+                      time.perf_counter() - started)
+
+
+# -- the model side -----------------------------------------------------------------------------
+def model_convention(renderer):
+    """The crop convention of the data the renderer's model was trained on."""
+    from latentlab.data.align import convention, convention_for
+
+    cfg = renderer.config
+    if cfg is None or cfg.name.startswith("imported-"):
+        return convention("celeba")  # the PyTorch DCGAN example trains on CelebA, centre-cropped
+    return convention_for(cfg)
+
+
+@dataclass
+class PreparedPhoto:
+    """A photo read, its faces found, and the chosen one aligned for a model."""
+
+    path: str
+    pixels: np.ndarray  # uint8 (H, W, 3): the photo as decoded (upright)
+    faces: list  # latentlab.data.faces.Face, in `pixels` coordinates
+    box: tuple[float, float, float, float]  # the face used, in `pixels` coordinates
+    aligned: np.ndarray  # uint8 (S, S, 3)
+    from_box: bool  # aligned from the box alone (no eyes found)
+
+
+def prepare_photo(path: str | Path, conv, size: int, *, box=None, index: int = 0) -> PreparedPhoto:
+    """Read `path`, find its faces and align face `index` (or the face in `box`, given in the file's
+    own pixels) to `conv` at `size` px. UserError naming the file for every user mistake."""
+    from latentlab.data.align import align_photo, read_photo
+
+    photo = read_photo(path)
+    user_box = None
+    if box is not None:
+        user_box = tuple(float(v) * photo.scale for v in box)
+    try:
+        aligned, faces = align_photo(photo.pixels, conv, size, box=user_box, index=index)
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
+    used = user_box if user_box is not None else faces[index].box
+    return PreparedPhoto(str(path), photo.pixels, faces, used, aligned.image, aligned.from_box)
+
+
+def parse_box(text: str | None):
+    """'X,Y,W,H' (pixels of the photo) -> a tuple, or None."""
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4 or values[2] <= 0 or values[3] <= 0:
+        raise UserError(f"--box must be X,Y,W,H in photo pixels with W, H > 0 (got {text!r})")
+    return values
+
+
+def outlined(pixels: np.ndarray, box, cell: int, color=(255, 60, 60)) -> np.ndarray:
+    """The photo letterboxed into a cell × cell square (grey bars), the face box drawn on it."""
+    from PIL import Image, ImageDraw
+
+    h, w = pixels.shape[:2]
+    f = cell / max(h, w)
+    nw, nh = max(1, round(w * f)), max(1, round(h * f))
+    im = Image.fromarray(pixels).resize((nw, nh), Image.BILINEAR, reducing_gap=2.0)
+    canvas = Image.new("RGB", (cell, cell), (128, 128, 128))
+    ox, oy = (cell - nw) // 2, (cell - nh) // 2
+    canvas.paste(im, (ox, oy))
+    if box is not None:
+        x, y, bw, bh = box
+        ImageDraw.Draw(canvas).rectangle([ox + x * f, oy + y * f, ox + (x + bw) * f - 1, oy + (y + bh) * f - 1],
+                                         outline=color, width=max(1, cell // 64))
+    return np.asarray(canvas, np.uint8)
+
+
+def rows_image(rows: Sequence[Sequence[np.ndarray]], cell: int) -> np.ndarray:
+    """One row per photo of equal cells (each upscaled to `cell` px), 2 px white gaps between them."""
+    from latentlab.render import tile, upscale
+
+    cells = []
+    for row in rows:
+        for image in row:
+            if image.shape[0] != cell:
+                image = upscale(image[None], cell, "nearest" if cell % image.shape[0] == 0 else "bicubic")[0]
+            cells.append(image)
+    return tile(np.stack(cells), rows=len(rows), cols=len(rows[0]), fill=255)
+
+
+def renderer_nets(renderer) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """The networks a projection runs: the renderer's eval copies (BatchNorm folded, same function)."""
+    return renderer.G, renderer.E
