@@ -149,6 +149,23 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--name", help="with --with/--without: the attribute's name")
     a.add_argument("--max-images", type=_positive_int, default=2000, help="at most this many images per source")
 
+    tl = _command(sub, "timelapse", "the run's fixed-noise grids over training as a video",
+                  "latentlab timelapse runs/tiny --out train.mp4 --label --hold-last 2",
+                  "latentlab timelapse runs/tiny --out train.gif --from 500 --to 2000 --size 400 --fps 15")
+    tl.add_argument("run", metavar="RUN", help="a run directory (also one still training, or written by torchrun)")
+    tl.add_argument("--out", required=True, help="train.mp4 | train.webm | train.gif | FOLDER/ (PNG sequence)")
+    tl.add_argument("--fps", type=float, default=30.0, help="frames per second, one grid a frame")
+    tl.add_argument("--size", type=_positive_int, help="the frame's longer side in px (default: the grid "
+                    "upscaled by the smallest whole factor reaching 512 px)")
+    tl.add_argument("--from", dest="start", type=int, metavar="STEP", help="first step to include")
+    tl.add_argument("--to", dest="stop", type=int, metavar="STEP", help="last step to include")
+    tl.add_argument("--label", action="store_true", help="burn the step and epoch into the bottom-left corner")
+    tl.add_argument("--hold-last", type=float, default=0.0, metavar="SECONDS", help="show the last grid this long")
+
+    tb = _command(sub, "tensorboard", "write or back-fill TensorBoard event files (RUN/tb/) for runs",
+                  "latentlab tensorboard runs/tiny runs/dcgan")
+    tb.add_argument("runs", nargs="+", metavar="RUN", help="run directories; each gets RUN/tb/ rebuilt from its logs")
+
     from latentlab.cli_photo import add_parsers as add_photo_parsers
 
     add_photo_parsers(sub, _positive_int, _command)
@@ -304,7 +321,7 @@ def _cmd_sample(args) -> int:
     import torch
 
     from latentlab.run.checkpoint import load_model
-    from latentlab.train.grids import save_grid
+    from latentlab.run.grids import save_grid
 
     if not 0 < args.truncation <= 1:
         raise UserError(f"--truncation must be in (0, 1] (got {args.truncation})")
@@ -347,13 +364,33 @@ def _cmd_walk(args) -> int:
     from latentlab.video import write_walk
 
     renderer = Renderer.from_checkpoint(args.checkpoint)
-    bar = ProgressLine()
     result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
                         frames=args.frames, fps=args.fps, interp=args.interp, ease=args.ease, loop=args.loop,
                         size=args.size, upscale=args.upscale, grid=args.grid, truncation=args.truncation,
-                        seed=args.seed, progress=bar.frames)
+                        seed=args.seed, progress=ProgressLine().frames)
     print(f"latentlab: wrote {result.frames} frames ({result.width}x{result.height}, {result.fps:g} fps) to "
           f"{result.path} in {result.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _cmd_timelapse(args) -> int:
+    from latentlab.timelapse import write_timelapse
+
+    result = write_timelapse(args.run, args.out, fps=args.fps, size=args.size, start=args.start, stop=args.stop,
+                             label=args.label, hold_last=args.hold_last, progress=ProgressLine().frames)
+    print(f"latentlab: wrote {result.frames} frames ({result.grids} grids, {result.width}x{result.height}, "
+          f"{result.fps:g} fps) to {result.path} in {result.seconds:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _cmd_tensorboard(args) -> int:
+    from latentlab.run.tbevents import backfill
+
+    for run in args.runs:
+        counts = backfill(run)
+        print(f"latentlab: {run}/tb: {counts['scalars']} metric rows, {counts['images']} grids, "
+              f"{counts['texts']} alerts and settings, {counts['quality']} quality figures", file=sys.stderr)
+    print(f"latentlab: open them with: tensorboard --logdir {args.runs[0].rstrip('/')}/tb", file=sys.stderr)
     return 0
 
 
@@ -489,6 +526,8 @@ COMMANDS = {
     "walk": _cmd_walk,
     "encode": _cmd_encode,
     "attributes": _cmd_attributes,
+    "timelapse": _cmd_timelapse,
+    "tensorboard": _cmd_tensorboard,
     "align": _cmd_align,
     "project": _cmd_project,
     "export": _cmd_export,

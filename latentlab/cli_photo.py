@@ -29,9 +29,9 @@ def add_parsers(sub, positive_int, command) -> None:
 
     p = command(sub, "project", "find the latent of a photo's face in any model (GAN inversion)",
                 "latentlab project model.safetensors me.jpg --out rows.png --latents me.json",
-                "latentlab walk model.safetensors --latents me.json --out me.mp4")
+                "latentlab project model.safetensors group.jpg --face 2 --steps 300 --out rows.png")
     p.add_argument("checkpoint", help="any latentlab checkpoint (DCGAN, 2015 GAN, imported netG, VAE/GAN)")
-    p.add_argument("photos", nargs="+", metavar="PHOTO")
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (EXIF rotation honoured)")
     p.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | aligned | result")
     p.add_argument("--steps", type=positive_int, default=None, help="optimisation steps (default 150)")
     p.add_argument("--restarts", type=positive_int, default=None, help="starting latents kept (default 4)")
@@ -77,7 +77,7 @@ def _prepare_all(paths, conv, size, box_text, face):
 def cmd_align(args) -> int:
     from latentlab.data.align import convention
     from latentlab.photo import model_convention
-    from latentlab.train.grids import save_png
+    from latentlab.run.grids import save_png
 
     size = args.size
     if args.like:
@@ -122,7 +122,7 @@ def cmd_project(args) -> int:
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
     from latentlab.photo import DEFAULT_RESTARTS, DEFAULT_STEPS, model_convention, outlined, project, rows_image
     from latentlab.render import Renderer
-    from latentlab.train.grids import save_png
+    from latentlab.run.grids import save_png
 
     out = Path(args.out)
     if out.suffix.lower() != ".png":

@@ -15,7 +15,9 @@ from typing import Any
 from latentlab.resources import preset_dir
 
 ARCHS = ("dcgan", "torchgan2015", "vaegan")
-VAE_UPSAMPLINGS = ("convT5", "convT4", "resize")  # mirrored by models/vaegan.py UPSAMPLINGS
+VAE_UPSAMPLINGS = ("convT5", "convT4", "resize")  # the VAE/GAN decoder's upsampling (models/vaegan.py)
+# The image sizes each architecture is built for (models/ builds exactly these).
+IMAGE_SIZES = {"dcgan": (32, 64, 128), "torchgan2015": (64,), "vaegan": (32, 64)}
 
 
 class UserError(Exception):
@@ -31,7 +33,7 @@ class ModelConfig:
     arch: str = "dcgan"  # dcgan | torchgan2015 | vaegan
     image_size: int = 64
     latent_dim: int = 100
-    # Base widths; each architecture multiplies them as ALGORITHMS.md lays out (see models/).
+    # Base widths; each architecture multiplies them as docs/algorithms.md lays out (see models/).
     g_width: int = 64
     d_width: int = 64
     e_width: int = 64
@@ -128,7 +130,7 @@ class Config:
     def validate(self) -> Config:
         m, d, t = self.model, self.data, self.train
         _check(m.arch in ARCHS, f"model.arch must be one of {', '.join(ARCHS)} (got {m.arch!r})")
-        sizes = {"dcgan": (32, 64, 128), "torchgan2015": (64,), "vaegan": (32, 64)}[m.arch]
+        sizes = IMAGE_SIZES[m.arch]
         _check(m.image_size in sizes,
                f"model.image_size for {m.arch} must be one of {', '.join(map(str, sizes))} (got {m.image_size})")
         for key in ("latent_dim", "g_width", "d_width", "e_width"):

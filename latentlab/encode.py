@@ -1,5 +1,5 @@
 """Encoding with a VAE/GAN checkpoint: photos to input | reconstruction pairs, the identity check, and
-attribute vectors stored beside the checkpoint (Larsen et al. 2016, ALGORITHMS.md §3). No Qt.
+attribute vectors stored beside the checkpoint (Larsen et al. 2016, docs/algorithms.md §3). No Qt.
 
 The vector arithmetic and the vectors file format live in latentlab.latent; this module decides
 which images go in (a labelled source, or two folders), where the file goes and what it records.
@@ -92,7 +92,7 @@ def encode_photos(renderer, paths: Sequence[str | Path], crop: str = "auto",
 def pairs_image(inputs: np.ndarray, reconstructions: np.ndarray, cell: int | None = None) -> np.ndarray:
     """One row per photo: input | reconstruction, each cell upscaled to `cell` px (nearest)."""
     from latentlab.render import upscale
-    from latentlab.train.grids import tile
+    from latentlab.run.grids import tile
 
     cells = np.stack([inputs, reconstructions], axis=1).reshape(-1, *inputs.shape[1:])
     if cell is not None and cell != inputs.shape[1]:
@@ -101,7 +101,7 @@ def pairs_image(inputs: np.ndarray, reconstructions: np.ndarray, cell: int | Non
 
 
 def write_pairs(encoded: EncodedPhotos, out: str | Path, cell: int | None = None) -> Path:
-    from latentlab.train.grids import save_png
+    from latentlab.run.grids import save_png
 
     return save_png(pairs_image(encoded.inputs, encoded.reconstructions, cell), out)
 

@@ -3,7 +3,7 @@
 Projection optimises z so that G(z) matches the aligned photo, as in Zhu et al. 2016, "Generative
 Visual Manipulation on the Natural Image Manifold" (pixel loss plus a feature loss, from several
 starts, keeping the best) and Abdal et al. 2019, "Image2StyleGAN" (Adam on the latent with a pixel
-and a perceptual term). Here (ALGORITHMS.md §4):
+and a perceptual term). Here (docs/algorithms.md §4):
 
     loss(z) = mean|G(z) − x|  +  λ_f · Σ_l ‖φ_l(G(z)) − φ_l(x)‖² / ‖φ_l(x)‖²  +  λ_p · (‖z‖²/nz − 1)²
 
@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from latentlab.config import UserError
+from latentlab.run.grids import to_uint8
 
 DEFAULT_STEPS = 150
 DEFAULT_RESTARTS = 4
@@ -72,10 +73,6 @@ def _to_float(images: np.ndarray, device) -> torch.Tensor:
     if x.dim() == 3:
         x = x[None]
     return x.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
-
-
-def _to_uint8(x: torch.Tensor) -> np.ndarray:
-    return x.detach().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
 class _Loss:
@@ -156,7 +153,7 @@ def project(G: torch.nn.Module, target: np.ndarray, *, E: torch.nn.Module | None
         err = float(best_pix[k]) * 127.5
         history.append((step, err))
         if progress is not None:
-            progress(ProjectionStep(step, steps, err, _to_uint8(images[k:k + 1])[0], best_z[k].cpu().numpy().copy()))
+            progress(ProjectionStep(step, steps, err, to_uint8(images[k:k + 1]).cpu().numpy()[0], best_z[k].cpu().numpy().copy()))
 
     for step in range(1, steps + 1):
         if stop():
@@ -189,7 +186,7 @@ def project(G: torch.nn.Module, target: np.ndarray, *, E: torch.nn.Module | None
             best_pix = pix0
         k = int(best_pix.argmin())
         zk = best_z[k:k + 1]
-        image = _to_uint8(G(zk))[0]
+        image = to_uint8(G(zk)).cpu().numpy()[0]
     error = float(np.abs(image.astype(np.float64) - target.astype(np.float64)).mean())
     if steps == 0:
         history.append((0, error))
@@ -270,7 +267,8 @@ def outlined(pixels: np.ndarray, box, cell: int, color=(255, 60, 60)) -> np.ndar
 
 def rows_image(rows: Sequence[Sequence[np.ndarray]], cell: int) -> np.ndarray:
     """One row per photo of equal cells (each upscaled to `cell` px), 2 px white gaps between them."""
-    from latentlab.render import tile, upscale
+    from latentlab.render import upscale
+    from latentlab.run.grids import tile
 
     cells = []
     for row in rows:
@@ -278,7 +276,7 @@ def rows_image(rows: Sequence[Sequence[np.ndarray]], cell: int) -> np.ndarray:
             if image.shape[0] != cell:
                 image = upscale(image[None], cell, "nearest" if cell % image.shape[0] == 0 else "bicubic")[0]
             cells.append(image)
-    return tile(np.stack(cells), rows=len(rows), cols=len(rows[0]), fill=255)
+    return tile(np.stack(cells), rows=len(rows), cols=len(rows[0]), fill=255, border=False)
 
 
 def renderer_nets(renderer) -> tuple[torch.nn.Module, torch.nn.Module | None]:

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from latentlab.config import UserError
 from latentlab.latent.choices import UPSCALE_NAMES
 from latentlab.render_onnx import ORT_MAX_BATCH, ort_generator
+from latentlab.run.grids import to_uint8
 
 
 @dataclass
@@ -35,11 +36,6 @@ class RenderResult:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) in [-1, 1] -> uint8 (N, H, W, 3), contiguous, rounded like the trainer's grids."""
-    return x.clamp(-1, 1).add(1).mul_(127.5).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
 
 
 _FOLDABLE = (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)
@@ -83,7 +79,8 @@ def _fast(master: torch.nn.Module) -> torch.nn.Module:
     return net.to(memory_format=torch.channels_last)
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
+    """One line for a failure that lands in a result: a user's mistake as itself, anything else with its type."""
     return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
 
 
@@ -237,7 +234,7 @@ class Renderer:
             images = self.render_uint8(z, threads, interactive=True)
             return RenderResult(images=images, ms=(time.perf_counter() - start) * 1000)
         except Exception as exc:  # noqa: BLE001 - the UI shows it and carries on
-            return RenderResult(ms=(time.perf_counter() - start) * 1000, error=_error_text(exc))
+            return RenderResult(ms=(time.perf_counter() - start) * 1000, error=error_text(exc))
 
     def encode(self, photos, threads: int | None = None) -> RenderResult:
         """uint8 photo(s) (S, S, 3) or (N, S, S, 3) -> RenderResult(z = encoder mu)."""
@@ -246,7 +243,7 @@ class Renderer:
             mu = self.encode_mu(photos, threads)
             return RenderResult(z=mu, ms=(time.perf_counter() - start) * 1000)
         except Exception as exc:  # noqa: BLE001 - into the result, never raised
-            return RenderResult(ms=(time.perf_counter() - start) * 1000, error=_error_text(exc))
+            return RenderResult(ms=(time.perf_counter() - start) * 1000, error=error_text(exc))
 
     def reconstruct(self, photos, threads: int | None = None) -> RenderResult:
         """uint8 photo(s) -> RenderResult(z = mu, images = G(mu)): the VAE/GAN reconstruction."""
@@ -256,7 +253,7 @@ class Renderer:
             images = self.render_uint8(mu, threads, interactive=True)
             return RenderResult(images=images, z=mu, ms=(time.perf_counter() - start) * 1000)
         except Exception as exc:  # noqa: BLE001 - into the result, never raised
-            return RenderResult(ms=(time.perf_counter() - start) * 1000, error=_error_text(exc))
+            return RenderResult(ms=(time.perf_counter() - start) * 1000, error=error_text(exc))
 
 
 # -- image helpers ----------------------------------------------------------------------------------
@@ -298,24 +295,6 @@ def upscale(images: np.ndarray, size: int, method: str = "nearest") -> np.ndarra
         y = upscale_tensor(x, size, method)
         out = y.round_().clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1).contiguous().numpy()
     return out[0] if single else out
-
-
-def tile(images: np.ndarray, rows: int, cols: int, pad: int = 2, fill: int = 0) -> np.ndarray:
-    """uint8 (rows·cols, H, W, 3) -> one image (rows·H + (rows−1)·pad, cols·W + (cols−1)·pad, 3),
-    row-major, with `pad` px gaps of value `fill` between cells (no outer border). Also takes
-    (B, rows·cols, H, W, 3) and returns B tiled frames."""
-    arr = np.asarray(images)
-    batched = arr.ndim == 5
-    if not batched:
-        arr = arr[None]
-    b, n, h, w, c = arr.shape
-    if n != rows * cols:
-        raise UserError(f"tile: {n} images do not fill a {rows}x{cols} grid")
-    out = np.full((b, rows * h + (rows - 1) * pad, cols * w + (cols - 1) * pad, c), fill, dtype=arr.dtype)
-    for i in range(n):
-        r, col = divmod(i, cols)
-        out[:, r * (h + pad):r * (h + pad) + h, col * (w + pad):col * (w + pad) + w] = arr[:, i]
-    return out if batched else out[0]
 
 
 # -- whole video frames from generator output (used by the walk export) ------------------------------

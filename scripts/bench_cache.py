@@ -1,7 +1,7 @@
 """Benchmark the data path: synthetic render rate, cache reopen time and BatchFeeder images/s.
 
 Usage: .venv/bin/python scripts/bench_cache.py [--count 4096] [--device cpu] [--cache-dir DIR]
-Target (DESIGN.md): the cache feeds the training loop at >= 20,000 images/s.
+Target (docs/design.md): the cache feeds the training loop at >= 20,000 images/s.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Benchmarks of the desktop app (DESIGN.md targets: launch-to-window <= 3 s; the event loop's worst
+"""Benchmarks of the desktop app (docs/design.md targets: launch-to-window <= 3 s; the event loop's worst
 delay while training runs <= 50 ms).
 
   .venv/bin/python scripts/bench_gui.py                     # both, 5 launches, 60 s of training

@@ -12,7 +12,7 @@ Usage: OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_project.py [--threads 1]
    exact cost per step; the error curve shows the optimiser on a non-trivial target.
 3. VAE/GAN (the bundled 32 px demo) on held-out synthetic faces: the encoder's μ alone against μ
    refined by projection.
-Targets (DESIGN.md): projection visually converged in ≤ 3 s; alignment ≤ 100 ms per photo.
+Targets (docs/design.md): projection visually converged in ≤ 3 s; alignment ≤ 100 ms per photo.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Training-step throughput: images/s, the data path's share of a step, and FLOP/s as a fraction of
-a 2048² matmul measured in the same run (fp32; on CUDA also bf16). On CUDA the batches default to
-128 and 512.
+a 2048² matmul measured in the same run (fp32; on CUDA also bf16; docs/design.md target on the
+2-core CPU: >= 75% of fp32). On CUDA the batches default to 128 and 512.
 
     .venv/bin/python scripts/bench_train.py [--preset dcgan] [--batch 64] [--steps 20] [--device auto]
         [--faces N | --data FOLDER] [--baseline] [--layers]

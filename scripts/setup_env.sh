@@ -31,8 +31,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   # torch is pinned; torchvision (needed only by the metrics extra's torch-fidelity) must be the
   # release built for that torch, so the pair is installed together.
   "$VENV/bin/python" -m pip install -q "torch==2.14.1" "torchvision==0.29.1" 2>&1 | grep -v "^WARNING: Location" || true
-  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,metrics,export]" 2>&1 | grep -v "^WARNING: Location" || true
-  "$VENV/bin/python" -c "import torch, PySide6, pyqtgraph, av, safetensors, onnx, onnxruntime, latentlab" \
+  "$VENV/bin/python" -m pip install -q -e "$ROOT[dev,metrics,export,tensorboard]" 2>&1 | grep -v "^WARNING: Location" || true
+  "$VENV/bin/python" -c "import torch, PySide6, pyqtgraph, av, safetensors, onnx, onnxruntime, tensorboard, latentlab" \
     || { echo "latentlab setup: install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi

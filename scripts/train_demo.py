@@ -157,7 +157,7 @@ def main(argv=None) -> int:
         reconstruct,
         store_attributes,
     )
-    from latentlab.train.grids import save_grid
+    from latentlab.run.grids import save_grid
 
     write_slim(Path(args.run_dir), out, {"trained_by": "scripts/train_demo.py", "train_seconds": round(train_seconds),
                                          "train_threads": threads, "machine_cpus": os.cpu_count()})

@@ -19,7 +19,7 @@ from tests.train.helpers import tiny_config
 
 ROOT = Path(__file__).resolve().parent.parent
 S = 32  # the tiny models' image size
-PAD = 2  # the grid's gap (latentlab.train.grids.tile)
+PAD = 2  # the grid's gap (latentlab.run.grids.tile)
 
 
 def run_cli(*args, timeout=240):
@@ -79,7 +79,7 @@ def photos(tmp_path):
 
 
 def cells(png, rows, cols, cell=S):
-    """Split a grid written by latentlab.train.grids.tile back into (rows, cols, cell, cell, 3)."""
+    """Split a grid written by latentlab.run.grids.tile back into (rows, cols, cell, cell, 3)."""
     image = np.asarray(Image.open(png).convert("RGB"))
     assert image.shape == (rows * (cell + PAD) + PAD, cols * (cell + PAD) + PAD, 3)
     return np.stack([np.stack([image[PAD + r * (cell + PAD):PAD + r * (cell + PAD) + cell,

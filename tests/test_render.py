@@ -6,7 +6,8 @@ import torch
 from latentlab.config import Config, ModelConfig, UserError
 from latentlab.latent import random_keyframes
 from latentlab.models import build_models
-from latentlab.render import Renderer, frames_rgb, frames_yuv420, tile, to_uint8, upscale
+from latentlab.render import Renderer, frames_rgb, frames_yuv420, upscale
+from latentlab.run.grids import tile, to_uint8
 from tests.nets import vivid
 
 
@@ -114,7 +115,7 @@ def test_upscale_and_tile():
     np.testing.assert_array_equal(big[:, 2::3, 1::3], img)
     assert upscale(img[0], 10, "bicubic").shape == (10, 10, 3)
     assert upscale(img, 7).shape == (2, 7, 7, 3)
-    grid = tile(np.concatenate([img, img, img]), rows=2, cols=3, pad=2)
+    grid = tile(np.concatenate([img, img, img]), rows=2, cols=3, pad=2, fill=0, border=False)
     assert grid.shape == (2 * 4 + 2, 3 * 4 + 4, 3)
     np.testing.assert_array_equal(grid[6:10, 12:16], img[1])
     assert (grid[4:6] == 0).all()

@@ -60,6 +60,8 @@ class MainWindow(QMainWindow):
         self.explore_panel = self.add_panel(ExplorePanel(window=self), "Explore")
         from latentlab.gui.record.panel import RecordPanel
         self.record_panel = self.add_panel(RecordPanel(window=self), "Record")
+        # Record › Timelapse follows the run the Train tab trains or follows (the tabs do not know each other)
+        self.train_panel.state_changed.connect(lambda _: self._offer_run_to_timelapse())
         from latentlab.gui.metrics.panel import MetricsPanel  # quality and health of the Train panel's run
         self.metrics_panel = self.add_panel(MetricsPanel(self.train_panel), "Metrics")
         # Tabs never import each other: the window tells every panel that renders whether a training
@@ -73,6 +75,11 @@ class MainWindow(QMainWindow):
                 panel.set_training_active(active)
 
     # -- panels ---------------------------------------------------------------------------------------
+    def _offer_run_to_timelapse(self) -> None:
+        run = self.train_panel.run_dir
+        if run is not None and run != self.record_panel.timelapse.run:
+            self.record_panel.timelapse.set_run(run)
+
     def add_panel(self, panel: QWidget, title: str) -> QWidget:
         self.panels.append(panel)
         self.tabs.addTab(panel, title)

@@ -1,4 +1,4 @@
-"""Operations on the latent space (ALGORITHMS.md §4): interpolation, truncation, easing, seeded latents,
+"""Operations on the latent space (docs/algorithms.md §4): interpolation, truncation, easing, seeded latents,
 walk paths, principal directions, attribute vectors, bookmarks. No Qt; numpy or torch in, same out."""
 
 # Submodules load on first use: importing latentlab.latent (e.g. for bookmarks) must not pull in

@@ -55,7 +55,7 @@ def principal_directions(G: torch.nn.Module, n_samples: int = 2000, n_components
     standard deviation of each principal component in G.early_features space, which ranks them;
     explained float32 (k,), the share of that layer's total variance each component carries).
     Along any unit direction z ~ N(0, I) has unit variance, so a slider's ±3 spans ±3 standard
-    deviations of the latents along it (ALGORITHMS.md §4): unit rows are already scaled by their spread.
+    deviations of the latents along it (docs/algorithms.md §4): unit rows are already scaled by their spread.
     k = min(n_components, latent_dim, n_samples − 1): beyond latent_dim the directions in z can no
     longer be independent. The result depends only on (G's weights, n_samples, n_components, seed).
     progress(done, total) is called per batch of samples; cancel() returning True stops early and
@@ -118,7 +118,7 @@ def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[st
     """Attribute vectors: the direction of mean encoder mu over images with the label minus the mean
     over images without it (Larsen et al. 2016), scaled to the spread of the latents along it: each
     vector's length is the standard deviation of all encoded images' projections onto its direction,
-    so a slider's ±3 spans ±3 standard deviations (ALGORITHMS.md §4). The raw difference of means
+    so a slider's ±3 spans ±3 standard deviations (docs/algorithms.md §4). The raw difference of means
     can be 20 times shorter for a label the encoder carries weakly than for a strong one, and its
     slider then changes nothing visible. images: uint8 (N, S, S, 3); labels: name -> bool (N,).
 

@@ -1,4 +1,4 @@
-"""Interpolation, truncation, easing and seeded latents (ALGORITHMS.md §4).
+"""Interpolation, truncation, easing and seeded latents (docs/algorithms.md §4).
 
 Every function accepts numpy arrays or torch tensors and returns the same kind it was given. The
 maths runs in float64 (torch) so slerp stays accurate near Ω ≈ 0 and Ω ≈ π, then is cast back to the

@@ -1,4 +1,4 @@
-"""Latent walks: keyframes joined by interpolated segments (ALGORITHMS.md §4)."""
+"""Latent walks: keyframes joined by interpolated segments (docs/algorithms.md §4)."""
 
 from __future__ import annotations
 

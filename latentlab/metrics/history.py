@@ -19,6 +19,7 @@ class QualityHistory:
         self._tail = Tail(self.root / "events.jsonl")
         self.quality: list[dict] = []  # {"step": .., metric: value, ...}
         self.health: list[dict] = []  # event rows of HEALTH_KINDS
+        self.best: dict | None = None  # {"step", "fd_random"} of checkpoints/best.safetensors (train/best.py)
 
     def poll(self) -> bool:
         """Read what was appended since the last poll; True when anything changed."""
@@ -30,6 +31,7 @@ class QualityHistory:
         if rewritten:
             self.quality.clear()
             self.health.clear()
+            self.best = None
         rows = self._tail.read()
         for row in rows:
             self.add_event(row)
@@ -42,6 +44,8 @@ class QualityHistory:
             point = {"step": int(row.get("step", 0))}
             point.update({k: float(data[k]) for k in QUALITY_KEYS if isinstance(data.get(k), (int, float))})
             self.quality.append(point)
+        elif kind == "best":
+            self.best = {"step": int(row.get("step", 0)), **(row.get("data") or {})}
         elif kind in HEALTH_KINDS:
             self.health.append(row)
 

@@ -1,4 +1,4 @@
-"""The networks of each architecture, built from a ModelConfig (ALGORITHMS.md sections 1-3).
+"""The networks of each architecture, built from a ModelConfig (docs/algorithms.md sections 1-3).
 
 Every generator takes z as (N, latent_dim) or (N, latent_dim, 1, 1), returns (N, 3, S, S), and has
 `latent_dim`, `image_size`, `arch` and `early_features(z)`. Every discriminator returns logits (N,):
@@ -10,17 +10,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from latentlab.config import ARCHS, ModelConfig, UserError
+from latentlab.config import ARCHS, IMAGE_SIZES, VAE_UPSAMPLINGS, ModelConfig, UserError
 from latentlab.models.common import count_params, latent_vector
-from latentlab.models.dcgan import STAGES as DCGAN_STAGES
 from latentlab.models.dcgan import DCGANDiscriminator, DCGANGenerator
 from latentlab.models.flops import forward_flops
 from latentlab.models.torchgan2015 import Torch2015Discriminator, Torch2015Generator
-from latentlab.models.vaegan import SIZES as VAEGAN_SIZES
-from latentlab.models.vaegan import UPSAMPLINGS as VAEGAN_UPSAMPLINGS
 from latentlab.models.vaegan import VAEGANDecoder, VAEGANDiscriminator, VAEGANEncoder
-
-IMAGE_SIZES = {"dcgan": tuple(DCGAN_STAGES), "torchgan2015": (64,), "vaegan": VAEGAN_SIZES}
 
 __all__ = [
     "IMAGE_SIZES",
@@ -56,8 +51,8 @@ def check_model_config(cfg: ModelConfig) -> None:
         value = getattr(cfg, key)
         if not isinstance(value, int) or value < 1:
             raise UserError(f"model.{key} must be a whole number of at least 1 (got {value!r})")
-    if cfg.arch == "vaegan" and cfg.vae_upsample not in VAEGAN_UPSAMPLINGS:
-        raise UserError(f"model.vae_upsample must be one of {', '.join(VAEGAN_UPSAMPLINGS)} (got {cfg.vae_upsample!r})")
+    if cfg.arch == "vaegan" and cfg.vae_upsample not in VAE_UPSAMPLINGS:
+        raise UserError(f"model.vae_upsample must be one of {', '.join(VAE_UPSAMPLINGS)} (got {cfg.vae_upsample!r})")
 
 
 def build_generator(cfg: ModelConfig) -> nn.Module:

@@ -1,5 +1,5 @@
 """DCGAN (Radford, Metz & Chintala 2016, "Unsupervised representation learning with deep
-convolutional generative adversarial networks"), laid out as in ALGORITHMS.md section 1.
+convolutional generative adversarial networks"), laid out as in docs/algorithms.md section 1.
 
 Both networks keep the PyTorch DCGAN example's layout, a single `main` nn.Sequential, so a netG
 trained with that example loads by key (see dcgan_import.py). 64 px has five transposed

@@ -1,5 +1,5 @@
 """The 2015 Torch face GAN (Larsen & Sønderby 2015, "Generating faces with Torch"; code
-skaae/torch-gan, itself based on Denton et al.'s eyescream), laid out as in ALGORITHMS.md section 2.
+skaae/torch-gan, itself based on Denton et al.'s eyescream), laid out as in docs/algorithms.md section 2.
 64 px only, as in the original.
 
 Initialisation: PyTorch's defaults, i.e. weights and biases uniform in ±1/sqrt(fan_in), which is

@@ -1,5 +1,5 @@
 """VAE/GAN (Larsen, Sønderby, Larochelle & Winther 2016, "Autoencoding beyond pixels using a learned
-similarity metric"; code andersbll/autoencoding_beyond_pixels), laid out as in ALGORITHMS.md
+similarity metric"; code andersbll/autoencoding_beyond_pixels), laid out as in docs/algorithms.md
 section 3. 64 px as in the paper; the 32 px variant (the original code's img32x32 shape) starts the
 decoder from 4x4 and ends the encoder and discriminator at 4x4, with the same widths.
 
@@ -13,14 +13,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from latentlab.config import VAE_UPSAMPLINGS
 from latentlab.models.common import latent_vector
 
-SIZES = (32, 64)
 # The decoder's 2x upsampling. convT5 is the paper's ConvTranspose 5x5 stride 2; its kernel is not
 # divisible by the stride, so output pixels get uneven numbers of taps (checkerboard artifacts,
 # Odena, Dumoulin & Olah 2016, "Deconvolution and checkerboard artifacts"). convT4 divides evenly;
 # resize (nearest-neighbour x2, then a 3x3 convolution) cannot make the pattern at all.
-UPSAMPLINGS = ("convT5", "convT4", "resize")
+UPSAMPLINGS = VAE_UPSAMPLINGS
 FEATURE_LAYERS = (1, 2, 3, 4)
 
 

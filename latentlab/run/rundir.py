@@ -1,4 +1,4 @@
-"""The run directory: the contract between the trainer and every viewer (DESIGN.md).
+"""The run directory: the contract between the trainer and every viewer (docs/design.md).
 
 RUN/config.toml, RUN/metrics.jsonl, RUN/events.jsonl, RUN/samples/step-NNNNNNNN.png,
 RUN/checkpoints/step-NNNNNNNN.safetensors and RUN/checkpoints/latest.safetensors.

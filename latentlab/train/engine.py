@@ -20,9 +20,9 @@ from latentlab.config import Config, UserError
 from latentlab.run import checkpoint as ckpt
 from latentlab.run.control import Control, Event, StepStats
 from latentlab.run.rundir import RunWriter
-from latentlab.train import trainstate
+from latentlab.train import best, trainstate
 from latentlab.train.distributed import DistContext
-from latentlab.train.grids import save_grid, to_uint8
+from latentlab.run.grids import save_grid, to_uint8
 from latentlab.train.rules import AdaptiveL2, EquilibriumRule, LRSchedule, MarginRule
 from latentlab.train.steps import NonFiniteLoss, gan_step, vaegan_step
 
@@ -65,6 +65,8 @@ class Trainer:
         self._last_ckpt_step = -1
         self.health = None  # a HealthMonitor once set up (train.health)
         self.quality = None  # a QualityTracker once set up (train.quality_every)
+        self.best: dict | None = None  # {"step", "fd_random"} of the best quality so far (train/best.py)
+        self.tb = None  # a TensorBoardSink on rank 0 when the tensorboard package is installed
         self.healthy = True  # the verdict of the latest health check
         self.rollbacks = 0
         self._last_healthy: Path | None = None
@@ -138,6 +140,9 @@ class Trainer:
             if self.resume:
                 self.writer.truncate_after(self.step)
             self.writer.write_config(cfg.to_toml())
+            from latentlab.run.tbevents import open_sink
+
+            self.tb = open_sink(self.out_dir, purge_step=self.step + 1 if self.resume else None)
         return events
 
     def _make_optimizer(self, net: torch.nn.Module, name: str) -> torch.optim.Optimizer:
@@ -207,7 +212,10 @@ class Trainer:
                                 lr_g=self.optims["G"].param_groups[0]["lr"], img_per_s=rate)
                 self._time_offset = stats.time
                 if self.writer is not None and self.step % t.log_every == 0:
-                    self.writer.metric(stats.to_row())
+                    row = stats.to_row()
+                    self.writer.metric(row)
+                    if self.tb is not None:
+                        self.tb.metric(row)
                 self._history.append(stats)
                 yield stats
                 for net, updated in (("D", result.d_updated), ("G", result.g_updated)):
@@ -221,8 +229,11 @@ class Trainer:
                 if self.health is not None and self.step % (t.health_every or t.sample_every) == 0:
                     yield from self._health_check()
                 if self.quality is not None and self.step % t.quality_every == 0:
-                    yield self._log_event(self.quality.measure(self.step, self.generator_for_sampling()))
-                if self.step % t.checkpoint_every == 0:
+                    event = self._log_event(self.quality.measure(self.step, self.generator_for_sampling()))
+                    yield event
+                    if event.kind == "quality" and best.is_better(event.data, self.best):
+                        yield from self._pin_best(event.data[best.FIGURE])
+                if self.step % t.checkpoint_every == 0 and self._last_ckpt_step != self.step:
                     yield self._save()
             finished_cleanly = True
         except GeneratorExit:
@@ -238,6 +249,8 @@ class Trainer:
                 self.writer.event(Event("done", self.step, "training finished" if self.step >= self.total_steps
                                         else "training stopped").to_row())
                 self.writer.close()
+            if self.tb is not None:
+                self.tb.close()
 
     def _final_save(self) -> Event | None:
         if self._nan_seen or not self.nets or self._last_ckpt_step == self.step:
@@ -278,8 +291,21 @@ class Trainer:
     # -- outputs --------------------------------------------------------------------------------
     def _log_event(self, event: Event) -> Event:
         if self.writer is not None:
-            self.writer.event(event.to_row())
+            row = event.to_row()
+            self.writer.event(row)
+            if self.tb is not None:
+                self.tb.event(row)
         return event
+
+    def _pin_best(self, figure: float) -> Iterator[Event]:
+        self.best = {"step": self.step, best.FIGURE: figure}
+        if self.writer is None:
+            return
+        if self._last_ckpt_step != self.step:  # the checkpoint written now carries the new best
+            yield self._save()
+        path = best.pin(self.writer.checkpoint_path(self.step), self.writer.checkpoints)
+        yield self._log_event(Event("best", self.step, f"best checkpoint so far: step {self.step} "
+                                    f"({best.FIGURE} {figure:.4g})", path=str(path), data=dict(self.best)))
 
     def _apply_setting(self, key: str, value: float) -> Event:
         if key == "margin":
@@ -365,7 +391,7 @@ class Trainer:
             return
         images = self.sample_images()
         if self.writer is None:
-            yield Event("sample", self.step, "sample grid", data={"images": to_uint8(images)})
+            yield Event("sample", self.step, "sample grid", data={"images": to_uint8(images).cpu().numpy()})
             return
         path = save_grid(images, self.writer.sample_path(self.step))
         yield self._log_event(Event("sample", self.step, "sample grid", path=str(path)))

@@ -27,7 +27,7 @@ by the same for a fixed subset of the training images):
   It catches partial collapse, where a few distinct faces keep the mean distance high.
 - saturation (rollback): over the last WINDOW steps (at least MIN_WINDOW seen), at least
   WINDOW_FRACTION (80%) of steps have real and fake < SAT_ERROR (0.1) while gen > SAT_GEN (4):
-  D rejects everything and G's gradient no longer says where real faces are (seed 002: D loss
+  D rejects everything and G's gradient no longer says where real faces are (the CelebA DCGAN of "Face Generator with GANs": D loss
   0.000, G loss 64). Healthy runs have real and fake near 0.2-0.8.
 - gen_band (advice only): gen > GEN_HIGH (3) or gen < GEN_LOW (0.05) on WINDOW_FRACTION of the
   window. Healthy runs keep gen within 0.7-2.5; a stalled D (lr_d too low) drives gen to 0.01.

@@ -1,6 +1,6 @@
-"""The balancing rules of the seed documents, each a small object with its own saved state.
+"""The balancing rules of the 2015 face GAN and the VAE/GAN, each a small object with its own saved state.
 
-ALGORITHMS.md §2 (margin rule, adaptive L2, RMSProp warm-up and decay) and §3 (VAE/GAN equilibrium).
+docs/algorithms.md §2 (margin rule, adaptive L2, RMSProp warm-up and decay) and §3 (VAE/GAN equilibrium).
 Every rule exposes `state_dict()` / `load_state_dict()` so a checkpoint restores it exactly.
 """
 
@@ -8,6 +8,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+
+
+def band_decision(real: float, fake: float, low: float, high: float) -> tuple[bool, bool]:
+    """(update D, update G) for D's errors against a band: D is too good when either error is below
+    `low` (skip D), too bad when either is above `high` (skip G); when both would be skipped, both
+    update. The 2015 margin rule is the band (margin, 1 − margin), the VAE/GAN's equilibrium rule
+    the band equilibrium ± margin."""
+    update_d = not (real < low or fake < low)
+    update_g = not (real > high or fake > high)
+    if not update_d and not update_g:
+        return True, True
+    return update_d, update_g
 
 
 @dataclass
@@ -23,11 +35,7 @@ class MarginRule:
     def decide(self, real: float, fake: float) -> tuple[bool, bool]:
         if self.margin <= 0:
             return True, True
-        update_d = not (fake < self.margin or real < self.margin)
-        update_g = not (fake > 1.0 - self.margin or real > 1.0 - self.margin)
-        if not update_d and not update_g:
-            return True, True
-        return update_d, update_g
+        return band_decision(real, fake, self.margin, 1.0 - self.margin)
 
     def state_dict(self) -> dict:
         return asdict(self)
@@ -48,12 +56,7 @@ class EquilibriumRule:
     margin: float = 0.35
 
     def decide(self, real: float, fake: float) -> tuple[bool, bool]:
-        low, high = self.equilibrium - self.margin, self.equilibrium + self.margin
-        update_d = not (real < low or fake < low)
-        update_g = not (real > high or fake > high)
-        if not update_d and not update_g:
-            return True, True
-        return update_d, update_g
+        return band_decision(real, fake, self.equilibrium - self.margin, self.equilibrium + self.margin)
 
     def state_dict(self) -> dict:
         return asdict(self)

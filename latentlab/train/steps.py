@@ -1,4 +1,4 @@
-"""One optimisation step of each model family (ALGORITHMS.md §1-3).
+"""One optimisation step of each model family (docs/algorithms.md §1-3).
 
 Each function computes the three monitored errors, lets the balancing rule decide which nets
 update, refuses to apply any update whose loss is not finite, and returns plain floats: the loss

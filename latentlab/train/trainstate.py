@@ -30,7 +30,7 @@ def state_tensors(t) -> tuple[dict[str, torch.Tensor], dict]:
     meta = {"config": t.cfg.to_toml(), "arch": t.cfg.model.arch, "step": t.step,
             "epoch": t.step // t.feeder.steps_per_epoch, "time": t._time_offset, "rules": rules,
             "optimizers": optim_info, "data_fingerprint": t.data.fingerprint, "world": t.dist.world,
-            "healthy": t.healthy, "rollbacks": t.rollbacks}
+            "healthy": t.healthy, "rollbacks": t.rollbacks, "best": t.best}
     return tensors, meta
 
 
@@ -65,3 +65,4 @@ def load_state(t, tensors: dict[str, torch.Tensor], meta: dict, where: str, prog
     t._time_offset = float(meta.get("time", 0.0))
     t._last_ckpt_step = t.step
     t.rollbacks = int(meta.get("rollbacks", 0))
+    t.best = meta.get("best")  # a rollback keeps the best so far: it is still on disk

@@ -24,6 +24,15 @@ TINY = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _gui_thread_garbage_collection(qapp):
+    """Every GUI test runs under the app's garbage-collection policy (collections on the GUI thread
+    only), also the ones that build a panel without the main window."""
+    from latentlab.gui.app import make_application
+
+    make_application()
+
+
 @pytest.fixture
 def window(qtbot, tmp_path, monkeypatch):
     """The real main window with its settings in tmp_path and runs written under tmp_path/runs."""

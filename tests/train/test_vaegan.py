@@ -1,4 +1,4 @@
-"""VAE/GAN training (ALGORITHMS.md §3): which gradient reaches which network in one vaegan_step, the
+"""VAE/GAN training (docs/algorithms.md §3): which gradient reaches which network in one vaegan_step, the
 equilibrium skips, and a short training whose reconstructions start to keep identity.
 
 Method for the gradient routing: run the real step with plain SGD optimizers, read the gradient each
@@ -63,7 +63,7 @@ def run_step(t, x):
 
 
 def reference_grads(nets, x, gamma, d_sees_recon, pixel_weight=0.0, layer=4):
-    """The rules of ALGORITHMS.md §3 written out independently, on copies of the nets:
+    """The rules of docs/algorithms.md §3 written out independently, on copies of the nets:
     E ← KL + llike; Dec ← γ·llike + GAN (non-saturating); D ← real + fake BCE only. llike is the
     feature-space NLL at D's chosen convolution plus the weighted pixel-space NLL."""
     E, G, D = (copy.deepcopy(nets[k]) for k in ("E", "G", "D"))

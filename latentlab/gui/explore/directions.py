@@ -1,4 +1,4 @@
-"""Principal directions (GANSpace, ALGORITHMS.md §4) computed off the GUI thread, with progress and cancel.
+"""Principal directions (GANSpace, docs/algorithms.md §4) computed off the GUI thread, with progress and cancel.
 
 The job runs on its own thread with one intra-op thread, so slider renders keep a core; it works
 on the model's own CPU copy of G, never on the render worker's. Results are cached per checkpoint.

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from latentlab.gui.explore.bookmarks import BookmarksWidget
+from latentlab.gui.explore.compare import CompareWidget
 from latentlab.gui.explore.controls import ViewControlsWidget
 from latentlab.gui.explore.directions import DirectionsPageWidget
 from latentlab.gui.explore.keyframes import KeyframesWidget
@@ -76,6 +77,8 @@ def build_layout(panel: QWidget) -> None:
     panel.tabs.addTab(panel.attributes, "Attributes")
     panel.tabs.addTab(panel.bookmarks, "Bookmarks")
     panel.tabs.addTab(panel.photo, "Photo")
+    panel.compare = CompareWidget()  # a second checkpoint drawing the same latent
+    panel.tabs.addTab(panel.compare, "Compare")
     panel.main_split = QSplitter(Qt.Horizontal)
     panel.main_split.addWidget(left)
     panel.main_split.addWidget(panel.tabs)

@@ -127,6 +127,10 @@ class ExplorePanel(QWidget):
         self.photos.failed.connect(self.show_error)
         self.photos.keyframe_encoded.connect(self.set_keyframe)
         self.rendering.image_shown.connect(self.photos.show_edited)
+        # Compare: every latent sent to render reaches the second model too
+        self.rendering.latent_changed.connect(lambda: self.compare.show_latent(self.state.latent()))
+        self.rendering.image_shown.connect(self.compare.set_reference)
+        self.model_changed.connect(lambda info: self.compare.set_latent_dim(info.latent_dim))
         self.directions.directions_changed.connect(
             lambda d: self.tabs.setTabText(1, "Directions" if d is None else f"Directions ({len(d)})"))
         self.link.availability_changed.connect(self.follow.set_available)

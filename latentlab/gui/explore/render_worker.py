@@ -26,12 +26,10 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from latentlab.config import UserError
+from latentlab.render import error_text
 
 CHANNELS = ("view", "strip", "encode")  # served in this order when several are pending
 
-
-def _error_text(exc: BaseException) -> str:
-    return str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
 
 
 class RenderWorker(QObject):
@@ -128,7 +126,7 @@ class RenderWorker(QObject):
                     self._serve(kind, *item)
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any single failure
                 self.failed.emit(kind if kind != "op" else "model",
-                                 f"{_error_text(exc)}\n{traceback.format_exc(limit=2)}".strip())
+                                 f"{error_text(exc)}\n{traceback.format_exc(limit=2)}".strip())
 
     def _install(self, info) -> None:
         self.generation += 1

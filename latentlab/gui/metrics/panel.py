@@ -86,6 +86,10 @@ class MetricsPanel(QWidget):
                                              symbolBrush=color, symbolPen=None, name=label)
         self.plot_items["pr"].setYRange(0, 1, padding=0.05)
         self.plot_items["distance"].setLabel("bottom", "step")
+        # checkpoints/best.safetensors: the measurement it was pinned at, starred on the FD curve
+        self.best_marker = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush("#ffd54f"), pen=None)
+        self.best_marker.setToolTip("checkpoints/best.safetensors")
+        self.plot_items["distance"].addItem(self.best_marker)
         from latentlab.train.health import ARM_RATIO, COLLAPSE_RATIO
 
         for value, text in ((COLLAPSE_RATIO, "collapse line"), (ARM_RATIO, None), (1.0, "data")):
@@ -159,13 +163,16 @@ class MetricsPanel(QWidget):
         for row in h.health[self._health_shown:]:
             self._add_health(row)
         self._health_shown = len(h.health)
+        best = h.best if h.best is not None and isinstance(h.best.get("fd_random"), (int, float)) else None
+        self.best_marker.setData([best["step"]] if best else [], [best["fd_random"]] if best else [])
         self.hint.setText(self._hint_text())
 
     def _hint_text(self) -> str:
         h = self.history
         if h.quality:
             last = h.quality[-1]
-            return (f"{len(h.quality)} measurements, the last at step {last['step']:,}. Precision, recall, "
+            best = f" Best checkpoint (★): step {h.best['step']:,}, checkpoints/best.safetensors." if h.best else ""
+            return (f"{len(h.quality)} measurements, the last at step {last['step']:,}.{best} Precision, recall, "
                     "diversity and FD use a fixed random feature space: compare runs of latentlab with each "
                     "other, not with published figures.")
         every = None

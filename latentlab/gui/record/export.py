@@ -1,4 +1,4 @@
-"""Exporting the Record panel's walk: write_walk on a background thread, with progress, Cancel and messages.
+"""Exporting the Record panel's walk or timelapse on a background thread, with progress, Cancel and messages.
 
 The job runs on a daemon thread (gui.background); progress comes back through the queued
 `progressed` signal, the result or the UserError through the background relay. Cancel sets an event
@@ -17,6 +17,17 @@ from latentlab.gui.background import run_in_background
 
 VIDEO_FILTERS = {"MP4 video (*.mp4)": ".mp4", "WebM video (*.webm)": ".webm", "GIF animation (*.gif)": ".gif",
                  "PNG frames (a new folder)": ""}
+
+
+def ask_video_path(parent, title: str, default: str) -> str | None:
+    """A save dialog for a video; the chosen type's extension is added to a name without one."""
+    from PySide6.QtWidgets import QFileDialog
+
+    path, chosen = QFileDialog.getSaveFileName(parent, title, default, ";;".join(VIDEO_FILTERS))
+    if not path:
+        return None
+    suffix = VIDEO_FILTERS.get(chosen, "")
+    return path + suffix if suffix and Path(path).suffix == "" else path
 
 
 class WalkExport(QObject):
@@ -44,6 +55,11 @@ class WalkExport(QObject):
         """Write the walk to `path` on a background thread; False (and a message) if one is running."""
         from latentlab.video import write_walk
 
+        return self.run(path, total_frames, lambda progress, cancel: write_walk(
+            renderer, path, progress=progress, cancel=cancel, **options))
+
+    def run(self, path: str | Path, total_frames: int, job) -> bool:
+        """job(progress, cancel) (write_walk, write_timelapse) on a background thread; False if one is running."""
         if self._thread is not None:
             self.failed.emit("An export is already running; cancel it first")
             return False
@@ -58,10 +74,7 @@ class WalkExport(QObject):
             except RuntimeError:  # the panel is gone: the window closed during the export
                 self._cancel.set()
 
-        def job():
-            return write_walk(renderer, path, progress=progress, cancel=self._cancel.is_set, **options)
-
-        self._thread = run_in_background(job, self._done)
+        self._thread = run_in_background(lambda: job(progress, self._cancel.is_set), self._done)
         self.running_changed.emit(True)
         return True
 
@@ -86,7 +99,8 @@ class WalkExport(QObject):
             self.progress.setValue(0)
             self.label.setText(f"Cancelled after {result.frames} frames; nothing was written")
             return
-        self.label.setText(f"Wrote {result.path}: {result.frames} frames, {result.width}×{result.height}, "
+        grids = f" ({result.grids} grids)" if getattr(result, "grids", 0) else ""
+        self.label.setText(f"Wrote {result.path}: {result.frames} frames{grids}, {result.width}×{result.height}, "
                            f"{result.fps:g} fps in {result.seconds:.1f} s")
 
     def shutdown(self, timeout_s: float) -> bool:

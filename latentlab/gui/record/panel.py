@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -30,10 +31,11 @@ from PySide6.QtWidgets import (
 from latentlab import latent  # its torch-using parts load on first use, after the window shows
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
-from latentlab.gui.record.export import VIDEO_FILTERS, WalkExport
+from latentlab.gui.record.export import WalkExport, ask_video_path
 from latentlab.gui.record.keyframes import KeyframeList
 from latentlab.gui.record.options import build_options
 from latentlab.gui.record.preview import WalkPreview
+from latentlab.gui.record.timelapse import TimelapseWidget
 from latentlab.gui.widgets.alerts import MessageBanner
 
 
@@ -133,11 +135,19 @@ class RecordPanel(QWidget):
         body = QHBoxLayout()
         body.addLayout(left, 2)
         body.addLayout(right, 3)
+        walk_page = QWidget()
+        walk_layout = QVBoxLayout(walk_page)
+        walk_layout.setContentsMargins(0, 0, 0, 0)
+        walk_layout.addWidget(self.model_label)
+        walk_layout.addLayout(body, 1)
+        self.timelapse = TimelapseWidget()
+        self.modes = QTabWidget()
+        self.modes.addTab(walk_page, "Latent walk")
+        self.modes.addTab(self.timelapse, "Timelapse")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
         layout.addWidget(self.banner)
-        layout.addWidget(self.model_label)
-        layout.addLayout(body, 1)
+        layout.addWidget(self.modes, 1)
 
     def _action(self, text: str, shortcut: str, slot, context=Qt.WidgetWithChildrenShortcut) -> QAction:
         action = QAction(text, self)
@@ -339,13 +349,9 @@ class RecordPanel(QWidget):
         if self.renderer is None or self.keys.count() == 0:
             self.show_error("Add keyframes first (and open a model in the Explore panel)")
             return
-        path, chosen = QFileDialog.getSaveFileName(self, "Export the walk", "walk.mp4", ";;".join(VIDEO_FILTERS))
-        if not path:
-            return
-        suffix = VIDEO_FILTERS.get(chosen, "")
-        if suffix and Path(path).suffix == "":
-            path += suffix
-        self.export_to(path)
+        path = ask_video_path(self, "Export the walk", "walk.mp4")
+        if path:
+            self.export_to(path)
 
     def export_options(self) -> dict:
         rows, cols = self.rows.value(), self.cols.value()
@@ -380,4 +386,4 @@ class RecordPanel(QWidget):
 
     def shutdown(self, timeout_s: float = 2.0) -> bool:
         self.stop()
-        return self.export.shutdown(timeout_s)
+        return self.timelapse.export.shutdown(timeout_s) and self.export.shutdown(timeout_s)

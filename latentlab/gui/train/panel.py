@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -28,6 +29,7 @@ from latentlab.gui.background import freeze_long_lived_objects, probe_devices, r
 from latentlab.gui.models.series import rows_to_columns
 from latentlab.gui.train.config_form import ConfigFormWidget
 from latentlab.gui.train.follower import RunFollower
+from latentlab.gui.train.overlay import RunOverlayWidget
 from latentlab.gui.train.run_view import RunViewWidget
 from latentlab.gui.train.setup import (
     DevicePickerWidget,
@@ -145,7 +147,12 @@ class TrainPanel(QWidget):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 8, 8, 4)
         right_layout.addLayout(controls)
-        right_layout.addWidget(self.view, 1)
+        self.compare = RunOverlayWidget()
+        self.view_tabs = QTabWidget()
+        self.view_tabs.setDocumentMode(True)
+        self.view_tabs.addTab(self.view, "This run")
+        self.view_tabs.addTab(self.compare, "Compare runs")
+        right_layout.addWidget(self.view_tabs, 1)
 
         self.main_split = QSplitter(Qt.Horizontal)
         self.main_split.addWidget(scroll)
@@ -184,6 +191,8 @@ class TrainPanel(QWidget):
         label = {"idle": "Idle", "starting": "Starting…", "training": "Training", "paused": "Paused",
                  "stopping": "Stopping: writing a checkpoint…", "attached": "Attached"}[state]
         self.status.show_state(label)
+        if self.run_dir is not None:
+            self.compare.set_own_run(self.run_dir)
         self.state_changed.emit(state)
 
     def show_error(self, message: str, step: int | None = None) -> None:

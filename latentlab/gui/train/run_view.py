@@ -1,6 +1,6 @@
 """The view of one run: plots, the sample grid, alerts and the status readout.
 
-DESIGN.md: a run trained in this window and a run attached from disk are the same view. Both feed
+docs/design.md: a run trained in this window and a run attached from disk are the same view. Both feed
 it metrics.jsonl-shaped rows (or numpy columns of them), event rows and grid paths; it knows
 nothing of where they come from.
 """

@@ -13,7 +13,7 @@ from torch import nn
 from latentlab.config import Config, ModelConfig
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
-from latentlab.render import to_uint8
+from latentlab.run.grids import to_uint8
 from latentlab.resources import demo_checkpoint
 from latentlab.run.checkpoint import load_model, save_checkpoint
 
@@ -428,3 +428,32 @@ def test_renders_use_all_cores_unless_training_runs(qtbot, window_panel, window,
     np.testing.assert_array_equal(shown["paused"], shown["idle"])
     G = load_model(tmp_path / "g.safetensors").G
     assert np.abs(shown["paused"].astype(int) - generator_pixels(G, panel.state.latent())).max() <= 1
+
+
+def test_compare_draws_the_same_latent_with_a_second_checkpoint(qtbot, panel, tmp_path):
+    from latentlab.gui.explore.compare import wipe
+
+    load(qtbot, panel, make_checkpoint(tmp_path / "a.safetensors", seed=0))
+    compare = panel.compare
+    compare.open_checkpoint(make_checkpoint(tmp_path / "b.safetensors", seed=1))
+    qtbot.waitUntil(lambda: compare.info is not None and compare.image is not None, timeout=15000)
+    G_b = load_model(tmp_path / "b.safetensors").G
+    np.testing.assert_array_equal(compare.image, generator_pixels(G_b, panel.state.latent()))
+    for value in (-300, 250, 120):  # sliders drive both models; the newest latent is the one B shows
+        panel.dims.sliders[1].setValue(value)
+    a = wait_view(qtbot, panel)
+    qtbot.waitUntil(lambda: compare.idle and compare.shown_z is not None
+                    and np.array_equal(compare.shown_z, panel.state.latent()), timeout=15000)
+    b = generator_pixels(G_b, panel.state.latent())
+    np.testing.assert_array_equal(compare.image, b)
+    assert np.abs(a.astype(int) - b).max() > 20  # two different generators, one latent
+    compare.mode.setCurrentText("wipe")
+    compare.handle.setValue(25)
+    shown = compare.view.array()
+    np.testing.assert_array_equal(shown, wipe(a, b, 0.25))
+    np.testing.assert_array_equal(shown[:, :8], a[:, :8])
+    np.testing.assert_array_equal(shown[:, 8:], b[:, 8:])
+    # a checkpoint whose latents do not fit is refused with a reason; B stays
+    compare.open_checkpoint(make_checkpoint(tmp_path / "c.safetensors", nz=NZ + 2))
+    qtbot.waitUntil(lambda: "Not loaded" in compare.label.text(), timeout=15000)
+    assert compare.info.path == tmp_path / "b.safetensors"

@@ -32,6 +32,12 @@ def test_metrics_view_plots_quality_and_marks_health_events(window, qtbot, tmp_p
     assert list(xs) == [100, 200] and np.allclose(ys, [0.6, 0.7])
     assert panel.curves["fid"].getData()[0] is None or len(panel.curves["fid"].getData()[0]) == 0
     assert panel.health_list.count() == 0 and "2 measurements" in panel.hint.text()
+    assert len(panel.best_marker.data) == 0  # no checkpoint pinned yet
+    write_run(run, [{"kind": "best", "step": 200, "message": "best", "path": "x", "data": {"step": 200,
+                                                                                       "fd_random": 9.0}}])
+    qtbot.waitUntil(lambda: len(panel.best_marker.data) == 1, timeout=5000)
+    assert (panel.best_marker.data["x"][0], panel.best_marker.data["y"][0]) == (200, 9.0)
+    assert "Best checkpoint (★): step 200" in panel.hint.text()
     write_run(run, [quality(300, 0.5, 0.05, 30.0, 0.1),
                     {"kind": "alert", "step": 320, "message": "Mode collapse: the samples are 8% as varied",
                      "path": None, "data": {"kind": "collapse", "diversity": 0.08}},
