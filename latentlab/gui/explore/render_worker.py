@@ -26,7 +26,6 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from latentlab.config import UserError
-from latentlab.render import error_text
 
 CHANNELS = ("view", "strip", "encode")  # served in this order when several are pending
 
@@ -125,6 +124,7 @@ class RenderWorker(QObject):
                 else:
                     self._serve(kind, *item)
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any single failure
+                from latentlab.render import error_text  # here: torch loads after the window is up
                 self.failed.emit(kind if kind != "op" else "model",
                                  f"{error_text(exc)}\n{traceback.format_exc(limit=2)}".strip())
 
