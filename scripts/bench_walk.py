@@ -86,7 +86,7 @@ def main() -> None:
     loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.repeats):
-            for name in rates:
+            for name, series in rates.items():
                 out = Path(tmp) / f"{name}-{run}.mp4"
                 start = time.perf_counter()
                 if name == "pipelined":
@@ -94,9 +94,9 @@ def main() -> None:
                                         size=size, batch=BATCH).frames
                 else:
                     frames = reference_walk(renderer, out, z, size)
-                rates[name].append(frames / (time.perf_counter() - start))
+                series.append(frames / (time.perf_counter() - start))
                 assert decoded_frames(out) == total, name
-                print(f"run {run + 1} {name:9s}: {rates[name][-1]:.0f} frames/s, {out.stat().st_size / 1024:.0f} KiB")
+                print(f"run {run + 1} {name:9s}: {series[-1]:.0f} frames/s, {out.stat().st_size / 1024:.0f} KiB")
         loads.append(os.getloadavg()[0])
     new, ref = statistics.median(rates["pipelined"]), statistics.median(rates["reference"])
     print(f"generator alone: {g_fps:.0f} frames/s (batch {BATCH})")

@@ -13,9 +13,9 @@ from torch import nn
 from latentlab.config import Config, ModelConfig
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
-from latentlab.run.grids import to_uint8
 from latentlab.resources import demo_checkpoint
 from latentlab.run.checkpoint import load_model, save_checkpoint
+from latentlab.run.grids import to_uint8
 
 NZ = 8
 
