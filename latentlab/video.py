@@ -18,13 +18,15 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.atomic import AtomicFile, make_temp_dir
 from latentlab.config import UserError
 from latentlab.pipeline import PIPELINE_DEPTH, pipeline
-from latentlab.run.atomic import AtomicFile, make_temp_dir
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 ENCODERS = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}
 MAX_SIDE = 16384
+MAX_KEYFRAMES = 10_000  # random keyframes of one walk (each is a latent held in memory)
+MAX_GRID_CELLS = 64  # walks tiled in one frame (8x8): every cell is rendered for every frame
 # H.264 defaults. x264's veryfast at crf 16 gives a walk's frames a higher PSNR than fast at crf 18
 # (50.7 vs 50.1 dB on the demo model's walk, 256 px) in the same file size, encoding in half the time.
 H264_PRESET, H264_CRF = "veryfast", 16
@@ -346,6 +348,18 @@ def _available_bytes() -> int:
         return 4 << 30
 
 
+def check_walk_size(n_keyframes: int | None, grid) -> tuple[int, int]:
+    """Bounds on a walk's size, checked before a checkpoint is even loaded; returns (rows, cols)."""
+    from latentlab.latent import parse_grid
+
+    rows, cols = parse_grid(grid)
+    if rows * cols > MAX_GRID_CELLS:
+        raise UserError(f"grid {rows}x{cols}: at most {MAX_GRID_CELLS} walks in one frame (e.g. 8x8)")
+    if n_keyframes is not None and int(n_keyframes) > MAX_KEYFRAMES:
+        raise UserError(f"{n_keyframes} keyframes: at most {MAX_KEYFRAMES} in one walk")
+    return rows, cols
+
+
 def write_walk(renderer, out, *, keyframes=None, n_keyframes: int = 4, seeds=None, latents_file=None,
                frames: int = 30, fps: float = 30, interp: str = "slerp", ease: str = "linear", loop: bool = False,
                size: int | None = None, upscale: str = "nearest", grid=(1, 1), truncation: float = 1.0,
@@ -368,7 +382,7 @@ def write_walk(renderer, out, *, keyframes=None, n_keyframes: int = 4, seeds=Non
     cancel() returning True stops the export, removes the partial output and returns a result with
     cancelled=True. Any exception (KeyboardInterrupt included) also removes the partial output.
     """
-    from latentlab.latent import EASINGS, INTERPOLATIONS, parse_grid, truncate, walk_keyframes, walk_length, walk_slice
+    from latentlab.latent import EASINGS, INTERPOLATIONS, truncate, walk_keyframes, walk_length, walk_slice
     from latentlab.render import UPSCALE_METHODS, frames_rgb, frames_yuv420
 
     start_time = time.perf_counter()
@@ -381,7 +395,8 @@ def write_walk(renderer, out, *, keyframes=None, n_keyframes: int = 4, seeds=Non
     if upscale not in UPSCALE_METHODS:
         raise UserError(f"unknown upscale method {upscale!r}: use nearest or bicubic")
     truncate(np.zeros(1, np.float32), truncation)  # validates ψ
-    rows, cols = parse_grid(grid)
+    rows, cols = check_walk_size(n_keyframes if keyframes is None and seeds is None and latents_file is None
+                                 else None, grid)
     cells = rows * cols
     s = renderer.image_size
     cell = int(size) if size is not None else s

@@ -27,6 +27,12 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from latentlab.config import UserError
 
+def _error_text(exc: BaseException) -> str:
+    from latentlab.render import error_text  # render imports torch: not before the window is up
+
+    return error_text(exc)
+
+
 CHANNELS = ("view", "strip", "encode")  # served in this order when several are pending
 
 
@@ -124,9 +130,8 @@ class RenderWorker(QObject):
                 else:
                     self._serve(kind, *item)
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any single failure
-                from latentlab.render import error_text  # here: torch loads after the window is up
                 self.failed.emit(kind if kind != "op" else "model",
-                                 f"{error_text(exc)}\n{traceback.format_exc(limit=2)}".strip())
+                                 f"{_error_text(exc)}\n{traceback.format_exc(limit=2)}".strip())
 
     def _install(self, info) -> None:
         self.generation += 1

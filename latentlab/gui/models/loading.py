@@ -48,6 +48,13 @@ class ModelInfo:
     def has_encoder(self) -> bool:
         return bool(getattr(self.renderer, "has_encoder", False))
 
+    def display_label(self) -> str:
+        """What is loaded, with the live generator's current step (its weights are refreshed)."""
+        if self.kind != "live":
+            return self.label
+        step = f" · step {self.step:,}" if self.step is not None else ""
+        return self.label.split(" · step")[0] + step
+
 
 MODEL, WEIGHTS = "model", "weights"
 

@@ -349,9 +349,12 @@ def _follow_the_trainer(qtbot, panel, trainer, steps):
     G.eval()
     np.testing.assert_array_equal(first, generator_pixels(G, panel.state.latent()))
     next(s for s in steps if getattr(s, "step", 0) == 4)
+    relabeled = []
+    panel.model_relabeled.connect(relabeled.append)  # the Record panel's header follows this
     panel.live_feed.request()
     panel.live_feed.offer(trainer)
     qtbot.waitUntil(lambda: "step 4" in panel.model_label.text(), timeout=10000)  # the panel heard of the swap
+    assert relabeled and "step 4" in relabeled[-1].display_label()
     second = wait_view(qtbot, panel)
     assert panel.info is info  # the weights were swapped in place, not a new model
     G.eval()
