@@ -113,7 +113,7 @@ LAYERS = {
     "run": 2, "latent": 2,
     "metrics": 3,
     "train": 4,
-    "render": 5, "video": 5, "timelapse": 5, "photo": 5, "encode": 5,
+    "render": 5, "render_onnx": 5, "video": 5, "timelapse": 5, "pipeline": 5, "photo": 5, "encode": 5,
     "cli": 6, "cli_photo": 6, "cli_progress": 6,
     "gui": 7, "__main__": 7,
 }

@@ -2,7 +2,8 @@
 
 A panel is any QWidget; `add_panel(widget, title)` is the one line that adds another (Explore,
 Record). A panel may offer `menu_actions() -> (menu title, [QAction])`, `status_widget()`,
-`shutdown(timeout_s)`, `remember_choices()` and `restore_choices()`; the window calls what exists.
+`shutdown(timeout_s)`, `remember_choices()`, `restore_choices()` and `set_training_active(bool)`;
+the window calls what exists.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from latentlab.gui.widgets.welcome import WelcomeStrip
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 ARCHIVE_SUFFIXES = (".zip", ".tgz", ".tar.gz", ".tar")
+TRAINING_ACTIVE = ("starting", "training", "stopping")  # Train panel states that keep its cores busy
 
 
 class MainWindow(QMainWindow):
@@ -72,6 +74,15 @@ class MainWindow(QMainWindow):
         self.train_panel.state_changed.connect(lambda _: self._offer_run_to_timelapse())
         from latentlab.gui.metrics.panel import MetricsPanel  # quality and health of the Train panel's run
         self.metrics_panel = self.add_panel(MetricsPanel(self.train_panel), "Metrics")
+        # Tabs never import each other: the window tells every panel that renders whether a training
+        # holds the cores (starting, running, stopping) or not (idle, paused, following a run).
+        self.train_panel.state_changed.connect(self._training_state_changed)
+
+    def _training_state_changed(self, state: str) -> None:
+        active = state in TRAINING_ACTIVE
+        for panel in self.panels:
+            if hasattr(panel, "set_training_active"):
+                panel.set_training_active(active)
 
     # -- panels ---------------------------------------------------------------------------------------
     def _tab_changed(self, index: int) -> None:

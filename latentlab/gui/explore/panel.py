@@ -160,6 +160,10 @@ class ExplorePanel(QWidget):
         if hasattr(window, "train_panel"):
             self.link.connect_panel(window.train_panel)
 
+    def set_training_active(self, active: bool) -> None:
+        """The window says whether a training is running (renders then use one core, else all)."""
+        self.service.worker.set_training_active(active)
+
     # -- the model on screen ----------------------------------------------------------------------------
     @property
     def info(self):
