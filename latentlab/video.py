@@ -124,9 +124,28 @@ class FrameWriter:
         raise NotImplementedError(f"{type(self).__name__} takes RGB frames")
 
     def close(self) -> Path:
-        raise NotImplementedError
+        """Finish the file and put it in place; on any failure the partial output is thrown away."""
+        if self._closed:
+            return self.path
+        try:
+            self._finish()
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        return self.path
 
     def abort(self) -> None:
+        """Throw the partial output away (the destination is left as it was)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._discard()
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
+    def _discard(self) -> None:
         raise NotImplementedError
 
     def __enter__(self):
@@ -223,24 +242,13 @@ class AVWriter(FrameWriter):
             frame.colorspace, frame.color_range = 5, _RANGE_MPEG  # swscale's BT.601 (SWS_CS_SMPTE170M)
             self._emit(frame)
 
-    def close(self) -> Path:
-        if self._closed:
-            return self.path
-        try:
-            for packet in self._stream.encode():
-                self._container.mux(packet)
-            self._container.close()
-            self._file.commit()
-        except BaseException:
-            self.abort()
-            raise
-        self._closed = True
-        return self.path
+    def _finish(self) -> None:
+        for packet in self._stream.encode():
+            self._container.mux(packet)
+        self._container.close()
+        self._file.commit()
 
-    def abort(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _discard(self) -> None:
         try:
             self._container.close()
         except Exception:  # noqa: BLE001, S110 - the file is being thrown away; a half-written trailer may not close
@@ -283,26 +291,15 @@ class PNGWriter(FrameWriter):
             Image.fromarray(img).save(self._tmp / f"frame-{self.frames:05d}.png", compress_level=self._level)
             self.frames += 1
 
-    def close(self) -> Path:
-        if self._closed:
-            return self.path
-        try:
-            if self.path.is_dir():
-                for f in sorted(self._tmp.iterdir()):
-                    os.replace(f, self.path / f.name)
-                self._tmp.rmdir()
-            else:
-                os.replace(self._tmp, self.path)
-        except BaseException:
-            self.abort()
-            raise
-        self._closed = True
-        return self.path
+    def _finish(self) -> None:
+        if self.path.is_dir():
+            for f in sorted(self._tmp.iterdir()):
+                os.replace(f, self.path / f.name)
+            self._tmp.rmdir()
+        else:
+            os.replace(self._tmp, self.path)
 
-    def abort(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _discard(self) -> None:
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
