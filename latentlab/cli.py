@@ -1,19 +1,22 @@
 """The `latentlab` command: argument parsing and dispatch only.
 
-User mistakes (latentlab.config.UserError) print one line and exit 2. Nothing here imports Qt;
-the app is imported lazily for `latentlab` / `latentlab gui`.
+User mistakes (latentlab.config.UserError) and environment failures (a full disk, an unwritable
+path: OSError) print one line and exit 2; a reader that goes away (`latentlab presets | head`) ends
+the command quietly with 141 (128 + SIGPIPE, as a shell reports a command killed by SIGPIPE).
+Nothing here imports Qt; the app is imported lazily for `latentlab` / `latentlab gui`.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import sys
 import time
 from pathlib import Path
 
-from latentlab.cli_progress import ProgressLine
+from latentlab.cli_progress import ProgressLine, silence
 from latentlab.config import UserError
 from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES, UPSCALE_NAMES
 
@@ -26,6 +29,9 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+MAX_SAMPLES = 1024  # one grid of 32x32 faces; more is a data set, not a picture
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,7 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"],
                    help="where to train; auto: CUDA, then MPS, then the CPU (default: the preset's)")
     t.add_argument("--seed", type=int, help="seed of the weights, the data order and the noise (default: the preset's)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    again = t.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    again.add_argument("--force-new", action="store_true",
+                       help="start a fresh run in --out, moving an existing run there to OUT.old-TIME first")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
     t.add_argument("--quiet", action="store_true", help="no progress line")
 
@@ -93,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                  "latentlab sample model.safetensors --out safe.png --n 16 --seed 3 --truncation 0.7")
     s.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     s.add_argument("--out", required=True, help="the PNG to write")
-    s.add_argument("--n", type=_positive_int, default=64, help="how many samples")
+    s.add_argument("--n", type=_positive_int, default=64, help=f"how many samples (at most {MAX_SAMPLES})")
     s.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
     s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
 
@@ -135,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | reconstruction")
     e.add_argument("--crop", choices=["auto", "center", "celeba148", "lfw150", "none"], default="auto",
                    help="how photos are cropped (auto: like the model's training data, else centre)")
-    e.add_argument("--size", type=_positive_int, help="px per cell in the PNG (default: the model's size)")
+    e.add_argument("--size", type=_positive_int, help="px per cell in the PNG (default: the model's size; "
+                   "at most 1024)")
 
     a = _command(sub, "attributes", "compute (with --data or --with/--without) or list attribute vectors",
                  "latentlab attributes vaegan.safetensors --data celeba:~/celeba --attr Smiling --attr Eyeglasses",
@@ -197,20 +207,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help, or a usage error already printed as one line
-        return int(exc.code or 0)
-    command = args.command or "gui"
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as exc:  # --help, or a usage error already printed as one line
+            return int(exc.code or 0)
+        command = args.command or "gui"
+        try:
+            status = _cmd_gui(args) if command == "gui" else COMMANDS[command](args)
+            sys.stdout.flush()  # here, where a closed pipe can still be handled, not at exit
+            return status
+        except UserError as exc:
+            _say_error(str(exc))
+            return 2
+        except KeyboardInterrupt:
+            _say_error("interrupted", prefix="latentlab: ")
+            return 130
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+                raise
+            _say_error(describe_os_error(exc))
+            return 2
+    except BrokenPipeError:
+        # The reader of stdout went away: stop quietly. Python would otherwise report the failed
+        # flush of the rest of the output at exit.
+        silence(sys.stdout)
+        return 141
+
+
+def describe_os_error(exc: OSError) -> str:
+    """"PATH: No space left on device": the file and the system's reason, no traceback."""
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    return f"{where}: {reason}" if where else reason
+
+
+def _say_error(text: str, prefix: str = "latentlab: error: ") -> None:
     try:
-        if command == "gui":
-            return _cmd_gui(args)
-        return COMMANDS[command](args)
-    except UserError as exc:
-        print(f"latentlab: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("latentlab: interrupted", file=sys.stderr)
-        return 130
+        print(f"{prefix}{text}", file=sys.stderr)
+    except OSError:  # stderr itself is gone: the exit code is all that is left to say it
+        silence(sys.stderr)
 
 
 def _cmd_gui(args) -> int:
@@ -244,7 +279,9 @@ def resolve_train_config(args):
     else:
         cfg = Config()
         cfg.name = "custom"
-    if args.data:
+    if args.data is not None:
+        if not args.data.strip():
+            raise UserError("--data is empty; name a source: synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH")
         cfg.data.source = args.data
     if args.steps:
         cfg.train.steps = args.steps
@@ -275,25 +312,27 @@ def _cmd_train(args) -> int:
     signal.signal(signal.SIGINT, lambda *_: control.stop())  # first Ctrl-C: stop cleanly with a checkpoint
     status = 0
     try:
-        trainer = Trainer(cfg, out, resume=args.resume, control=control, dist=dist,
+        trainer = Trainer(cfg, out, resume=args.resume, force_new=args.force_new, control=control, dist=dist,
                           data_progress=bar.data_progress if show else None)
+        announced = False
         for item in trainer.run():
             if isinstance(item, StepStats):
                 bar.step(item, trainer.total_steps)
             elif isinstance(item, Event):
-                if item.kind == "info" and item.step == 0 and show:
-                    bar.message(f"latentlab: training {cfg.name} ({cfg.model.arch}, {cfg.model.image_size} px) "
-                                f"on {trainer.device.type} into {out}")
+                if not announced and show:
+                    announced = True
+                    bar.message(f"latentlab: {'resuming' if args.resume else 'training'} {cfg.name} "
+                                f"({cfg.model.arch}, {cfg.model.image_size} px) on {trainer.device.type} into {out}")
                 if item.kind in ("alert", "rollback", "error", "info") and show:
                     bar.message(f"[{item.kind}] {item.message}")
                 if item.kind == "alert" and item.data.get("kind") == "nan":
                     status = 1
                     if not show:
-                        print(f"latentlab: {item.message}", file=sys.stderr)
+                        ProgressLine().message(f"latentlab: {item.message}")
         bar.close()
         if show:
             state = "stopped" if control.stopped else "done"
-            print(f"latentlab: {state} at step {trainer.step}; run directory {out}", file=sys.stderr)
+            bar.message(f"latentlab: {state} at step {trainer.step}; run directory {out}")
         if control.stopped and status == 0:
             status = 130
     except RuntimeError as exc:
@@ -325,6 +364,8 @@ def _cmd_sample(args) -> int:
 
     if not 0 < args.truncation <= 1:
         raise UserError(f"--truncation must be in (0, 1] (got {args.truncation})")
+    if args.n > MAX_SAMPLES:
+        raise UserError(f"--n {args.n}: at most {MAX_SAMPLES} samples in one grid")
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise UserError(f"--out {out}: the grid is written as PNG; name a .png file")
@@ -361,8 +402,10 @@ def _cmd_import_dcgan(args) -> int:
 
 def _cmd_walk(args) -> int:
     from latentlab.render import Renderer
-    from latentlab.video import write_walk
+    from latentlab.video import check_output, check_walk_size, write_walk
 
+    check_walk_size(args.keyframes if args.seeds is None and args.latents is None else None, args.grid)
+    check_output(args.out, args.fps)
     renderer = Renderer.from_checkpoint(args.checkpoint)
     result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
                         frames=args.frames, fps=args.fps, interp=args.interp, ease=args.ease, loop=args.loop,
@@ -395,8 +438,9 @@ def _cmd_tensorboard(args) -> int:
 
 
 def _cmd_encode(args) -> int:
-    from latentlab.encode import encode_photos, load_encoder_model, write_pairs
+    from latentlab.encode import check_cell, encode_photos, load_encoder_model, write_pairs
 
+    check_cell(args.size)
     out = Path(args.out)
     if out.suffix.lower() != ".png":
         raise UserError(f"--out {out}: the pairs are written as PNG; name a .png file")

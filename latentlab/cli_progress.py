@@ -1,12 +1,28 @@
 """Progress output of the `latentlab` command: one line on stderr, redrawn on a terminal, logged otherwise.
 
-Kept apart from cli.py, which only parses arguments and dispatches.
+Kept apart from cli.py, which only parses arguments and dispatches. Progress is a courtesy: when its
+reader goes away (`latentlab train ... 2>&1 | head`), the line goes quiet and the work goes on.
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import sys
 import time
+
+
+def silence(stream) -> None:
+    """Point a stream's file descriptor at /dev/null (its reader is gone; anything more is lost anyway)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 class ProgressLine:
@@ -20,7 +36,10 @@ class ProgressLine:
     def __init__(self, enabled: bool = True, stream=None, tty_every: float = 0.2, log_every: float = 10.0):
         self.enabled = enabled
         self.stream = sys.stderr if stream is None else stream
-        self.tty = self.stream.isatty()
+        try:
+            self.tty = self.stream.isatty()
+        except (AttributeError, ValueError):
+            self.tty = False
         self.tty_every, self.log_every = tty_every, log_every
         self.last = 0.0
         self.width = 0
@@ -37,16 +56,25 @@ class ProgressLine:
         self.last = now
         return True
 
+    def _emit(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except OSError as exc:
+            if not (isinstance(exc, BrokenPipeError) or exc.errno in (errno.EPIPE, errno.EIO)):
+                raise
+            self.enabled = False
+            silence(self.stream)
+
     def show(self, text: str, final: bool = False) -> None:
         """Draw `text` as the progress line now (`final` ends the line on a terminal)."""
         if not self.enabled:
             return
         if self.tty:
-            self.stream.write("\r" + text.ljust(self.width) + ("\n" if final else ""))
+            self._emit("\r" + text.ljust(self.width) + ("\n" if final else ""))
             self.width = 0 if final else len(text)
         else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            self._emit(text + "\n")
 
     def data_progress(self, done: int, total: int) -> None:
         if self.due(final=done == total, log_every=5.0):
@@ -73,13 +101,11 @@ class ProgressLine:
     def message(self, text: str) -> None:
         """A line of its own above the progress line."""
         if self.enabled:
-            if self.tty and self.width:
-                self.stream.write("\r" + " " * self.width + "\r")
-            print(text, file=self.stream)
+            self._emit(("\r" + " " * self.width + "\r" if self.tty and self.width else "") + text + "\n")
 
     def close(self) -> None:
         if self.enabled and self.tty and self.width:
-            self.stream.write("\n")
+            self._emit("\n")
             self.width = 0
 
 

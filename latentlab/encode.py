@@ -89,8 +89,17 @@ def encode_photos(renderer, paths: Sequence[str | Path], crop: str = "auto",
     return EncodedPhotos(inputs, recs, z, names, crop, skipped)
 
 
+MAX_CELL = 1024  # px per cell of a pairs image: two cells per photo, one row per photo
+
+
+def check_cell(cell: int | None) -> None:
+    if cell is not None and not 1 <= int(cell) <= MAX_CELL:
+        raise UserError(f"cell size {cell} px: use 1 to {MAX_CELL} px")
+
+
 def pairs_image(inputs: np.ndarray, reconstructions: np.ndarray, cell: int | None = None) -> np.ndarray:
     """One row per photo: input | reconstruction, each cell upscaled to `cell` px (nearest)."""
+    check_cell(cell)
     from latentlab.render import upscale
     from latentlab.run.grids import tile
 

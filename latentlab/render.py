@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from latentlab.config import UserError
 from latentlab.latent.choices import UPSCALE_NAMES
+from latentlab.render_onnx import ORT_MAX_BATCH, ort_generator
 from latentlab.run.grids import to_uint8
 
 
@@ -89,21 +90,32 @@ class Renderer:
     networks given (use them for inference only, e.g. principal_directions(renderer.G)).
 
     threads: when set, each call runs with that many intra-op threads in the calling thread (with
-    OpenMP the setting is per thread, so a render worker can use 1 while training keeps 2).
+    OpenMP the setting is per thread, so a render worker can use 1 while training keeps 2); the
+    calls also take `threads` for one call (the Explore panel's worker: 1 while training runs, all
+    cores while it is paused or stopped).
     max_batch: larger requests are split into chunks of this many latents (bounded memory).
+    backend: "torch" (the reference path), or "auto": on the CPU, batches of up to
+    render_onnx.ORT_MAX_BATCH latents given to render()/reconstruct() go through ONNX Runtime when
+    it is installed and the generator exports (several times faster for one image; a uint8 pixel
+    may differ from the torch path by 1/255). `.backend` says which one renders single images.
     Thread-safe: one lock serialises rendering and weight swaps.
     """
 
     def __init__(self, G: torch.nn.Module, E: torch.nn.Module | None = None, device: str | torch.device = "cpu",
-                 *, threads: int | None = None, max_batch: int = 64):
+                 *, threads: int | None = None, max_batch: int = 64, backend: str = "torch"):
         self.device = torch.device(device)
         # _masters: plain eval copies that weight swaps load into; G and E: their BatchNorm-folded,
         # channels_last versions that actually run (rebuilt after every swap).
         self._masters = {"G": _prepare(G, self.device)}
         if E is not None:
             self._masters["E"] = _prepare(E, self.device)
+        if backend not in ("torch", "auto"):
+            raise ValueError(f"backend must be torch or auto, got {backend!r}")
         self.G = _fast(self._masters["G"])
         self.E = _fast(self._masters["E"]) if E is not None else None
+        self._ort = ort_generator(self.G, int(G.latent_dim)) if backend == "auto" and self.device.type == "cpu" \
+            else None
+        self._ort_threads = 1  # the thread count of the latest ONNX Runtime render
         self.latent_dim = int(G.latent_dim)
         self.image_size = int(G.image_size)
         self.threads = threads
@@ -122,6 +134,10 @@ class Renderer:
         renderer = cls(loaded.G, loaded.E, device=device, **kwargs)
         renderer.config, renderer.step, renderer.path = loaded.config, loaded.step, Path(path)
         return renderer
+
+    @property
+    def backend(self) -> str:
+        return "onnxruntime" if self._ort is not None else "torch"
 
     @property
     def has_encoder(self) -> bool:
@@ -145,9 +161,14 @@ class Renderer:
             for key, value in staged.state_dict().items():
                 value.copy_(state[key].detach())
             fast = _fast(staged)
-        with self._lock:  # the swap itself is two assignments: a render sees old or new, never a mix
+        ort = self._ort
+        if net == "G" and ort is not None:
+            ort = ort.with_weights(fast)
+            ort.session(self._ort_threads)  # made here, not in the next render (a slider move)
+        with self._lock:  # the swap itself is assignments: a render sees old or new, never a mix
             self._masters[net] = staged
             setattr(self, net, fast)
+            self._ort = ort
 
     # -- raising core ----------------------------------------------------------------------------
     def _as_latents(self, z) -> torch.Tensor:
@@ -158,20 +179,31 @@ class Renderer:
             raise UserError(f"latents must be shaped (N, {self.latent_dim}) (got {tuple(t.shape)})")
         return t.to(self.device, torch.float32)
 
-    def generate(self, z) -> torch.Tensor:
-        """G(z) for z (N, nz) (numpy or torch), float (N, 3, S, S) in [-1, 1] on the device."""
+    def _set_threads(self, threads: int | None) -> int:
+        threads = threads or self.threads
+        if threads:
+            torch.set_num_threads(threads)
+        return threads or torch.get_num_threads()
+
+    def generate(self, z, threads: int | None = None, *, interactive: bool = False) -> torch.Tensor:
+        """G(z) for z (N, nz) (numpy or torch), float (N, 3, S, S) in [-1, 1] on the device.
+        threads: intra-op threads for this call (default: the Renderer's `threads`). interactive:
+        small batches may take the faster backend (render() and reconstruct() ask for it); batch
+        jobs (video export) keep the reference path, so every frame of a walk comes from one."""
         t = self._as_latents(z)
         with self._lock, torch.inference_mode():
-            if self.threads:
-                torch.set_num_threads(self.threads)
+            threads = self._set_threads(threads)
+            if interactive and self._ort is not None and len(t) <= ORT_MAX_BATCH:
+                self._ort_threads = threads
+                return self._ort(t, threads)
             if len(t) <= self.max_batch:
                 return self.G(t)
             return torch.cat([self.G(t[i:i + self.max_batch]) for i in range(0, len(t), self.max_batch)])
 
-    def render_uint8(self, z) -> np.ndarray:
+    def render_uint8(self, z, threads: int | None = None, *, interactive: bool = False) -> np.ndarray:
         """G(z) as uint8 (N, S, S, 3). Raises on error."""
         with torch.inference_mode():
-            return to_uint8(self.generate(z)).cpu().numpy()
+            return to_uint8(self.generate(z, threads, interactive=interactive)).cpu().numpy()
 
     def _photos(self, photos) -> torch.Tensor:
         arr = np.asarray(photos)
@@ -184,42 +216,41 @@ class Renderer:
         x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
         return x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
 
-    def encode_mu(self, photos) -> np.ndarray:
+    def encode_mu(self, photos, threads: int | None = None) -> np.ndarray:
         """The encoder's mu for uint8 photos, float32 (N, nz). Raises on error."""
         if self.E is None:
             raise UserError("this model has no encoder (only a VAE/GAN can encode photos)")
         x = self._photos(photos)
         with self._lock, torch.inference_mode():
-            if self.threads:
-                torch.set_num_threads(self.threads)
+            self._set_threads(threads)
             mus = [self.E(x[i:i + self.max_batch])[0] for i in range(0, len(x), self.max_batch)]
         return torch.cat(mus).float().cpu().numpy()
 
     # -- result-returning API for UIs -------------------------------------------------------------
-    def render(self, z) -> RenderResult:
+    def render(self, z, threads: int | None = None) -> RenderResult:
         """z (N, nz) or (nz,) -> RenderResult(images uint8 (N, S, S, 3)); errors in .error."""
         start = time.perf_counter()
         try:
-            images = self.render_uint8(z)
+            images = self.render_uint8(z, threads, interactive=True)
             return RenderResult(images=images, ms=(time.perf_counter() - start) * 1000)
         except Exception as exc:  # noqa: BLE001 - the UI shows it and carries on
             return RenderResult(ms=(time.perf_counter() - start) * 1000, error=error_text(exc))
 
-    def encode(self, photos) -> RenderResult:
+    def encode(self, photos, threads: int | None = None) -> RenderResult:
         """uint8 photo(s) (S, S, 3) or (N, S, S, 3) -> RenderResult(z = encoder mu)."""
         start = time.perf_counter()
         try:
-            mu = self.encode_mu(photos)
+            mu = self.encode_mu(photos, threads)
             return RenderResult(z=mu, ms=(time.perf_counter() - start) * 1000)
         except Exception as exc:  # noqa: BLE001 - into the result, never raised
             return RenderResult(ms=(time.perf_counter() - start) * 1000, error=error_text(exc))
 
-    def reconstruct(self, photos) -> RenderResult:
+    def reconstruct(self, photos, threads: int | None = None) -> RenderResult:
         """uint8 photo(s) -> RenderResult(z = mu, images = G(mu)): the VAE/GAN reconstruction."""
         start = time.perf_counter()
         try:
-            mu = self.encode_mu(photos)
-            images = self.render_uint8(mu)
+            mu = self.encode_mu(photos, threads)
+            images = self.render_uint8(mu, threads, interactive=True)
             return RenderResult(images=images, z=mu, ms=(time.perf_counter() - start) * 1000)
         except Exception as exc:  # noqa: BLE001 - into the result, never raised
             return RenderResult(ms=(time.perf_counter() - start) * 1000, error=error_text(exc))

@@ -3,18 +3,16 @@
 Frames are RUN/samples/step-NNNNNNNN.png in step order, upscaled nearest-neighbour (codecs smear
 small frames), with an optional "step N  epoch E" label burned into the bottom-left corner. A run
 that is still training gives the grids written so far (a grid appears by rename, so a half-written
-one is never listed). One reader thread decodes, upscales, labels and converts each grid to the
-encoder's colour format while the calling thread encodes; a bounded queue between them keeps memory
-flat in the number of frames.
+one is never listed). A second thread decodes, upscales, labels and converts each grid to the
+encoder's colour format while the calling thread encodes (latentlab.pipeline, shared with the
+walk); a bounded queue between them keeps memory flat in the number of frames.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import queue
 import re
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.video import MAX_SIDE, WalkResult, check_output, open_writer
+from latentlab.pipeline import pipeline
+from latentlab.video import H264_PRESET, MAX_SIDE, WalkResult, check_output, open_writer
 
 GRID_FILE = re.compile(r"^step-(\d{8})\.png$")
 DEFAULT_SIDE = 512  # grids shorter than this are upscaled by the smallest whole factor reaching it
@@ -167,7 +166,7 @@ def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: floa
                     start: int | None = None, stop: int | None = None, label: bool = False,
                     hold_last: float = 0.0, progress: Callable[[int, int], None] | None = None,
                     cancel: Callable[[], bool] | None = None, crf: int | None = None,
-                    preset: str = "veryfast") -> TimelapseResult:
+                    preset: str = H264_PRESET) -> TimelapseResult:
     """Write the grids of `run` (start <= step <= stop) into `out` (.mp4, .webm, .gif or a folder of
     PNGs), then the last grid again for `hold_last` seconds. progress(done, total) follows the frames;
     cancel() returning True removes the partial output and returns cancelled=True. Mistakes (not a
@@ -198,60 +197,32 @@ def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: floa
     total = len(grids) + hold
     writer = open_writer(out, fps, (width, height), crf=crf, preset=preset)
     yuv = writer.accepts_yuv420 and (writer.width, writer.height) == (width, height)
-    frames: queue.Queue = queue.Queue(QUEUE_FRAMES)
-    stopping = threading.Event()
 
-    def put(item) -> bool:
-        while not stopping.is_set():
+    def frames():
+        for step, path in grids:
+            text = label_text(step, epochs.get(step)) if label else None
             try:
-                frames.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+                yield grid_i420(path, (width, height), text) if yuv else np.asarray(
+                    render_frame(path, (width, height), text))
+            except OSError as exc:
+                raise UserError(f"{run}: cannot read a sample grid ({exc})") from None
 
-    def read() -> None:
-        try:
-            for step, path in grids:
-                text = label_text(step, epochs.get(step)) if label else None
-                item = grid_i420(path, (width, height), text) if yuv else np.asarray(render_frame(path, (width, height),
-                                                                                                  text))
-                if not put(item):
-                    return
-            put(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the encoding thread, which raises it
-            put(exc)
+    done, last = 0, None
 
-    reader = threading.Thread(target=read, name="timelapse-reader", daemon=True)
-    done = 0
-    try:
-        with writer:
-            reader.start()
-            last = None
-            while True:
-                if cancel is not None and cancel():
-                    writer.abort()
-                    return TimelapseResult(done, None, True, writer.width, writer.height, fps,
-                                           time.perf_counter() - started, grids=min(done, len(grids)))
-                item = frames.get()
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    if isinstance(item, OSError):
-                        raise UserError(f"{run}: cannot read a sample grid ({item})") from None
-                    raise item
-                (writer.write_yuv420 if yuv else writer.write)(item)
-                last = item
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-            for _ in range(hold):
-                (writer.write_yuv420 if yuv else writer.write)(last)
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-    finally:
-        stopping.set()
-        reader.join()
+    def write(item) -> None:
+        nonlocal done, last
+        (writer.write_yuv420 if yuv else writer.write)(item)
+        last = item
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    with writer:
+        if not pipeline(frames(), write, cancel=cancel, depth=QUEUE_FRAMES):
+            writer.abort()
+            return TimelapseResult(done, None, True, writer.width, writer.height, fps,
+                                   time.perf_counter() - started, grids=min(done, len(grids)))
+        for _ in range(hold):
+            write(last)
     return TimelapseResult(done, writer.path, False, writer.width, writer.height, fps,
                            time.perf_counter() - started, grids=len(grids))

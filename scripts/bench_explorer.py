@@ -7,9 +7,15 @@ image_ready -> the view's paintEvent for that request, timed with perf_counter. 
 training, then while a tiny training runs in the same process through the app's TrainingSession
 (its TrainWorker on a QThread, as when the Train panel trains). Memory: VmRSS from /proc/self/status
 before and after 10,000 slider moves (every tenth waits for its picture, so about a thousand renders
-and paints really happen).
+and paints really happen). As in the window, the render worker uses every core while no training
+runs and one while the training runs (the bench tells the panel, as the main window does).
 
-    .venv/bin/python scripts/bench_explorer.py [--moves 300] [--memory-moves 10000] [--render-threads 1]
+Then the render alone, by backend and thread count, interleaved call by call on the same latent
+(ratios to torch with one thread hold however busy the machine is): the reference torch path
+(BatchNorm folded, channels_last) and ONNX Runtime, which the window uses for single images
+(`backend="auto"`), with the largest pixel difference between them.
+
+    .venv/bin/python scripts/bench_explorer.py [--moves 300] [--memory-moves 10000] [--backend auto|torch]
 """
 
 from __future__ import annotations
@@ -85,11 +91,44 @@ class Driver:
         return lat, render
 
 
+def backends(renderer, calls: int) -> None:
+    """Render alone, one 64 px image: each backend and thread count in turn, call by call."""
+    import torch
+
+    from latentlab.gui.explore.render_worker import all_cores
+    from latentlab.render import Renderer
+
+    master = renderer._masters["G"]
+    paths = {"torch": Renderer(master), "onnxruntime": Renderer(master, backend="auto")}
+    if paths["onnxruntime"].backend != "onnxruntime":
+        del paths["onnxruntime"]
+    z = np.random.default_rng(0).standard_normal((1, renderer.latent_dim)).astype(np.float32)
+    runs = {(name, t): [] for name in paths for t in sorted({1, all_cores()})}
+    images = {}
+    for _ in range(5):
+        for name, t in runs:
+            images[name] = paths[name].render(z, t).images
+    load = os.getloadavg()[0]
+    for _ in range(calls):
+        for (name, t), ms in runs.items():
+            ms.append(paths[name].render(z, t).ms)
+    base = np.median(runs[("torch", 1)])
+    print(f"  render alone, one image, {calls} interleaved calls each (load average {load:.1f}):")
+    for (name, t), ms in runs.items():
+        print(f"    {name:11s} {t} thread(s): p50 {np.median(ms):6.2f} ms  p95 {np.percentile(ms, 95):6.2f} ms  "
+              f"= {np.median(ms) / base:.2f}x torch with 1 thread")
+    if "onnxruntime" in images:
+        diff = np.abs(images["onnxruntime"].astype(int) - images["torch"]).max()
+        print(f"    largest pixel difference onnxruntime vs torch: {diff} (of 255)")
+    torch.set_num_threads(1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=300, help="timed slider moves per condition")
     ap.add_argument("--memory-moves", type=int, default=10_000)
-    ap.add_argument("--render-threads", type=int, default=1, help="intra-op threads of the render worker")
+    ap.add_argument("--backend", default="auto", choices=("auto", "torch"), help="the Renderer's backend")
+    ap.add_argument("--backend-calls", type=int, default=200, help="render-alone calls per backend")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="latentlab-bench-explorer-"))
@@ -130,7 +169,15 @@ def run(args, app, panel, ckpt, tmp) -> None:
     from latentlab.gui.models.loading import load_checkpoint_model
     from latentlab.gui.train.worker import TrainingSession
 
-    panel.service.worker.load(lambda: load_checkpoint_model(ckpt, device="cpu", threads=args.render_threads))
+    def build():
+        info = load_checkpoint_model(ckpt, device="cpu")
+        if args.backend == "torch":
+            from latentlab.render import Renderer
+
+            info.renderer = Renderer(info.renderer._masters["G"], device="cpu")
+        return info
+
+    panel.service.worker.load(build)
     deadline = time.monotonic() + 60
     while panel.info is None and time.monotonic() < deadline:
         app.processEvents()
@@ -150,6 +197,7 @@ def run(args, app, panel, ckpt, tmp) -> None:
     train_cfg.data.synthetic_count, train_cfg.data.cache_dir = 2000, str(tmp / "cache")
     train_cfg.train.steps, train_cfg.train.device = 1_000_000, "cpu"
     session = TrainingSession(train_cfg, tmp / "run")
+    panel.set_training_active(True)  # what the main window does when the Train panel starts
     steps = []
     session.worker.step_finished.connect(lambda row: steps.append(row["step"]))
     session.start()
@@ -165,6 +213,7 @@ def run(args, app, panel, ckpt, tmp) -> None:
     app.processEvents()
     steps_during = (steps[-1] if steps else 0) - first_step
     session.stop(wait_ms=30_000)
+    panel.set_training_active(False)
     app.processEvents()
 
     for _ in range(500):  # settle allocator pools before the memory baseline
@@ -181,13 +230,17 @@ def run(args, app, panel, ckpt, tmp) -> None:
     gc.collect()
     after = rss_mb()
 
-    print(f"bench_explorer: 64 px DCGAN generator (nz 100, ngf 64), render worker with {args.render_threads} "
-          f"intra-op thread(s), torch {torch.__version__}, {os.cpu_count()} CPUs")
+    from latentlab.gui.explore.render_worker import all_cores
+
+    print(f"bench_explorer: 64 px DCGAN generator (nz 100, ngf 64), {panel.info.renderer.backend} backend, render "
+          f"worker with {all_cores()} intra-op threads paused and 1 while training, torch {torch.__version__}, "
+          f"{os.cpu_count()} CPUs")
     print(f"  slider move -> pixels on screen, training paused : {percentiles(paused)}   "
           f"[render alone p50 {np.median(paused_render):.2f} ms; load average {load1:.1f}]")
     print(f"  slider move -> pixels on screen, while training  : {percentiles(training)}   "
           f"[render alone p50 {np.median(training_render):.2f} ms; {steps_during} tiny training steps "
           f"({steps_during / elapsed:.1f}/s) ran meanwhile; load average {load2:.1f}]")
+    backends(panel.info.renderer, args.backend_calls)
     print(f"  {args.memory_moves:,} slider moves in {mem_s:.1f} s ({panel.service.worker.renders - renders:,} "
           f"renders): resident memory {before:.0f} MB -> {after:.0f} MB, growth {after - before:+.1f} MB")
 

@@ -53,13 +53,13 @@ def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: 
     rec = reconstruct(G, E, faces)
     figures = reconstruction_figures(faces, rec)
     figures["face_rate_inputs"] = face_rate(faces)
-    figures["face_rate_recon"] = face_rate(to_uint8(rec))
+    figures["face_rate_recon"] = face_rate(to_uint8(rec).cpu().numpy())
     z = torch.randn(samples, G.latent_dim, generator=torch.Generator().manual_seed(seed))
     g = _eval_copy(G)
     device = next(g.parameters()).device
     with torch.inference_mode():
         fake = torch.cat([g(z[i:i + 64].to(device)).float().cpu() for i in range(0, samples, 64)])
-    figures["face_rate_samples"] = face_rate(to_uint8(fake))
+    figures["face_rate_samples"] = face_rate(to_uint8(fake).cpu().numpy())
     figures["faces"], figures["samples"] = len(faces), samples
     return figures, rec, fake
 

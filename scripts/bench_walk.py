@@ -1,16 +1,24 @@
 """Benchmark: a latent walk rendered by a 64 px DCGAN generator and written as 256 px H.264 MP4.
 
-The generator is randomly initialised (the dcgan preset's architecture, seeded): throughput does not
-depend on the weights, though the encoder's share does depend a little on the picture content.
-Prints frames/s end to end (keyframes to a closed file), and the share of the generator alone.
+Two paths on the same latents, interleaved run by run in one process so that a busy machine slows
+both alike:
+- pipelined: `write_walk` as the CLI and the Record panel run it (batches rendered and converted to
+  I420 on a second thread while the calling thread encodes; x264 veryfast at crf 16);
+- reference: the same batches rendered, converted and encoded one after another on one thread, with
+  x264 fast at crf 18 (the writer before this pipeline).
+Prints frames/s end to end (keyframes to a closed file) for each, their ratio, the generator alone,
+and the load average. The generator is the dcgan preset's architecture, randomly initialised
+(seeded) unless --checkpoint names a trained one (random weights give flat pictures that encode
+faster than faces).
 
-    .venv/bin/python scripts/bench_walk.py [--frames-per-segment 60] [--keyframes 11] [--preset fast]
+    .venv/bin/python scripts/bench_walk.py [--frames-per-segment 60] [--keyframes 11] [--checkpoint CKPT]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -24,8 +32,23 @@ import torch
 from latentlab.config import load_preset
 from latentlab.latent import grid_keyframes, walk_path
 from latentlab.models import build_models
-from latentlab.render import Renderer
-from latentlab.video import write_walk
+from latentlab.render import Renderer, frames_yuv420
+from latentlab.video import open_writer, write_walk
+
+BATCH = 32
+
+
+def reference_walk(renderer: Renderer, out: Path, z, size: int) -> int:
+    """Render, convert and encode one batch after another on this thread (fast, crf 18)."""
+    with open_writer(out, 30, size, crf=18, preset="fast") as writer:
+        for i in range(0, len(z), BATCH):
+            writer.write_yuv420(frames_yuv420(renderer.generate(z[i:i + BATCH]), 1, 1, size, 0))
+    return len(z)
+
+
+def decoded_frames(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
 
 
 def main() -> None:
@@ -33,55 +56,53 @@ def main() -> None:
     ap.add_argument("--keyframes", type=int, default=11)
     ap.add_argument("--frames-per-segment", type=int, default=60)
     ap.add_argument("--size", type=int, default=256)
-    ap.add_argument("--preset", default="fast", help="x264 preset (default fast, as the CLI uses)")
-    ap.add_argument("--repeats", type=int, default=3, help="runs; the best is reported (shared machine)")
-    ap.add_argument("--out", default="", help="keep the video here (default: a temporary folder)")
+    ap.add_argument("--repeats", type=int, default=3, help="interleaved runs of each path; medians reported")
+    ap.add_argument("--checkpoint", default="", help="a trained latentlab checkpoint instead of random weights")
     args = ap.parse_args()
 
-    cfg = load_preset("dcgan").model
-    torch.manual_seed(0)
-    generator = build_models(cfg)["G"]
-    renderer = Renderer(generator)
-    total = (args.keyframes - 1) * args.frames_per_segment + 1
-    print(f"model: dcgan {cfg.image_size} px, latent_dim {cfg.latent_dim}, g_width {cfg.g_width} (random init)")
-    print(f"walk: {args.keyframes} keyframes x {args.frames_per_segment} frames/segment = {total} frames, "
-          f"written at {args.size} px, H.264 crf 18 preset {args.preset}; torch threads {torch.get_num_threads()}, "
-          f"cpus {os.cpu_count()}")
+    if args.checkpoint:
+        renderer = Renderer.from_checkpoint(args.checkpoint)
+        what = f"{args.checkpoint} ({renderer.image_size} px)"
+    else:
+        cfg = load_preset("dcgan").model
+        torch.manual_seed(0)
+        renderer = Renderer(build_models(cfg)["G"])
+        what = f"dcgan {cfg.image_size} px, latent_dim {cfg.latent_dim}, g_width {cfg.g_width} (random init)"
+    size = args.size - args.size % renderer.image_size or renderer.image_size
+    kf = grid_keyframes(1, 1, args.keyframes, renderer.latent_dim, 0)
+    z = walk_path(kf[0], args.frames_per_segment)
+    total = len(z)
+    print(f"model: {what}")
+    print(f"walk: {args.keyframes} keyframes x {args.frames_per_segment} frames/segment = {total} frames at {size} px; "
+          f"torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}")
 
-    # The generator alone, on the same latents and batch size, for the breakdown.
-    z = walk_path(grid_keyframes(1, 1, args.keyframes, cfg.latent_dim, 0)[0], args.frames_per_segment)
-    renderer.generate(z[:32])
+    renderer.generate(z[:BATCH])
     start = time.perf_counter()
-    for i in range(0, len(z), 32):
-        renderer.generate(z[i:i + 32])
-    g_fps = len(z) / (time.perf_counter() - start)
+    for i in range(0, total, BATCH):
+        renderer.generate(z[i:i + BATCH])
+    g_fps = total / (time.perf_counter() - start)
 
+    rates: dict[str, list[float]] = {"pipelined": [], "reference": []}
+    loads = [os.getloadavg()[0]]
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(args.out) if args.out else Path(tmp) / "walk.mp4"
-        best, best_cpu = 0.0, float("inf")
         for run in range(args.repeats):
-            start, cpu = time.perf_counter(), time.process_time()
-            result = write_walk(renderer, out, n_keyframes=args.keyframes, frames=args.frames_per_segment,
-                                fps=30, size=args.size, preset=args.preset)
-            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
-            fps = result.frames / elapsed
-            best, best_cpu = max(best, fps), min(best_cpu, cpu / result.frames)
-            print(f"run {run + 1}: {result.frames} frames in {elapsed:.2f} s = {fps:.0f} frames/s "
-                  f"({cpu / result.frames * 1000:.2f} ms CPU per frame)")
-        with av.open(str(out)) as container:
-            stream = container.streams.video[0]
-            decoded = sum(1 for _ in container.decode(video=0))
-            size = (stream.codec_context.width, stream.codec_context.height)
-        assert decoded == total, (decoded, total)
-        print(f"check: decoded {decoded} frames at {size[0]}x{size[1]}, {out.stat().st_size / 1024:.0f} KiB")
-    print(f"generator alone: {g_fps:.0f} frames/s (batch 32)")
-    print(f"end to end: {best:.0f} frames/s (best of {args.repeats}; target >= 300)")
-    print(f"CPU time: {best_cpu * 1000:.2f} ms per frame (this process, all threads)")
-    load = os.getloadavg()[0]
-    if load > 1.5:
-        # OpenMP threads spin and get preempted when other processes share the two cores: both the
-        # wall and the CPU figures above then say more about the neighbours than about this code.
-        print(f"warning: load average {load:.1f} while measuring; rerun on an idle machine")
+            for name, series in rates.items():
+                out = Path(tmp) / f"{name}-{run}.mp4"
+                start = time.perf_counter()
+                if name == "pipelined":
+                    frames = write_walk(renderer, out, keyframes=kf[0], frames=args.frames_per_segment, fps=30,
+                                        size=size, batch=BATCH).frames
+                else:
+                    frames = reference_walk(renderer, out, z, size)
+                series.append(frames / (time.perf_counter() - start))
+                assert decoded_frames(out) == total, name
+                print(f"run {run + 1} {name:9s}: {series[-1]:.0f} frames/s, {out.stat().st_size / 1024:.0f} KiB")
+        loads.append(os.getloadavg()[0])
+    new, ref = statistics.median(rates["pipelined"]), statistics.median(rates["reference"])
+    print(f"generator alone: {g_fps:.0f} frames/s (batch {BATCH})")
+    print(f"end to end, pipelined: {new:.0f} frames/s (median of {args.repeats}; target >= 400)")
+    print(f"end to end, reference: {ref:.0f} frames/s; pipelined / reference = {new / ref:.2f}x")
+    print(f"load average (1 min) {loads[0]:.1f} before, {loads[1]:.1f} after")
 
 
 if __name__ == "__main__":

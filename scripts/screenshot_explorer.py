@@ -4,6 +4,7 @@ Opens the embedded demo model (or CKPT), sets keyframes A and B, and with a VAE/
 held-out training image and pushes one attribute slider, so every part of the panel shows something.
 
     .venv/bin/python scripts/screenshot_explorer.py [--checkpoint CKPT] [--out docs/images/explore-panel.png]
+        [--size 1024x700] [--tabs]      # --tabs: also OUT-train.png and OUT-record.png at that size
 """
 
 from __future__ import annotations
@@ -27,7 +28,10 @@ def main() -> int:
     ap.add_argument("--seeds", default="3,8", help="keyframes A,B")
     ap.add_argument("--attribute", default="smiling")
     ap.add_argument("--amount", type=float, default=1.5)
+    ap.add_argument("--size", default="1440x900", help="window size WxH")
+    ap.add_argument("--tabs", action="store_true", help="also grab the Train and Record tabs")
     args = ap.parse_args()
+    width, height = (int(v) for v in args.size.lower().split("x"))
 
     import latentlab.gui  # noqa: F401
     from latentlab.gui.app import dispose, make_application
@@ -40,7 +44,7 @@ def main() -> int:
 
     window = MainWindow()
     window.persist = False
-    window.resize(1440, 900)
+    window.resize(width, height)
     window.show()
     panel = window.explore_panel
 
@@ -81,6 +85,11 @@ def main() -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out))
+    if args.tabs:
+        for name, tab in (("train", window.train_panel), ("record", window.record_panel)):
+            window.tabs.setCurrentWidget(tab)
+            wait(lambda: False, 0.5)
+            ok = window.grab().save(str(out.with_name(f"{out.stem}-{name}{out.suffix}"))) and ok
     dispose(window)
     print(f"latentlab: wrote {out}" if ok else f"latentlab: error: cannot write {out}", file=sys.stderr)
     return 0 if ok else 1

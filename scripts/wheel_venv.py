@@ -34,7 +34,9 @@ def dependency_paths() -> list[str]:
     keep = []
     for p in [paths["purelib"], *sys.path]:
         path = Path(p).resolve() if p else None
-        if path is None or not path.is_dir() or str(path) in stdlib or path.is_relative_to(ROOT):
+        # The checkout itself never qualifies (it is not a site-packages and holds no torch); a venv
+        # inside it (scripts/setup_env.sh makes .venv there) does, and its .pth files are not run.
+        if path is None or not path.is_dir() or str(path) in stdlib or path == ROOT:
             continue
         if path.name in ("site-packages", "dist-packages") or (path / "torch").is_dir():
             keep.append(str(path))

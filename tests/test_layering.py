@@ -104,3 +104,35 @@ def test_every_latentlab_module_imported_exists():
                 if not (base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()):
                     missing.append((str(path.relative_to(root)), name))
     assert not missing
+
+
+# docs/design.md's layers, bottom (0) to top: a module imports only its own layer or lower ones.
+LAYERS = {
+    "config": 0, "atomic": 0, "resources": 0,
+    "data": 1, "models": 1,
+    "run": 2, "latent": 2,
+    "metrics": 3,
+    "train": 4,
+    "render": 5, "render_onnx": 5, "video": 5, "timelapse": 5, "pipeline": 5, "photo": 5, "encode": 5,
+    "cli": 6, "cli_photo": 6, "cli_progress": 6,
+    "gui": 7, "__main__": 7,
+}
+LAZY_UPWARD = {("cli", "gui")}  # `latentlab gui` loads the window on demand; a training node needs no Qt
+
+
+def layer_of(name: str) -> str | None:
+    parts = name.split(".")
+    return parts[1] if parts[0] == "latentlab" and len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_no_import_runs_back_up_the_layers():
+    assert {path.stem if path.parent == PACKAGE else path.relative_to(PACKAGE).parts[0]
+            for path in sources(PACKAGE) if path.name != "__init__.py" or path.parent != PACKAGE} <= set(LAYERS)
+    upward = []
+    for path in sources(PACKAGE):
+        me = layer_of(module_name(path))
+        for name in imports_of(path):
+            other = layer_of(name)
+            if me and other and LAYERS[other] > LAYERS[me] and (me, other) not in LAZY_UPWARD:
+                upward.append(f"{module_name(path)} imports {name}")
+    assert upward == []

@@ -175,3 +175,34 @@ def test_folded_batchnorm_computes_the_same_function(arch):
         with torch.no_grad():
             mu = nets["E"].eval()(torch.from_numpy(photos).permute(0, 3, 1, 2).float() / 127.5 - 1)[0]
         np.testing.assert_allclose(renderer.encode(photos).z, mu.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "vaegan", "torchgan2015"])
+def test_onnxruntime_backend_within_one_level_of_the_torch_path(arch):
+    """backend="auto" renders small batches with ONNX Runtime: every uint8 pixel is within 1/255 of the
+    reference (torch) path, before and after a weight swap; large batches stay on torch exactly."""
+    pytest.importorskip("onnxruntime")
+    from latentlab.render_onnx import ORT_MAX_BATCH
+
+    size = 64 if arch == "torchgan2015" else 32
+    nets = {}
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        nets[seed] = vivid(build_models(ModelConfig(arch=arch, image_size=size, latent_dim=8, g_width=4,
+                                                    d_width=4, e_width=4))["G"])
+    fast, reference = Renderer(nets[0], backend="auto"), Renderer(nets[0])
+    assert fast.backend == "onnxruntime" and reference.backend == "torch"
+    z = random_keyframes(ORT_MAX_BATCH, 8, seed=3)
+    for threads in (1, 2):
+        fast.threads = threads
+        got, want = fast.render(z).images, reference.render(z).images
+        assert np.abs(got.astype(int) - want).max() <= 1
+        assert len(np.unique(got)) > 10
+    fast.swap_weights(nets[1])
+    reference.swap_weights(nets[1])
+    got, want = fast.render(z[:1]).images, reference.render(z[:1]).images
+    assert np.abs(got.astype(int) - want).max() <= 1
+    assert np.abs(got.astype(int) - Renderer(nets[0]).render(z[:1]).images).max() > 1  # the swap took
+    big = random_keyframes(ORT_MAX_BATCH + 1, 8, seed=4)
+    np.testing.assert_array_equal(fast.render(big).images, reference.render(big).images)
+    np.testing.assert_array_equal(fast.render_uint8(z), reference.render_uint8(z))  # batch jobs: torch

@@ -232,3 +232,22 @@ def test_writer_rejects_wrong_frames_and_cleans_up(tmp_path):
         writer.write(np.zeros((3, 8, 16, 3), np.uint8))
     assert oct(os.stat(tmp_path / "w.mp4").st_mode & 0o777) != oct(0o600)  # normal permissions
     assert len(decode(tmp_path / "w.mp4")[0]) == 3
+
+
+def test_pipelined_walk_is_pixel_identical_to_rendering_each_frame_in_order(tmp_path, renderer):
+    """The reference path: every frame rendered on its own, in order, on this thread. The walk renders
+    in batches on a second thread while this one writes: same PNGs, same order, nothing extra."""
+    from latentlab.latent import walk_path
+    from latentlab.render import frames_rgb
+
+    out = tmp_path / "frames"
+    result = write_walk(renderer, out, n_keyframes=3, frames=7, size=64, grid=(1, 2), batch=3, seed=4)
+    kf = grid_keyframes(1, 2, 3, renderer.latent_dim, 4)
+    paths = [walk_path(cell_kf, 7) for cell_kf in kf]  # (cells, frames, nz)
+    names = sorted(os.listdir(out))
+    assert result.frames == len(names) == len(paths[0]) == 15
+    for i, name in enumerate(names):
+        assert name == f"frame-{i:05d}.png"
+        z = np.stack([p[i] for p in paths])
+        want = frames_rgb(renderer.generate(z), 1, 2, 64)[0]
+        np.testing.assert_array_equal(np.asarray(Image.open(out / name)), want)

@@ -26,9 +26,9 @@ import numpy as np
 
 from latentlab.config import UserError
 from latentlab.data import synthetic
-from latentlab.data.decode import CROPS, BadImage, decode
+from latentlab.data.decode import CROPS, BadImage, decode, reason_kind
 from latentlab.data.sources import Source, parse_spec
-from latentlab.run.atomic import AtomicFile, write_text_atomic, write_with
+from latentlab.atomic import AtomicFile, write_text_atomic, write_with
 
 CACHE_FORMAT = 1
 DECODE_WORKERS = 2
@@ -53,6 +53,7 @@ class ImageSet:
     cache_path: Path | None = None
     factors: dict[str, np.ndarray] = field(default_factory=dict)  # synthetic: name -> float32 (N,)
     skipped_files: list[str] = field(default_factory=list)  # the first few, "name: reason"
+    skip_reasons: dict[str, int] = field(default_factory=dict)  # reason (decode.reason_kind) -> count
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -60,6 +61,17 @@ class ImageSet:
     @property
     def train_count(self) -> int:
         return len(self) - self.holdout
+
+
+def skip_summary(data: ImageSet, examples: int = 3) -> str:
+    """", 4 unreadable files skipped (truncated 2, not an image 1, too small 1; e.g. a.jpg: ...)" or ""."""
+    if not data.skipped:
+        return ""
+    counts = ", ".join(f"{kind} {n}" for kind, n in sorted(data.skip_reasons.items(), key=lambda kv: -kv[1]))
+    shown = "; ".join(data.skipped_files[:examples])
+    more = ", ..." if data.skipped > examples else ""
+    return (f", {data.skipped} unreadable files skipped" + (f" ({counts})" if counts else "")
+            + (f"; e.g. {shown}{more}" if shown else ""))
 
 
 def default_cache_dir(platform: str | None = None, environ: Mapping[str, str] | None = None) -> Path:
@@ -249,6 +261,7 @@ def _build_files(src: Source, size: int, crop: str, writer: _NpyWriter, progress
     total = len(src.names())
     names: list[str] = []
     skipped: list[str] = []
+    reasons: dict[str, int] = {}
     done = 0
     progress(0, total)
     with ThreadPoolExecutor(DECODE_WORKERS, thread_name_prefix="latentlab-decode") as pool:
@@ -262,6 +275,8 @@ def _build_files(src: Source, size: int, crop: str, writer: _NpyWriter, progress
                 names.append(name)
             except BadImage as exc:
                 skipped.append(f"{name}: {exc}")
+                kind = reason_kind(str(exc))
+                reasons[kind] = reasons.get(kind, 0) + 1
             done += 1
             progress(done, total)
 
@@ -275,7 +290,8 @@ def _build_files(src: Source, size: int, crop: str, writer: _NpyWriter, progress
         while pending:
             drain_one()
     labels = src.labels_for(names) if names else {}
-    return {"labels": labels, "factors": {}, "skipped": len(skipped), "skipped_files": skipped, "names": names}
+    return {"labels": labels, "factors": {}, "skipped": len(skipped), "skipped_files": skipped, "names": names,
+            "skip_reasons": reasons}
 
 
 def _fail(reason: str):
@@ -347,7 +363,7 @@ def open_source(spec: str, image_size: int, *, crop: str = "auto", arch: str = "
     return ImageSet(images=cached["images"], labels=cached["labels"], skipped=meta["skipped"], fingerprint=key,
                     spec=str(spec), holdout=max(0, min(int(holdout), n // 2)), image_size=image_size, crop=crop,
                     cache_path=stem.with_suffix(".npy"), factors=cached["factors"],
-                    skipped_files=list(meta.get("skipped_files", [])))
+                    skipped_files=list(meta.get("skipped_files", [])), skip_reasons=dict(meta.get("skip_reasons", {})))
 
 
 def _align_convention(src: Source, crop: str):
@@ -397,6 +413,7 @@ def _write_cache(src: Source, stem: Path, key: str, size: int, crop: str, progre
     write_with(stem.with_suffix(".labels.npz"), write_labels)
     meta = {"format": CACHE_FORMAT, "key": key, "spec": src.spec, "source": where, "count": writer.count,
             "image_size": size, "crop": crop, "aligned": conv.name if conv else None, "skipped": result["skipped"],
-            "skipped_files": result["skipped_files"][:50], "labels": sorted(result["labels"]),
+            "skipped_files": result["skipped_files"][:50], "skip_reasons": result.get("skip_reasons", {}),
+            "labels": sorted(result["labels"]),
             "factors": list(result["factors"]), "created": time.time()}
     write_text_atomic(stem.with_suffix(".json"), json.dumps(meta, indent=1))

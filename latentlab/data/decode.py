@@ -34,6 +34,19 @@ class BadImage(Exception):
     """A file that is not a usable image (the message says why)."""
 
 
+def reason_kind(message: str) -> str:
+    """The reason of a BadImage message without its particulars, for counting skips by reason."""
+    text = message.lower()
+    for prefix in ("too small", "too large", "unreadable archive member"):
+        if text.startswith(prefix):
+            return prefix
+    if "cannot identify image" in text:
+        return "not an image"
+    if "truncated" in text or "broken" in text or "premature end" in text:
+        return "truncated"
+    return "damaged"
+
+
 def _to_rgb(im: Image.Image, background: int) -> Image.Image:
     """Any PIL mode to 8-bit RGB; transparency is composited on a flat `background` grey level."""
     mode = im.mode

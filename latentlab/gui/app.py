@@ -134,7 +134,7 @@ def take_screenshot(app: QApplication, window, out: str | Path, path: str | None
     loaded = _wait_until(app, ready, SCREENSHOT_WAIT_S)
     if loaded and path:
         # Show the whole history once everything has arrived (the grid follows the newest step).
-        panel.plots.loss_plot.enableAutoRange()
+        panel.plots.follow_data()
         _wait_until(app, lambda: False, 0.3)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,8 @@
 
 A panel is any QWidget; `add_panel(widget, title)` is the one line that adds another (Explore,
 Record). A panel may offer `menu_actions() -> (menu title, [QAction])`, `status_widget()`,
-`shutdown(timeout_s)`, `remember_choices()` and `restore_choices()`; the window calls what exists.
+`shutdown(timeout_s)`, `remember_choices()`, `restore_choices()` and `set_training_active(bool)`;
+the window calls what exists.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -28,9 +29,11 @@ import latentlab
 from latentlab.gui import settings as app_settings
 from latentlab.gui.theme import app_icon
 from latentlab.gui.train.panel import TrainPanel
+from latentlab.gui.widgets.welcome import WelcomeStrip
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 ARCHIVE_SUFFIXES = (".zip", ".tgz", ".tar.gz", ".tar")
+TRAINING_ACTIVE = ("starting", "training", "stopping")  # Train panel states that keep its cores busy
 
 
 class MainWindow(QMainWindow):
@@ -46,7 +49,16 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.tabs.tabBar().setDrawBase(False)
-        self.setCentralWidget(self.tabs)
+        self.welcome = WelcomeStrip()
+        self.welcome.train_requested.connect(lambda: self.tabs.setCurrentWidget(self.train_panel))
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.welcome)
+        column.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self.tabs.currentChanged.connect(self._tab_changed)
         self.panels: list[QWidget] = []
         self._shown = False
         self.persist = True  # False for --screenshot: a forced size must not become the user's layout
@@ -62,8 +74,25 @@ class MainWindow(QMainWindow):
         self.train_panel.state_changed.connect(lambda _: self._offer_run_to_timelapse())
         from latentlab.gui.metrics.panel import MetricsPanel  # quality and health of the Train panel's run
         self.metrics_panel = self.add_panel(MetricsPanel(self.train_panel), "Metrics")
+        # Tabs never import each other: the window tells every panel that renders whether a training
+        # holds the cores (starting, running, stopping) or not (idle, paused, following a run).
+        self.train_panel.state_changed.connect(self._training_state_changed)
+
+    def _training_state_changed(self, state: str) -> None:
+        active = state in TRAINING_ACTIVE
+        for panel in self.panels:
+            if hasattr(panel, "set_training_active"):
+                panel.set_training_active(active)
 
     # -- panels ---------------------------------------------------------------------------------------
+    def _tab_changed(self, index: int) -> None:
+        # Single-key shortcuts (Space, R, ...) live in their own tab, so Space pauses training on Train
+        # and plays the preview on Record. The tab takes the focus itself: QTabWidget would hand it to
+        # the page's first field, where Space types instead.
+        panel = self.tabs.widget(index)
+        if panel is not None and panel.focusPolicy() != Qt.NoFocus:
+            panel.setFocus(Qt.TabFocusReason)
+
     def _offer_run_to_timelapse(self) -> None:
         run = self.train_panel.run_dir
         if run is not None and run != self.record_panel.timelapse.run:
@@ -142,19 +171,25 @@ class MainWindow(QMainWindow):
         a checkpoint goes to whoever listens, a TOML loads settings; anything else is explained."""
         path = Path(path).expanduser()
         name = path.name.lower()
-        self.tabs.setCurrentWidget(self.train_panel)
         if not path.exists():
-            self.train_panel.show_error(f"{path}: no such file or folder")
+            self.show_error(f"{path}: no such file or folder")
             return False
-        if path.is_dir():
-            return self.train_panel.attach(path)
-        if name.endswith(CHECKPOINT_SUFFIXES):
-            self.open_checkpoint(path)
+        if name.endswith(CHECKPOINT_SUFFIXES) and path.is_file():
+            self.open_checkpoint(path)  # the Explore panel comes forward once it has loaded
             return True
+        if path.is_dir():
+            self.tabs.setCurrentWidget(self.train_panel)
+            return self.train_panel.attach(path)
         if name.endswith(".toml"):
+            self.tabs.setCurrentWidget(self.train_panel)
             return self.train_panel.load_config_file(path)
-        self.train_panel.show_error(f"{path}: not a run directory, a checkpoint (.safetensors) or a config (.toml)")
+        self.show_error(f"{path}: not a run directory, a checkpoint (.safetensors) or a config (.toml)")
         return False
+
+    def show_error(self, message: str) -> None:
+        """In the tab the user is looking at (each panel has a banner), so nothing jumps away."""
+        panel = self.tabs.currentWidget()
+        (panel if hasattr(panel, "show_error") else self.train_panel).show_error(message)
 
     def drop_path(self, path: str | Path) -> bool:
         """Dropped on the window: besides what open_path takes, an image folder or an archive becomes
@@ -180,7 +215,7 @@ class MainWindow(QMainWindow):
 
         def done(meta, error):
             if error:
-                self.train_panel.show_error(error.splitlines()[0])
+                self.show_error(error.splitlines()[0])
                 return
             self.train_panel.show_note(
                 f"Checkpoint {path}: {meta.get('arch', '?')} at step {meta.get('step', '?')}. "
@@ -249,7 +284,8 @@ class MainWindow(QMainWindow):
         for panel in self.panels:
             if hasattr(panel, "restore_choices"):
                 panel.restore_choices()
-        self.tabs.setCurrentIndex(int(s.value("window/tab", 0)))
+        # The first launch opens on the demo in Explore, with the welcome strip above it.
+        self.tabs.setCurrentIndex(int(s.value("window/tab", self.tabs.indexOf(self.explore_panel))))
 
     def save_state(self) -> None:
         s = app_settings.app_settings()
@@ -260,6 +296,10 @@ class MainWindow(QMainWindow):
             if hasattr(panel, "remember_choices"):
                 panel.remember_choices()
         s.sync()
+
+    @property
+    def painted(self) -> bool:
+        return self._shown
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.run.atomic import write_text_atomic
+from latentlab.atomic import write_text_atomic
 
 BOOKMARKS_FORMAT = "latentlab-bookmarks"
 

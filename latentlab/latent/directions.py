@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from latentlab.config import UserError
-from latentlab.run.atomic import write_with
+from latentlab.atomic import write_with
 
 VECTORS_FORMAT = "latentlab-vectors"
 _META_KEY = "latentlab"

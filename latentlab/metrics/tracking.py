@@ -110,7 +110,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data_spec: str | None = None, *,
 
 
 def write_json(path: str | Path, values: dict) -> Path:
-    from latentlab.run.atomic import write_text_atomic
+    from latentlab.atomic import write_text_atomic
 
     path = Path(path)
     write_text_atomic(path, json.dumps(values, indent=2, sort_keys=True) + "\n")

@@ -10,7 +10,7 @@ The same facts go into the file as metadata (ONNX metadata_props; a `latentlab.j
 TorchScript) so a program in another language can size its buffers without reading latentlab.
 
 ONNX goes through torch.onnx's default exporter (torch.export + onnxscript); it runs offline. Each
-file is written whole or not at all (latentlab.run.atomic), with the umask's mode.
+file is written whole or not at all (latentlab.atomic), with the umask's mode.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from latentlab.config import ModelConfig, UserError
-from latentlab.run.atomic import write_with
+from latentlab.atomic import write_with
 
 ROLES = ("generator", "encoder")
 PIXEL_RANGE = "[-1, 1]"

@@ -15,13 +15,14 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from latentlab.config import Config, ConfigError, UserError, from_dict
-from latentlab.run.atomic import write_with
+from latentlab.atomic import write_bytes_atomic
 
 FORMAT = "latentlab-checkpoint"
 VERSION = "1"
+MAX_STEP = 10**12  # far beyond any run; a larger "step" is a damaged or hand-edited file
 
 
 def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Path:
@@ -34,7 +35,9 @@ def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: di
     flat = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
     strings = {"format": FORMAT, "version": VERSION}
     strings.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in meta.items()})
-    return write_with(path, lambda tmp: save_file(flat, str(tmp), metadata=strings))
+    # Serialised in memory and written by us: a full disk is then an OSError naming the file, not a
+    # SafetensorError wrapping one.
+    return write_bytes_atomic(path, save(flat, metadata=strings))
 
 
 def read_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[dict[str, torch.Tensor], dict]:
@@ -71,8 +74,10 @@ def read_metadata(path: str | Path) -> dict:
     if not isinstance(header, dict):
         raise UserError(f"{path}: not a latentlab checkpoint (bad header)")
     # The header's largest data offset tells whether the file was cut short.
-    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)),
-              default=0)
+    try:
+        end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+    except (KeyError, IndexError, TypeError, ValueError):
+        raise UserError(f"{path}: not a latentlab checkpoint (bad tensor entry in the header)") from None
     if 8 + n + end > size:
         raise UserError(f"{path}: truncated checkpoint ({size} bytes, needs {8 + n + end})")
     raw = header.get("__metadata__") or {}
@@ -84,7 +89,28 @@ def read_metadata(path: str | Path) -> dict:
             meta[key] = json.loads(value) if key not in ("config", "format", "version") else value
         except json.JSONDecodeError:
             meta[key] = value
+    for key in ("step", "epoch"):
+        value = meta.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_STEP:
+            raise UserError(f"{path}: metadata {key!r} is {raw.get(key)!r}, not a whole number from 0 to "
+                            f"{MAX_STEP:.0e} (a damaged or edited checkpoint)")
     return meta
+
+
+def require_meta(meta: dict, tensors: dict, where: str, keys: dict[str, tuple[str, ...]],
+                 tensor_names: tuple[str, ...], purpose: str) -> None:
+    """Refuse a checkpoint that lacks what `purpose` needs, naming the first missing key."""
+    for key, inner in keys.items():
+        value = meta.get(key)
+        if not isinstance(value, dict):
+            raise UserError(f"{where}: has no {key!r} in its metadata, needed to {purpose} (a checkpoint "
+                            "written for sampling only, e.g. by import-dcgan, cannot be resumed)")
+        for name in inner:
+            if not isinstance(value.get(name), dict):
+                raise UserError(f"{where}: metadata {key!r} has no {name!r}, needed to {purpose}")
+    for name in tensor_names:
+        if name not in tensors:
+            raise UserError(f"{where}: has no {name!r} tensor, needed to {purpose}")
 
 
 def config_from_meta(meta: dict, where: str = "checkpoint") -> Config:
@@ -112,6 +138,34 @@ def check_state(module: torch.nn.Module, state, where: str, name: str = "") -> d
             raise UserError(f"{where}: {name + '.' if name else ''}{key} has shape {tuple(state[key].shape)}, "
                             f"the model expects {tuple(value.shape)} (wrong architecture or size)")
     return own
+
+
+def check_finite(state: dict[str, torch.Tensor], name: str, where: str) -> None:
+    for key, value in state.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise UserError(f"{where}: {name}.{key} holds NaN or infinite values (the run diverged?); "
+                            "use an earlier checkpoint")
+
+
+def check_shapes_before_building(model_cfg, tensors: dict[str, torch.Tensor], where: str) -> None:
+    """The config's networks, built on the meta device (no memory), against the file's tensors: an
+    absurd embedded config (latent_dim=1e9) is refused before anything is allocated."""
+    from latentlab.models import build_models
+
+    try:
+        with torch.device("meta"):
+            shapes = build_models(model_cfg)
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise UserError(f"{where}: the embedded model config cannot be built ({exc})") from None
+    m = model_cfg
+    try:
+        for name, net in shapes.items():
+            state = split_prefix(tensors, name)
+            if state or name == "G":
+                check_state(net, state, where, name)
+    except UserError as exc:
+        raise UserError(f"{exc}; its embedded config says {m.arch}, {m.image_size} px, latent_dim {m.latent_dim}, "
+                        f"g_width {m.g_width}, d_width {m.d_width}") from None
 
 
 def load_net(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, where: str) -> None:
@@ -145,16 +199,17 @@ def load_model(path: str | Path, device: str | torch.device = "cpu", prefer_ema:
     path = Path(path)
     tensors, meta = read_checkpoint(path)
     cfg = config_from_meta(meta, where=str(path))
+    check_shapes_before_building(cfg.model, tensors, str(path))
+    g_name = "G_ema" if prefer_ema and split_prefix(tensors, "G_ema") else "G"
+    states = {"G": (g_name, split_prefix(tensors, g_name))}
+    states.update({name: (name, split_prefix(tensors, name)) for name in ("E", "D")})
+    for label, state in states.values():
+        check_finite(state, label, str(path))
     nets = build_models(cfg.model)
-    g_state = split_prefix(tensors, "G_ema") if prefer_ema else {}
-    if not g_state:
-        g_state = split_prefix(tensors, "G")
-    load_net(nets["G"], g_state, "G", str(path))
     out = {"G": nets["G"], "E": None, "D": None}
-    for name in ("E", "D"):
-        state = split_prefix(tensors, name)
-        if name in nets and state:
-            load_net(nets[name], state, name, str(path))
+    for name, (label, state) in states.items():
+        if name in nets and (state or name == "G"):
+            load_net(nets[name], state, label, str(path))
             out[name] = nets[name]
     for net in out.values():
         if net is not None:
@@ -177,13 +232,26 @@ def optimizer_to_tensors(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict[
     return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
 
 
-def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], info: dict, prefix: str) -> None:
+def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], info: dict, prefix: str,
+                           where: str = "checkpoint") -> None:
+    """Restore `opt`; a UserError naming the tensor when one does not fit the parameter it belongs to
+    (checked here: torch would accept it and fail at the next step)."""
+    params = [q for group in opt.param_groups for q in group["params"]]
     state: dict[int, dict] = {}
     p = prefix + "."
     for key, value in tensors.items():
         if key.startswith(p):
-            idx, name = key[len(p):].split(".", 1)
+            idx, _, name = key[len(p):].partition(".")
+            if not idx.isdigit() or not name or int(idx) >= len(params):
+                raise UserError(f"{where}: {key} belongs to no parameter of the model ({len(params)} parameters)")
+            if value.dim() > 0 and tuple(value.shape) != tuple(params[int(idx)].shape):
+                raise UserError(f"{where}: {key} has shape {tuple(value.shape)}, its parameter has "
+                                f"{tuple(params[int(idx)].shape)}")
             state.setdefault(int(idx), {})[name] = value
-    for idx, values in info.get("scalars", {}).items():
-        state.setdefault(int(idx), {}).update(values)
-    opt.load_state_dict({"state": state, "param_groups": info["param_groups"]})
+    try:
+        for idx, values in info.get("scalars", {}).items():
+            state.setdefault(int(idx), {}).update(values)
+        groups = info["param_groups"]
+        opt.load_state_dict({"state": state, "param_groups": groups})
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UserError(f"{where}: the optimizer state of {prefix} does not fit the model ({exc})") from None

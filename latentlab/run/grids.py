@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from latentlab.config import UserError
-from latentlab.run.atomic import write_with
+from latentlab.atomic import write_with
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from latentlab.config import UserError
-from latentlab.run.atomic import write_text_atomic
+from latentlab.atomic import named, write_text_atomic
 
 STEP_FILE = re.compile(r"^step-(\d{8})\.(png|safetensors)$")
 
@@ -62,15 +62,21 @@ class RunWriter:
     def _open(self, name: str):
         return open(self.root / name, "a", encoding="utf-8", buffering=1)
 
+    def _append(self, f, name: str, row: dict[str, Any]) -> None:
+        try:
+            f.write(json.dumps(row, separators=(",", ":")) + "\n")
+        except OSError as exc:  # a full disk: name the file (a half line is skipped by every reader)
+            raise named(exc, self.root / name) from None
+
     def metric(self, row: dict[str, Any]) -> None:
         if self._metrics is None:
             self._metrics = self._open("metrics.jsonl")
-        self._metrics.write(json.dumps(row, separators=(",", ":")) + "\n")
+        self._append(self._metrics, "metrics.jsonl", row)
 
     def event(self, row: dict[str, Any]) -> None:
         if self._events is None:
             self._events = self._open("events.jsonl")
-        self._events.write(json.dumps(row, separators=(",", ":")) + "\n")
+        self._append(self._events, "events.jsonl", row)
 
     def sample_path(self, step: int, kind: str = "") -> Path:
         return self.samples / (step_name(step, "png") if not kind else f"{kind}-{step:08d}.png")
@@ -81,7 +87,10 @@ class RunWriter:
     def close(self) -> None:
         for f in (self._metrics, self._events):
             if f is not None:
-                f.close()
+                try:
+                    f.close()
+                except OSError:  # the flush of a full disk: already reported by the write that failed
+                    pass
         self._metrics = self._events = None
 
 

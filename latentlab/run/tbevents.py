@@ -100,7 +100,7 @@ def backfill(run: str | os.PathLike) -> dict:
     """Rebuild RUN/tb from metrics.jsonl, events.jsonl and samples/: written into a temporary folder,
     then swapped in, so running it twice gives the same files and never duplicates a point."""
     from latentlab.config import UserError
-    from latentlab.run.atomic import make_temp_dir
+    from latentlab.atomic import make_temp_dir
     from latentlab.run.rundir import STEP_FILE, RunReader
 
     run = Path(run)

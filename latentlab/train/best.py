@@ -16,7 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
-from latentlab.run.atomic import AtomicFile
+from latentlab.atomic import AtomicFile
 
 FIGURE = "fd_random"
 BEST_NAME = "best.safetensors"

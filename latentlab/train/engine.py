@@ -18,11 +18,12 @@ import torch
 
 from latentlab.config import Config, UserError
 from latentlab.run import checkpoint as ckpt
+from latentlab.run.claim import RunClaim, claim_run
 from latentlab.run.control import Control, Event, StepStats
+from latentlab.run.grids import save_grid, to_uint8
 from latentlab.run.rundir import RunWriter
 from latentlab.train import best, trainstate
 from latentlab.train.distributed import DistContext
-from latentlab.run.grids import save_grid, to_uint8
 from latentlab.train.rules import AdaptiveL2, EquilibriumRule, LRSchedule, MarginRule
 from latentlab.train.steps import NonFiniteLoss, gan_step, vaegan_step
 
@@ -44,11 +45,13 @@ def resolve_device(name: str) -> torch.device:
 
 
 class Trainer:
-    def __init__(self, cfg: Config, out_dir: str | Path | None, *, resume: bool = False,
+    def __init__(self, cfg: Config, out_dir: str | Path | None, *, resume: bool = False, force_new: bool = False,
                  control: Control | None = None, data_progress=None, dist: DistContext | None = None):
         self.cfg = cfg.copy().validate()
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.resume = resume
+        self.force_new = force_new
+        self.claim: RunClaim | None = None  # the right to write out_dir (rank 0), taken first thing in setup()
         self.control = control or Control()
         self.data_progress = data_progress
         self.dist = dist or DistContext.single()
@@ -75,9 +78,22 @@ class Trainer:
 
     # -- set-up ---------------------------------------------------------------------------------
     def setup(self) -> list[Event]:
-        """Load data, build nets and optimizers, restore a checkpoint. Separate from run() so a
-        caller can show set-up progress; run() calls it when needed."""
-        from latentlab.data import BatchFeeder, open_source
+        """Claim the run directory, load data, build nets and optimizers, restore a checkpoint.
+        Separate from run() so a caller can show set-up progress; run() calls it when needed.
+        A failure leaves the run directory as it was (a folder the claim created is removed)."""
+        if self.out_dir is not None and self.dist.is_main:
+            self.claim = claim_run(self.out_dir, resume=self.resume, force_new=self.force_new)
+        try:
+            return self._setup()
+        except BaseException:
+            if self.claim is not None and self.writer is None:
+                self.claim.abandon()
+            elif self.claim is not None:
+                self.claim.release()
+            raise
+
+    def _setup(self) -> list[Event]:
+        from latentlab.data import BatchFeeder, open_source, skip_summary
         from latentlab.models import build_models
 
         cfg, t = self.cfg, self.cfg.train
@@ -85,8 +101,11 @@ class Trainer:
         resume_path = None
         if self.resume:
             resume_path = self.out_dir / "checkpoints" / "latest.safetensors" if self.out_dir else None
-            if resume_path is None or not resume_path.is_file():
-                raise UserError(f"--resume: {self.out_dir}: no checkpoints/latest.safetensors to resume from")
+            if resume_path is None or not resume_path.parent.parent.is_dir():
+                raise UserError(f"--resume: {self.out_dir}: no run directory to resume")
+            if not resume_path.is_file():  # killed before its first checkpoint: start over, in place
+                events.append(Event("info", 0, "no checkpoint yet: the run starts again from step 0"))
+                resume_path = None
         self.data = self.dist.build_once(partial(
             open_source, cfg.data.source, cfg.model.image_size, crop=cfg.data.crop, arch=cfg.model.arch,
             synthetic_count=cfg.data.synthetic_count, holdout=cfg.data.holdout,
@@ -94,13 +113,15 @@ class Trainer:
         n_train = len(self.data) - self.data.holdout
         self.dist.local_batch(t.batch)
         if n_train < t.batch:
-            raise UserError(f"{cfg.data.source}: {n_train} training images, fewer than one batch of {t.batch}")
+            raise UserError(f"{cfg.data.source}: {n_train} training images ({len(self.data)} in all, "
+                            f"{self.data.holdout} held out for validation), fewer than one batch of {t.batch}; "
+                            "lower --batch or data.holdout, or add images")
         self.feeder = BatchFeeder(self.data, t.batch, t.seed, self.device, channels_last=t.channels_last)
         if self.total_steps == 0:
             self.total_steps = max(1, t.epochs) * self.feeder.steps_per_epoch
-        skipped = f", {self.data.skipped} unreadable files skipped" if self.data.skipped else ""
-        events.append(Event("info", 0, f"data: {len(self.data)} images of {cfg.data.source}{skipped}",
-                            data={"images": len(self.data), "skipped": self.data.skipped}))
+        events.insert(0, Event("info", 0, f"data: {len(self.data)} images of {cfg.data.source}"
+                               f"{skip_summary(self.data)}", data={"images": len(self.data),
+                                                                    "skipped": self.data.skipped}))
 
         torch.manual_seed(t.seed)
         self.nets = {name: self.dist.convert_batchnorm(net) for name, net in build_models(cfg.model).items()}
@@ -123,8 +144,6 @@ class Trainer:
             self.autocast = partial(torch.autocast, "cuda", dtype=torch.bfloat16)
         elif t.amp == "bf16":
             self.autocast = partial(torch.autocast, self.device.type, dtype=torch.bfloat16)
-        if self.out_dir is not None and self.dist.is_main:  # only once the inputs proved good
-            self.writer = RunWriter(self.out_dir)
         if t.health:
             from latentlab.train.health import HealthMonitor
 
@@ -135,9 +154,18 @@ class Trainer:
             self.quality = QualityTracker(self.cfg, self.data)
         if resume_path is not None:
             events += self._restore(resume_path)
-            events[0].step = self.step  # the data summary belongs to this session, after the log kept so far
-        if self.writer is not None:
-            if self.resume:
+            for event in events:  # this session's notes belong after the log kept so far
+                event.step = max(event.step, self.step)
+        if self.claim is not None:  # only once the inputs and the checkpoint proved good
+            self.claim.begin()
+            self.writer = RunWriter(self.out_dir)
+            if self.claim.moved_to is not None:
+                events.append(Event("info", self.step, f"the earlier run in {self.out_dir} was moved to "
+                                    f"{self.claim.moved_to}", path=str(self.claim.moved_to)))
+            if self.claim.swept:
+                events.append(Event("info", self.step, f"removed {self.claim.swept} temporary file(s) left by "
+                                    "interrupted writes"))
+            if self.resume:  # never a step twice: drop what was logged after the restored checkpoint
                 self.writer.truncate_after(self.step)
             self.writer.write_config(cfg.to_toml())
             from latentlab.run.tbevents import open_sink
@@ -246,11 +274,16 @@ class Trainer:
                 if event is not None:
                     yield event
             if self.writer is not None:
-                self.writer.event(Event("done", self.step, "training finished" if self.step >= self.total_steps
-                                        else "training stopped").to_row())
+                try:
+                    self.writer.event(Event("done", self.step, "training finished" if self.step >= self.total_steps
+                                            else "training stopped").to_row())
+                except OSError:  # a full disk: the error that stopped the run is the one to report
+                    pass
                 self.writer.close()
             if self.tb is not None:
                 self.tb.close()
+            if self.claim is not None:
+                self.claim.release()
 
     def _final_save(self) -> Event | None:
         if self._nan_seen or not self.nets or self._last_ckpt_step == self.step:

@@ -38,6 +38,10 @@ def load_state(t, tensors: dict[str, torch.Tensor], meta: dict, where: str, prog
     """Restore nets, EMA, optimizers and rules; with `progress` also the step, clock and RNG
     (a resume). Without it (a rollback) the run keeps counting forward from where it is."""
     saved = ckpt.config_from_meta(meta, where)
+    ckpt.require_meta(meta, tensors, where, {"optimizers": tuple(t.optims), "rules": ("balance", "l2", "sched")},
+                      ("rng.cpu", "fixed_noise") if progress else (), "resume training")
+    if progress and "step" not in meta:
+        raise UserError(f"{where}: has no 'step' in its metadata, needed to resume training")
     if saved.model != t.cfg.model:
         raise UserError(f"{where}: the checkpoint's model ({saved.model.arch}, {saved.model.image_size} px) "
                         "differs from the config; resume with the run's own config.toml")
@@ -47,20 +51,29 @@ def load_state(t, tensors: dict[str, torch.Tensor], meta: dict, where: str, prog
         ema = ckpt.split_prefix(tensors, "G_ema") or ckpt.split_prefix(tensors, "G")
         ckpt.load_net(t.G_ema, ema, "G_ema", where)
     for name, opt in t.optims.items():
-        ckpt.optimizer_from_tensors(opt, tensors, meta["optimizers"][name], f"optim.{name}")
-    rules = meta["rules"]
-    t.balance.load_state_dict(rules["balance"])
-    t.l2.load_state_dict(rules["l2"])
-    for key, state in rules["sched"].items():
-        t.sched[key].load_state_dict(state)
+        ckpt.optimizer_from_tensors(opt, tensors, meta["optimizers"][name], f"optim.{name}", where)
+    try:
+        rules = meta["rules"]
+        t.balance.load_state_dict(rules["balance"])
+        t.l2.load_state_dict(rules["l2"])
+        for key, state in rules["sched"].items():
+            t.sched[key].load_state_dict(state)
+        if progress and t.health is not None and "health" in rules:
+            t.health.load_state_dict(rules["health"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise UserError(f"{where}: the rule states in its metadata are malformed ({type(exc).__name__}: {exc})") from None
     if not progress:
         return
-    if t.health is not None and "health" in rules:
-        t.health.load_state_dict(rules["health"])
-    torch.set_rng_state(tensors["rng.cpu"])
-    if "rng.cuda" in tensors and t.device.type == "cuda":
-        torch.cuda.set_rng_state(tensors["rng.cuda"], t.device)
-    t.fixed_noise = tensors["fixed_noise"].to(t.device)
+    noise = tensors["fixed_noise"]
+    if noise.dim() != 2 or noise.shape[1] != t.cfg.model.latent_dim or not noise.is_floating_point():
+        raise UserError(f"{where}: fixed_noise has shape {tuple(noise.shape)}, expected (N, {t.cfg.model.latent_dim})")
+    try:
+        torch.set_rng_state(tensors["rng.cpu"])
+        if "rng.cuda" in tensors and t.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], t.device)
+    except (RuntimeError, TypeError) as exc:
+        raise UserError(f"{where}: rng.cpu is not a random generator state ({exc})") from None
+    t.fixed_noise = noise.to(t.device)
     t.step = int(meta["step"])
     t._time_offset = float(meta.get("time", 0.0))
     t._last_ckpt_step = t.step

@@ -196,3 +196,132 @@ def test_signal_emits_keep_the_references_of_true_and_none():
     true_before, none_before, true_after, none_after = map(int, result.stdout.split())
     # Unchanged up to the few references the loop's own objects hold: 20,000 lost would show.
     assert true_after > true_before - 100 and none_after > none_before - 100
+
+
+# -- the first ten minutes ------------------------------------------------------------------------------
+def _panel_of(window, widget):
+    for i in range(window.tabs.count()):
+        if window.tabs.widget(i).isAncestorOf(widget) or window.tabs.widget(i) is widget:
+            return i
+    return None
+
+
+def test_no_key_does_two_things_in_any_tab(window):
+    """Each key does one thing in each tab: window-wide shortcuts plus the current tab's own must not
+    share a key (Space was both Pause and Play: Qt's "Ambiguous shortcut overload")."""
+    from PySide6.QtGui import QAction, QShortcut
+
+    bindings = []  # (key, tab index or None for the whole window, what)
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            if action.shortcutContext() in (Qt.WindowShortcut, Qt.ApplicationShortcut):
+                bindings.append((key.toString(), None, action.text()))
+                continue
+            owners = {_panel_of(window, w) for w in action.associatedObjects()
+                      if hasattr(w, "isWindow") and not w.inherits("QMenu") and not w.inherits("QMenuBar")}
+            bindings += [(key.toString(), tab, action.text()) for tab in owners]
+    for shortcut in window.findChildren(QShortcut):
+        tab = None if shortcut.context() in (Qt.WindowShortcut, Qt.ApplicationShortcut) else \
+            _panel_of(window, shortcut.parentWidget())
+        bindings.append((shortcut.key().toString(), tab, "QShortcut"))
+    assert any(key == "Space" for key, _, _ in bindings)
+    for tab in range(window.tabs.count()):
+        live = [(key, what) for key, owner, what in bindings if owner in (None, tab)]
+        keys = [key for key, _ in live]
+        clashes = sorted({(k, w) for k, w in live if keys.count(k) > 1})
+        assert not clashes, f"tab {window.tabs.tabText(tab)}: {clashes}"
+
+
+def test_space_pauses_on_train_and_plays_on_record(window, qtbot):
+    from PySide6.QtTest import QTest
+
+    train, record = window.train_panel, window.record_panel
+    paused, played = [], []
+    train.pause_action.setEnabled(True)
+    train.pause_action.triggered.disconnect()
+    train.pause_action.triggered.connect(lambda: paused.append(1))
+    record.play_action.triggered.disconnect()
+    record.play_action.triggered.connect(lambda: played.append(1))
+    window.explore_panel.demo_on_first_show = False
+    window.tabs.setCurrentWidget(record)
+    qtbot.waitUntil(lambda: window.focusWidget() is record)
+    QTest.keyClick(window.focusWidget(), Qt.Key_Space)
+    assert (paused, played) == ([], [1])
+    window.tabs.setCurrentWidget(train)
+    qtbot.waitUntil(lambda: window.focusWidget() is train)
+    QTest.keyClick(window.focusWidget(), Qt.Key_Space)
+    assert (paused, played) == ([1], [1])
+
+
+def test_welcome_strip_until_dismissed(qtbot, tmp_path, monkeypatch):
+    from latentlab.gui.app import make_application
+    from latentlab.gui.main_window import MainWindow
+    from latentlab.gui.settings import use_settings_dir
+
+    use_settings_dir(tmp_path / "fresh-settings")
+    monkeypatch.chdir(tmp_path)
+    make_application()
+    first = MainWindow()
+    first.persist = False
+    qtbot.addWidget(first)
+    first.restore_state()
+    assert first.tabs.currentWidget() is first.explore_panel  # the demo is what a new user sees
+    assert first.welcome.isVisibleTo(first)
+    first.welcome.close_button.click()
+    assert not first.welcome.isVisibleTo(first)
+    second = MainWindow()
+    second.persist = False
+    qtbot.addWidget(second)
+    assert not second.welcome.isVisibleTo(second)
+
+
+def test_failed_open_checkpoint_is_shown_where_the_user_is(window, qtbot, tmp_path):
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not a header}")
+    window.explore_panel.demo_on_first_show = False  # its loading message would share the banner
+    window.tabs.setCurrentWidget(window.explore_panel)
+    window.open_path(bad)
+    qtbot.waitUntil(lambda: window.explore_panel.banner.text() != "", timeout=60000)
+    assert "broken.safetensors" in window.explore_panel.banner.text()
+    assert window.tabs.currentWidget() is window.explore_panel
+
+
+def test_record_header_follows_the_live_generator_step(window):
+    from latentlab.gui.models.loading import ModelInfo
+
+    info = ModelInfo(renderer=None, label="live training · dcgan 32 px · step 200", kind="live", arch="dcgan",
+                     latent_dim=8, image_size=32, step=200)
+    info.step = 450
+    window.explore_panel.model_relabeled.emit(info)
+    assert window.record_panel.model_label.text() == "Model: live training · dcgan 32 px · step 450"
+
+
+def _cut_buttons(window) -> list[str]:
+    from PySide6.QtWidgets import QPushButton, QStyle, QToolButton
+
+    cut = []
+    for button in window.findChildren(QPushButton) + window.findChildren(QToolButton):
+        text = button.text().replace("&", "")
+        if not text or not button.isVisibleTo(window) or not button.visibleRegion().boundingRect().width():
+            continue
+        style = button.style()
+        margins = style.pixelMetric(QStyle.PM_ButtonMargin, None, button) + \
+            2 * style.pixelMetric(QStyle.PM_DefaultFrameWidth, None, button)
+        need = button.fontMetrics().horizontalAdvance(text)
+        if need > button.width() - margins:
+            cut.append(f"{text!r}: {need} px of text in a {button.width()} px button")
+    return cut
+
+
+def test_a_laptop_window_cuts_nothing(window, qtbot):
+    """At 1024x700 every tab fits: each button's text fits its width, the A/B slider stays usable."""
+    window.explore_panel.demo_on_first_show = False
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 700)
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        qtbot.wait(50)  # a layout pass
+        assert not _cut_buttons(window), window.tabs.tabText(i)
+    window.tabs.setCurrentWidget(window.explore_panel)
+    qtbot.wait(50)
+    assert window.explore_panel.keyframes.slider.width() >= 150

@@ -16,13 +16,7 @@ from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Two shared cores: torch's second thread mostly waits for the first (50 ms vs >1 s per tiny step).
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +128,9 @@ def health_config(tmp_path, steps, **train):
     0.5-1.1; 4 s per 100 steps on one core): latent 8, G width 8, D width 16, batch 8, lr_d 5e-4,
     lr_g 5e-3, no EMA."""
     cfg = load_preset("tiny")
+    # The preset's balancing rules off: these runs are built to collapse (test_preset_balance.py tests them).
     for a in ("latent_dim=8", "g_width=8", "d_width=16", "lr_d=5e-4", "lr_g=5e-3", "synthetic_count=200",
-              "holdout=16"):
+              "holdout=16", "margin=0", "l2_adaptive=false", "warmup=false"):
         apply_override(cfg, a)
     t = cfg.train
     t.steps, t.batch, t.seed, t.device, t.ema = steps, 8, 3, "cpu", 0.0

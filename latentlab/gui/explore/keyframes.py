@@ -45,6 +45,7 @@ class KeyframesWidget(QWidget):
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setRange(0, T_STEPS)
         self.slider.setObjectName("slider.interpolation")
+        self.slider.setMinimumWidth(150)  # scrubbing from A to B needs room, whatever else wants the width
         self.slider.setToolTip("From A (left) to B (right)")
         self.slider.valueChanged.connect(lambda v: self.position_changed.emit(v / T_STEPS))
         self.mode = QComboBox()

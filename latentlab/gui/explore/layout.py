@@ -5,7 +5,17 @@ Photo page (any photo projected into the latent space) beside it."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from latentlab.gui.explore.bookmarks import BookmarksWidget
 from latentlab.gui.explore.compare import CompareWidget
@@ -47,10 +57,9 @@ def build_layout(panel: QWidget) -> None:
     left_layout = QVBoxLayout(left)
     left_layout.setContentsMargins(8, 6, 4, 6)
     left_layout.addWidget(panel.banner)
-    top = QHBoxLayout()
-    top.addWidget(panel.model_label, 1)
-    top.addWidget(panel.follow)
-    left_layout.addLayout(top)
+    # The model's name and Follow training on two rows: side by side they need 1,100 px.
+    left_layout.addWidget(panel.model_label)
+    left_layout.addWidget(panel.follow)
     panel.left_split = QSplitter(Qt.Vertical)
     view_box = QWidget()
     view_layout = QVBoxLayout(view_box)
@@ -58,7 +67,14 @@ def build_layout(panel: QWidget) -> None:
     view_layout.addWidget(panel.view, 1)
     view_layout.addWidget(panel.controls)
     panel.left_split.addWidget(view_box)
-    panel.left_split.addWidget(lower)
+    # Keyframes and Reconstruction side by side need ~690 px: below that they scroll, never squeeze.
+    lower_scroll = QScrollArea()
+    lower_scroll.setWidget(lower)
+    lower_scroll.setWidgetResizable(True)
+    lower_scroll.setFrameShape(QFrame.NoFrame)
+    lower_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    lower_scroll.setMinimumHeight(lower.minimumSizeHint().height() + lower_scroll.horizontalScrollBar().sizeHint().height())
+    panel.left_split.addWidget(lower_scroll)
     panel.left_split.setStretchFactor(0, 5)
     panel.left_split.setStretchFactor(1, 2)
     lower.setSizes([420, 520])
@@ -81,7 +97,14 @@ def build_layout(panel: QWidget) -> None:
     panel.tabs.addTab(panel.compare, "Compare")
     panel.main_split = QSplitter(Qt.Horizontal)
     panel.main_split.addWidget(left)
-    panel.main_split.addWidget(panel.tabs)
+    # The slider tabs scroll sideways in a narrow window rather than push it past 1024 px.
+    side = QScrollArea()
+    side.setWidget(panel.tabs)
+    side.setWidgetResizable(True)
+    side.setFrameShape(QFrame.NoFrame)
+    side.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    side.setMinimumWidth(380)
+    panel.main_split.addWidget(side)
     panel.main_split.setStretchFactor(0, 3)
     panel.main_split.setStretchFactor(1, 1)
     panel.main_split.setSizes([1000, 430])

@@ -91,6 +91,7 @@ class FollowTrainingWidget(QWidget):
         layout.addWidget(self.every)
         layout.addWidget(self.refresh)
         layout.addWidget(self.note)
+        layout.addStretch(1)
         self.set_available(False)
 
     def set_available(self, available: bool, text: str = "no training in the Train panel") -> None:

@@ -18,7 +18,7 @@ import random
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -46,10 +46,12 @@ BOOKMARK_SUFFIXES = (".json",)
 
 class ExplorePanel(QWidget):
     model_changed = Signal(object)  # ModelInfo now on screen (the Record panel may follow it)
+    model_relabeled = Signal(object)  # the same ModelInfo with new weights (a live generator's next step)
 
     def __init__(self, window=None, parent=None):
         super().__init__(parent)
         self.state = ExploreState(0)
+        self._demo_scheduled = False
         self.model = ModelSlot()
         self.service = RenderService(self)
         self.live_feed = LiveGeneratorFeed()
@@ -158,6 +160,10 @@ class ExplorePanel(QWidget):
         if hasattr(window, "train_panel"):
             self.link.connect_panel(window.train_panel)
 
+    def set_training_active(self, active: bool) -> None:
+        """The window says whether a training is running (renders then use one core, else all)."""
+        self.service.worker.set_training_active(active)
+
     # -- the model on screen ----------------------------------------------------------------------------
     @property
     def info(self):
@@ -203,6 +209,7 @@ class ExplorePanel(QWidget):
         if WEIGHTS in aspects:
             self.state.invalidate()
             self.photos.weights_changed()
+            self.model_relabeled.emit(info)
             return
         old = self.model.previous
         self.banner.hide()
@@ -232,8 +239,7 @@ class ExplorePanel(QWidget):
 
     def _show_model_text(self) -> None:
         info = self.info
-        step = f" · step {info.step:,}" if info.kind == "live" and info.step is not None else ""
-        label = info.label.split(" · step")[0] + step if info.kind == "live" else info.label
+        label = info.display_label()
         self.model_label.setText(label)
         self.model_label.setToolTip(str(info.path or label))
 
@@ -400,6 +406,17 @@ class ExplorePanel(QWidget):
         focus = QApplication.focusWidget()
         if focus is None or not self.isAncestorOf(focus):
             self.setFocus(Qt.OtherFocusReason)  # so R, A, B reach the panel's shortcuts at once
+        if self.demo_on_first_show and not self._demo_scheduled:
+            # Explore is the first tab a new user sees: the window paints before torch loads (seconds).
+            # Anything opened meanwhile (`latentlab gui CKPT`) clears demo_on_first_show and wins.
+            self._demo_scheduled = True
+            window = self.window()
+            if getattr(window, "painted", True):
+                QTimer.singleShot(300, self._open_demo_if_wanted)
+            else:  # counted from the window's first paint, not from its construction
+                window.first_shown.connect(lambda _: QTimer.singleShot(300, self._open_demo_if_wanted))
+
+    def _open_demo_if_wanted(self) -> None:
         if self.demo_on_first_show:
             self.demo_on_first_show = False
             self.open_default()

@@ -5,7 +5,9 @@ one of its channel, so a burst of slider moves costs one or two renders, never a
 request is rendered at a time. Model loads and weight swaps are queued in order and run before
 renders. Every request names the model generation it was made for; requests and results for a model
 that has since been replaced are dropped, as are results older than the newest one delivered (the
-panel compares request ids). A finished render of a request that a newer one superseded while it ran
+panel compares request ids). Each render runs with torch.set_num_threads in this thread (OpenMP
+keeps the count per thread): every core the process may use while no training runs in the window
+or it is paused, one while it runs, so the trainer keeps its cores. A finished render of a request that a newer one superseded while it ran
 is still delivered: during a drag that is the freshest picture there is, and withholding it would
 freeze the view until the mouse stops. Errors come back as `failed`, never raised into the UI.
 """
@@ -13,6 +15,7 @@ freeze the view until the mouse stops. Errors come back as `failed`, never raise
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import traceback
 import weakref
@@ -23,7 +26,12 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from latentlab.config import UserError
-from latentlab.render import error_text
+
+def _error_text(exc: BaseException) -> str:
+    from latentlab.render import error_text  # render imports torch: not before the window is up
+
+    return error_text(exc)
+
 
 CHANNELS = ("view", "strip", "encode")  # served in this order when several are pending
 
@@ -49,6 +57,7 @@ class RenderWorker(QObject):
         self.generation = 0
         self.renders = 0  # renders actually run (a test and the benchmark count them)
         self.requests = 0
+        self.training_active = False  # set from the GUI thread; read before each render
         self._wake.connect(self._drain)
 
     # -- called from the GUI thread -------------------------------------------------------------
@@ -76,6 +85,14 @@ class RenderWorker(QObject):
         Copied in place into the model on screen when that is the same live model (the hot swap);
         otherwise build(offer) -> ModelInfo makes a new one."""
         self._queue_op(("live", (fetch, build)))
+
+    def set_training_active(self, active: bool) -> None:
+        """Training runs (True) or is paused/stopped (False): the next render uses 1 or all cores."""
+        self.training_active = bool(active)
+
+    @property
+    def threads(self) -> int:
+        return 1 if self.training_active else all_cores()
 
     def cancel_all(self) -> None:
         """Forget everything not yet started (closing the window)."""
@@ -114,7 +131,7 @@ class RenderWorker(QObject):
                     self._serve(kind, *item)
             except Exception as exc:  # noqa: BLE001 - the worker must outlive any single failure
                 self.failed.emit(kind if kind != "op" else "model",
-                                 f"{error_text(exc)}\n{traceback.format_exc(limit=2)}".strip())
+                                 f"{_error_text(exc)}\n{traceback.format_exc(limit=2)}".strip())
 
     def _install(self, info) -> None:
         self.generation += 1
@@ -157,16 +174,17 @@ class RenderWorker(QObject):
         if info is None or generation != info.generation:
             return  # made for a model that has been replaced: nobody wants this picture any more
         renderer = info.renderer
+        threads = self.threads
         self.renders += 1
         if channel == "encode":
-            result = renderer.reconstruct(payload)
+            result = renderer.reconstruct(payload, threads)
             if not result.ok:
                 self.failed.emit(channel, result.error)
                 return
             self.encoded.emit(rid, {"photo": payload, "z": result.z[0], "reconstruction": result.images[0],
                                     "ms": result.ms})
             return
-        result = renderer.render(payload)
+        result = renderer.render(payload, threads)
         if not result.ok:
             self.failed.emit(channel, result.error)
             return
@@ -174,6 +192,13 @@ class RenderWorker(QObject):
             self.image_ready.emit(rid, result.images[0], result.ms)
         else:
             self.strip_ready.emit(rid, result.images, result.ms)
+
+
+def all_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity call outside Linux
+        return max(1, os.cpu_count() or 1)
 
 
 _services: weakref.WeakSet = weakref.WeakSet()

@@ -48,6 +48,13 @@ class ModelInfo:
     def has_encoder(self) -> bool:
         return bool(getattr(self.renderer, "has_encoder", False))
 
+    def display_label(self) -> str:
+        """What is loaded, with the live generator's current step (its weights are refreshed)."""
+        if self.kind != "live":
+            return self.label
+        step = f" · step {self.step:,}" if self.step is not None else ""
+        return self.label.split(" · step")[0] + step
+
 
 MODEL, WEIGHTS = "model", "weights"
 
@@ -157,7 +164,7 @@ def load_checkpoint_model(path: str | os.PathLike, device: str | None = None, th
     loaded = load_model(path, device="cpu")
     cfg = loaded.config
     m = cfg.model
-    renderer = Renderer(loaded.G, loaded.E, device=device or pick_device(), threads=threads)
+    renderer = Renderer(loaded.G, loaded.E, device=device or pick_device(), threads=threads, backend="auto")
     renderer.config, renderer.step, renderer.path = cfg, loaded.step, path
     cache = principal_cache_path(path)
     attributes, counts = _attributes_of(path, m.latent_dim)
@@ -180,7 +187,7 @@ def import_dcgan_model(path: str | os.PathLike, nz: int = 100, ngf: int = 64, de
 
     path = Path(path)
     m, G = import_dcgan_file(path, nz=nz, ngf=ngf)
-    renderer = Renderer(G, None, device=device or pick_device(), threads=threads)
+    renderer = Renderer(G, None, device=device or pick_device(), threads=threads, backend="auto")
     return ModelInfo(renderer=renderer, label=f"{path.name} · imported DCGAN {m.image_size} px (nz {nz}, ngf {ngf})",
                      kind="import", arch=m.arch, latent_dim=m.latent_dim, image_size=m.image_size, path=path,
                      model_config=m, generator=_own_eval_copy(G))
@@ -201,7 +208,7 @@ def live_model(model_config, states: dict, step: int, data_config=None, device: 
     load_net(G, states["G"], "G", "live generator")
     if E is not None:
         load_net(E, states["E"], "E", "live encoder")
-    renderer = Renderer(G, E, device=device or pick_device(), threads=threads)
+    renderer = Renderer(G, E, device=device or pick_device(), threads=threads, backend="auto")
     m = model_config
     d = data_config
     return ModelInfo(renderer=renderer, label=f"live training · {m.arch} {m.image_size} px · step {step:,}",

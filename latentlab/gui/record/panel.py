@@ -57,6 +57,7 @@ class RecordPanel(QWidget):
         self.setFocusPolicy(Qt.ClickFocus)
         if self.explore is not None:
             self.explore.model_changed.connect(self.set_model)
+            self.explore.model_relabeled.connect(self._show_model_label)
             if self.explore.info is not None:
                 self.set_model(self.explore.info)
         self._update_enabled()
@@ -183,7 +184,7 @@ class RecordPanel(QWidget):
         old_dim = self.renderer.latent_dim if self.renderer is not None else None
         self.renderer = info.renderer
         self.has_encoder = bool(getattr(info, "has_encoder", False))
-        self.model_label.setText(f"Model: {info.label}")
+        self._show_model_label(info)
         if old_dim is not None and old_dim != self.renderer.latent_dim and self.keys.count():
             self.keys.clear()
             self.show_note(f"The keyframes were cleared: the new model's latents have {self.renderer.latent_dim} "
@@ -191,6 +192,9 @@ class RecordPanel(QWidget):
         self._render_thumbnails(self.keys.keys())
         self._update_enabled()
         self._walk_changed()
+
+    def _show_model_label(self, info) -> None:
+        self.model_label.setText(f"Model: {info.display_label()}")
 
     def _update_enabled(self, *_) -> None:
         have = self.renderer is not None

@@ -55,6 +55,7 @@ class TrainPanel(QWidget):
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
         self.state = "idle"
         self._base_cfg: Config = load_preset(DEFAULT_PRESET) if DEFAULT_PRESET in preset_names() else Config()
+        self.setFocusPolicy(Qt.ClickFocus)  # its Space shortcut acts while the focus is in this tab
         self._build_actions()
         self._build_ui()
         self._set_state("idle")
@@ -62,8 +63,13 @@ class TrainPanel(QWidget):
     # -- construction -----------------------------------------------------------------------------
     def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
         action = QAction(text, self)
-        action.setShortcut(QKeySequence(shortcut))
-        action.setToolTip(f"{tip} ({QKeySequence(shortcut).toString(QKeySequence.NativeText)})")
+        key = QKeySequence(shortcut)
+        action.setShortcut(key)
+        if not key[0].keyboardModifiers():
+            # A single key (Space) acts only in this tab: Record's Space plays its preview.
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            self.addAction(action)
+        action.setToolTip(f"{tip} ({key.toString(QKeySequence.NativeText)})")
         action.triggered.connect(slot)
         return action
 
@@ -140,13 +146,14 @@ class TrainPanel(QWidget):
             controls.addWidget(button)
         self.buttons["Start"].setObjectName("primary")
         controls.addStretch(1)
-        controls.addWidget(self.view.smoothing_box)
         # The live settings sit beside the plots they steer, not at the bottom of the set-up column.
         self.view.insert_side_widget(1, self.live_box)
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(4, 8, 8, 4)
         right_layout.addLayout(controls)
+        # The plot settings get their own row: beside the buttons they made the tab wider than a laptop.
+        right_layout.addWidget(self.view.smoothing_box)
         self.compare = RunOverlayWidget()
         self.view_tabs = QTabWidget()
         self.view_tabs.setDocumentMode(True)
@@ -190,7 +197,7 @@ class TrainPanel(QWidget):
         self.live_box.setEnabled(state in ("training", "paused"))
         label = {"idle": "Idle", "starting": "Starting…", "training": "Training", "paused": "Paused",
                  "stopping": "Stopping: writing a checkpoint…", "attached": "Attached"}[state]
-        self.status.show_state(label)
+        self.status.show_state(label, live=state in ("training", "attached"))
         if self.run_dir is not None:
             self.compare.set_own_run(self.run_dir)
         self.state_changed.emit(state)

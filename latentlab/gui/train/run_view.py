@@ -11,7 +11,7 @@ import math
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
 
 from latentlab.gui.models.series import MetricSeries, rows_to_columns
 from latentlab.gui.train.setup import TrainStatusWidget
@@ -58,12 +58,21 @@ class RunViewWidget(QWidget):
         row.addWidget(self.smoothing)
         row.addWidget(self.smoothing_label)
         self.smoothing.valueChanged.connect(self._smoothing_changed)
+        self.log_y = QCheckBox("Log scale")
+        self.log_y.setToolTip("A logarithmic axis for the error plots (spikes and small errors both readable)")
+        self.fit = QPushButton("Fit")
+        self.fit.setToolTip("Scale the plots to the run again after zooming (rare spikes are clipped and marked ▲)")
+        row.addWidget(self.log_y)
+        row.addWidget(self.fit)
+        row.addStretch(1)
 
         self.banner = MessageBanner()
         self.info = QLabel()
         self.info.setObjectName("muted")
         self.info.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.plots = MetricsPlotWidget()
+        self.log_y.toggled.connect(self.plots.set_log_y)
+        self.fit.clicked.connect(self.plots.follow_data)
         self.grid = SampleGridWidget()
         self.alerts = AlertsWidget()
         self.status = TrainStatusWidget()

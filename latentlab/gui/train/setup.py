@@ -302,14 +302,23 @@ class TrainStatusWidget(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         for widget in (self.state, self.rate, self.progress, self.eta):
             row.addWidget(widget)
+        self.live = False  # images/s and ETA mean something only while a run is moving
 
-    def show_state(self, text: str) -> None:
+    def show_state(self, text: str, live: bool = False) -> None:
         self.state.setText(text)
+        self.live = live
+        if not live:  # a stopped, finished or paused run has no speed and no time left to count down
+            self.rate.setText("– img/s")
+            self.eta.setText("ETA –")
 
     def show_progress(self, step: int, total: int, img_per_s: float, eta_s: float) -> None:
         self.progress.setFormat("step %v / %m" if total else "step %v")
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(min(step, max(1, total)))
+        if not self.live or (total and step >= total):  # an attached run may have finished meanwhile
+            self.rate.setText("– img/s")
+            self.eta.setText("ETA –")
+            return
         self.rate.setText(f"{img_per_s:,.0f} img/s" if math.isfinite(img_per_s) else "– img/s")
         self.eta.setText(f"ETA {format_duration(eta_s)}")
 

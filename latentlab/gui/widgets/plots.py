@@ -1,4 +1,9 @@
-"""Live training plots: the three errors with the ln 2 line, skipped updates, D's L2 and learning rates.
+"""Live training plots: D's errors and G's error (each on its own panel, with the ln 2 line), skipped
+updates, D's L2 and learning rates.
+
+The error panels scale to the bulk of the data (a high quantile), not to rare spikes: a single step at
+15 would flatten everything else to a line at 0. Points above the top are clipped by the view and
+marked with a triangle at the edge, so spikes stay visible. Either panel can use a log axis.
 
 Everything is drawn from a MetricSeries with setData on views of its growing buffers; clip-to-view
 and peak downsampling keep a million points interactive (pyqtgraph's scrollingPlots pattern).
@@ -20,6 +25,15 @@ from latentlab.gui.theme import CURVE_COLORS, MUTED
 LN2 = math.log(2.0)
 LOSS_KEYS = ("real", "fake", "gen")
 VAE_KEYS = ("kl", "llike")
+GEN_PANEL_KEYS = ("gen",) + VAE_KEYS  # the generator side: G's error (and the VAE/GAN's kl and llike)
+ROBUST_QUANTILE = 0.99  # the top of an error panel: this quantile of its raw values, plus headroom
+ROBUST_HEADROOM = 1.25
+MAX_SPIKE_MARKS = 2000
+# Curves that may coincide are told apart by width and dash: the first drawn wide and solid underneath,
+# the second narrower and dashed on top, so both colours show where they overlap (lr_d = lr_g is the
+# usual case; real and fake near equilibrium another).
+STYLES = {"real": (2.6, Qt.SolidLine), "fake": (1.4, Qt.DashLine), "lr_d": (3.0, Qt.SolidLine),
+          "lr_g": (1.4, Qt.DashLine), "kl": (1.6, Qt.DashLine), "llike": (1.6, Qt.DotLine)}
 RATE_KEYS = ("lr_d", "lr_g")
 MAX_RUG_TICKS = 3000
 # Peak downsampling keeps spikes (a NaN or an exploding loss stays visible); about one min/max pair
@@ -97,32 +111,52 @@ class CompactLogAxis(pg.AxisItem):
 
 
 class MetricsPlotWidget(pg.GraphicsLayoutWidget):
-    """Errors (top), a rug of skipped D/G updates (middle) and rates (bottom), sharing the step axis."""
+    """D's errors (top), G's error (below), a rug of skipped D/G updates and rates (bottom), sharing
+    the step axis."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.ci.layout.setSpacing(2)
         self.ci.setContentsMargins(4, 6, 8, 4)
-
-        self.loss_plot = self.addPlot(row=0, col=0)
-        _style_plot(self.loss_plot)
-        self.loss_plot.setLabel("left", "error")
-        self.loss_plot.hideAxis("bottom")
-        self.legend = self.loss_plot.addLegend(offset=(-8, 6), colCount=4, labelTextColor=MUTED,
-                                               brush=pg.mkBrush(26, 29, 34, 200))
         self.raw = {}
         self.curves = {}
+        self.log_y = False
+        self._robust_y = {}  # plot -> True while its y range follows the data (until the user zooms it)
+        self.spikes = {}  # plot -> the triangles marking clipped points
+
+        self.loss_plot = self.addPlot(row=0, col=0)
+        self.gen_plot = self.addPlot(row=1, col=0)
+        self.legends = {}
+        self.equilibria = {}
+        for plot, label in ((self.loss_plot, "D's errors"), (self.gen_plot, "G's error")):
+            _style_plot(plot)
+            plot.setLabel("left", label)
+            plot.hideAxis("bottom")
+            self.legends[plot] = plot.addLegend(offset=(-8, 6), colCount=4, labelTextColor=MUTED,
+                                                brush=pg.mkBrush(26, 29, 34, 200))
+            line = pg.InfiniteLine(pos=LN2, angle=0, movable=False, pen=_pen("equilibrium", 1.2, 200, Qt.DashLine))
+            line.setZValue(-5)
+            plot.addItem(line, ignoreBounds=True)
+            self.equilibria[plot] = line
+            self._robust_y[plot] = True
+            plot.getViewBox().sigRangeChangedManually.connect(lambda *_, p=plot: self._user_zoomed(p))
+            marks = pg.ScatterPlotItem(symbol="t1", size=9, pen=pg.mkPen(None), brush=pg.mkBrush(MUTED))
+            marks.setZValue(10)
+            plot.addItem(marks, ignoreBounds=True)
+            self.spikes[plot] = marks
+        self.legend = self.legends[self.loss_plot]
+        self.gen_plot.setXLink(self.loss_plot)
+        self.equilibrium = self.equilibria[self.loss_plot]
         for key in LOSS_KEYS:  # a VAE/GAN's kl and llike are added when a run has them
             self._add_loss_curve(key)
-        self.equilibrium = pg.InfiniteLine(pos=LN2, angle=0, movable=False,
-                                           pen=_pen("equilibrium", 1.2, 200, Qt.DashLine))
-        self.equilibrium.setZValue(-5)
-        self.loss_plot.addItem(self.equilibrium, ignoreBounds=False)
         # The legend draws its swatch from a data item's pen (an InfiniteLine cannot be a legend entry).
         self._equilibrium_swatch = pg.PlotDataItem(pen=_pen("equilibrium", 1.2, 200, Qt.DashLine))
         self.legend.addItem(self._equilibrium_swatch, "ln 2 ≈ 0.693")
+        self._spike_swatch = pg.PlotDataItem(symbol="t1", symbolSize=9, pen=None, symbolPen=None,
+                                             symbolBrush=pg.mkBrush(MUTED))
+        self.legends[self.gen_plot].addItem(self._spike_swatch, "clipped spike")
 
-        self.skip_plot = self.addPlot(row=1, col=0)
+        self.skip_plot = self.addPlot(row=2, col=0)
         _style_plot(self.skip_plot)
         self.skip_plot.setDownsampling(auto=False)
         self.skip_plot.hideAxis("bottom")
@@ -138,7 +172,7 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
         for item in self.rugs.values():
             self.skip_plot.addItem(item)
 
-        self.rate_plot = self.addPlot(row=2, col=0, axisItems={"left": CompactLogAxis("left"),
+        self.rate_plot = self.addPlot(row=3, col=0, axisItems={"left": CompactLogAxis("left"),
                                                                  "right": CompactAxis("right")})
         _style_plot(self.rate_plot)
         # The curves get log10 values from the series; only the axis is told it is logarithmic.
@@ -148,7 +182,7 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
         self.rate_plot.setXLink(self.loss_plot)
         self.rate_legend = self.rate_plot.addLegend(offset=(-8, 4), colCount=3, labelTextColor=MUTED,
                                                     brush=pg.mkBrush(26, 29, 34, 200))
-        self.rates = {key: self.rate_plot.plot(pen=_pen(key), name=key, connect="finite", **DOWNSAMPLE)
+        self.rates = {key: self.rate_plot.plot(pen=_pen(key, STYLES[key][0], style=STYLES[key][1]), name=key, connect="finite", **DOWNSAMPLE)
                       for key in RATE_KEYS}
         # D's L2 coefficient lives on its own linear axis: it starts at 0, which a log axis cannot show.
         self.l2_view = pg.ViewBox()
@@ -167,22 +201,75 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
 
         # Axis text and legends are replayed from QPictures on every repaint; as cached pixmaps they
         # are redrawn only when they change (the repaint after each new step costs half as much).
-        for plot in (self.loss_plot, self.skip_plot, self.rate_plot):
+        for plot in (self.loss_plot, self.gen_plot, self.skip_plot, self.rate_plot):
             for side in ("left", "bottom", "right"):
                 plot.getAxis(side).setCacheMode(QGraphicsItem.DeviceCoordinateCache)
-        for legend in (self.legend, self.rate_legend):
+        for legend in (*self.legends.values(), self.rate_legend):
             legend.setCacheMode(QGraphicsItem.DeviceCoordinateCache)
 
-        self.ci.layout.setRowStretchFactor(0, 5)
-        self.ci.layout.setRowStretchFactor(1, 1)
-        self.ci.layout.setRowStretchFactor(2, 3)
+        for row, stretch in enumerate((4, 3, 1, 3)):
+            self.ci.layout.setRowStretchFactor(row, stretch)
         self.loss_plot.sigXRangeChanged.connect(lambda *_: self._draw_rugs())
         self._series: MetricSeries | None = None
         self._empty_ranges()
 
+    def plot_of(self, key: str) -> pg.PlotItem:
+        return self.gen_plot if key in GEN_PANEL_KEYS else self.loss_plot
+
     def _add_loss_curve(self, key: str) -> None:
-        self.raw[key] = self.loss_plot.plot(pen=_pen(key, 1.0, 50), connect="finite", **DOWNSAMPLE)
-        self.curves[key] = self.loss_plot.plot(pen=_pen(key), connect="finite", name=key, **DOWNSAMPLE)
+        plot = self.plot_of(key)
+        width, style = STYLES.get(key, (1.8, Qt.SolidLine))
+        self.raw[key] = plot.plot(pen=_pen(key, 1.0, 50), connect="finite", **DOWNSAMPLE)
+        self.curves[key] = plot.plot(pen=_pen(key, width, style=style), connect="finite", name=key, **DOWNSAMPLE)
+
+    def set_log_y(self, on: bool) -> None:
+        """A log axis for both error panels (the data go in as log10; the axes are told)."""
+        self.log_y = bool(on)
+        for plot in (self.loss_plot, self.gen_plot):
+            plot.setLogMode(False, self.log_y)
+            self.equilibria[plot].setPos(math.log10(LN2) if self.log_y else LN2)  # lines live in view units
+            self._robust_y[plot] = True
+        if self._series is not None:
+            self.refresh(self._series)
+
+    def _user_zoomed(self, plot) -> None:
+        self._robust_y[plot] = False
+
+    def follow_data(self) -> None:
+        """Back to the robust ranges after the user zoomed (and the step axis to the whole run)."""
+        for plot in self._robust_y:
+            self._robust_y[plot] = True
+        self.loss_plot.enableAutoRange(x=True)
+        if self._series is not None:
+            self.refresh(self._series)
+
+    def _robust_range(self, plot, columns: list[np.ndarray], x: np.ndarray) -> None:
+        """y from 0 (or the lowest decade on a log axis) to a high quantile of the raw values plus
+        headroom; the points above it are marked at the top edge."""
+        marks = self.spikes[plot]
+        values = np.concatenate([c[np.isfinite(c)] for c in columns]) if columns else np.zeros(0)
+        if self.log_y:
+            values = values[values > 0]
+        if not len(values):
+            marks.setData([], [])
+            return
+        top = float(np.quantile(values, ROBUST_QUANTILE)) * ROBUST_HEADROOM
+        if plot is self.loss_plot:
+            top = max(top, LN2 * 1.2)  # the equilibrium line stays in view
+        if self.log_y:
+            bottom = float(np.quantile(values, 1 - ROBUST_QUANTILE)) / ROBUST_HEADROOM
+            y0, y1 = math.log10(max(bottom, 1e-12)), math.log10(max(top, bottom * 1.01, 1e-12))
+        else:
+            y0, y1 = 0.0, max(top, 1e-6)
+        if self._robust_y[plot]:
+            plot.getViewBox().enableAutoRange(y=False)
+            plot.setYRange(y0, y1, padding=0.02)
+        limit = 10 ** y1 if self.log_y else y1
+        over = np.zeros(len(x), bool)
+        for c in columns:
+            over |= np.nan_to_num(c, nan=0.0, posinf=np.inf) > limit
+        steps = x[over][-MAX_SPIKE_MARKS:]
+        marks.setData(steps, np.full(len(steps), plot.getViewBox().viewRange()[1][1]))
 
     def _sync_l2_view(self) -> None:
         self.l2_view.setGeometry(self.rate_plot.getViewBox().sceneBoundingRect())
@@ -191,12 +278,15 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
     # -- data -------------------------------------------------------------------------------------
     def clear_data(self) -> None:
         for key in [k for k in self.curves if k not in LOSS_KEYS]:  # the next run may have no kl/llike
-            self.legend.removeItem(self.curves[key])
-            self.loss_plot.removeItem(self.curves.pop(key))
-            self.loss_plot.removeItem(self.raw.pop(key))
+            plot = self.plot_of(key)
+            self.legends[plot].removeItem(self.curves[key])
+            plot.removeItem(self.curves.pop(key))
+            plot.removeItem(self.raw.pop(key))
         for item in (*self.raw.values(), *self.curves.values(), *self.rates.values(), self.l2_curve,
-                     *self.rugs.values()):
+                     *self.rugs.values(), *self.spikes.values()):
             item.setData([], [])
+        for plot in self._robust_y:
+            self._robust_y[plot] = True
         self._series = None
         self._show_l2(False)
         self._empty_ranges()
@@ -205,8 +295,10 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
         """Plausible axes before the first row (steps 0-100, errors 0-1.5, rates 1e-5 to 1e-3);
         auto-range takes over as soon as there is data."""
         self.loss_plot.setRange(xRange=(0, 100), yRange=(0, 1.5), padding=0)
+        self.gen_plot.setRange(yRange=(0, 3), padding=0)
         self.rate_plot.setRange(yRange=(-5, -3), padding=0)
-        for view in (self.loss_plot.getViewBox(), self.rate_plot.getViewBox(), self.l2_view):
+        for view in (self.loss_plot.getViewBox(), self.gen_plot.getViewBox(), self.rate_plot.getViewBox(),
+                     self.l2_view):
             view.enableAutoRange()
 
     def point_count(self, key: str) -> int:
@@ -219,15 +311,19 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
         self._series = series
         x = series.steps()
         smoothing = series.smoothing > 0
+        shown = {self.loss_plot: [], self.gen_plot: []}
         for key in LOSS_KEYS + VAE_KEYS:
             if key not in series.present:
                 continue
             if key not in self.curves:
                 self._add_loss_curve(key)
             raw = series.column(key)
+            shown[self.plot_of(key)].append(raw)
             self.curves[key].setData(x, series.smoothed(key) if smoothing else raw)
             self.raw[key].setData(x, raw) if smoothing else self.raw[key].setData([], [])
             self.raw[key].setVisible(smoothing)
+        for plot, columns in shown.items():
+            self._robust_range(plot, columns, x)
         for key in RATE_KEYS:
             if key in series.present:
                 self.rates[key].setData(x, series.log10(key))

@@ -13,9 +13,9 @@ from torch import nn
 from latentlab.config import Config, ModelConfig
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
-from latentlab.run.grids import to_uint8
 from latentlab.resources import demo_checkpoint
 from latentlab.run.checkpoint import load_model, save_checkpoint
+from latentlab.run.grids import to_uint8
 
 NZ = 8
 
@@ -123,10 +123,10 @@ def test_fifty_rapid_moves_render_far_fewer_and_show_the_last(qtbot, panel, tmp_
     entered, release = threading.Event(), threading.Event()
     real_render = renderer.render
 
-    def held_render(z):
+    def held_render(z, threads=None):
         entered.set()
         assert release.wait(30), "the test never released the render"
-        return real_render(z)
+        return real_render(z, threads)
 
     renderer.render = held_render
     try:
@@ -349,9 +349,12 @@ def _follow_the_trainer(qtbot, panel, trainer, steps):
     G.eval()
     np.testing.assert_array_equal(first, generator_pixels(G, panel.state.latent()))
     next(s for s in steps if getattr(s, "step", 0) == 4)
+    relabeled = []
+    panel.model_relabeled.connect(relabeled.append)  # the Record panel's header follows this
     panel.live_feed.request()
     panel.live_feed.offer(trainer)
     qtbot.waitUntil(lambda: "step 4" in panel.model_label.text(), timeout=10000)  # the panel heard of the swap
+    assert relabeled and "step 4" in relabeled[-1].display_label()
     second = wait_view(qtbot, panel)
     assert panel.info is info  # the weights were swapped in place, not a new model
     G.eval()
@@ -399,6 +402,35 @@ def test_nearest_training_images_of_the_face_on_screen(qtbot, panel, tmp_path):
     assert len(dialogs) == 1
     np.testing.assert_array_equal(dialogs[0].image, shown)
     dialogs[0].close()
+
+
+def test_renders_use_all_cores_unless_training_runs(qtbot, window_panel, window, tmp_path):
+    """The window passes the Train panel's state down: a render runs with one intra-op thread while a
+    training runs and with every core otherwise; the picture is the same either way."""
+    from latentlab.gui.explore.render_worker import all_cores
+
+    panel = window_panel
+    info = load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    assert info.renderer.backend in ("onnxruntime", "torch")
+    seen = []
+    real = info.renderer.render
+
+    def spy(z, threads=None):
+        seen.append((threads, torch.get_num_threads()))
+        return real(z, threads)
+
+    info.renderer.render = spy
+    shown = {}
+    for state, threads in (("training", 1), ("paused", all_cores()), ("starting", 1), ("idle", all_cores())):
+        window.train_panel.state_changed.emit(state)
+        seen.clear()
+        panel.dims.sliders[1].setValue(100 if state in ("training", "starting") else -100)
+        shown[state] = wait_view(qtbot, panel).copy()
+        assert seen and seen[-1][0] == threads
+    np.testing.assert_array_equal(shown["training"], shown["starting"])
+    np.testing.assert_array_equal(shown["paused"], shown["idle"])
+    G = load_model(tmp_path / "g.safetensors").G
+    assert np.abs(shown["paused"].astype(int) - generator_pixels(G, panel.state.latent())).max() <= 1
 
 
 def test_compare_draws_the_same_latent_with_a_second_checkpoint(qtbot, panel, tmp_path):

@@ -16,7 +16,9 @@ from latentlab.config import load_preset
 run = sys.argv[1]
 os.makedirs(os.path.join(run, "samples"), exist_ok=True)
 cfg = load_preset("tiny"); cfg.train.steps = 30
-open(os.path.join(run, "config.toml"), "w").write(cfg.to_toml())
+with open(os.path.join(run, ".config.toml.tmp"), "w") as f:  # whole or absent, as the trainer writes it
+    f.write(cfg.to_toml())
+os.replace(os.path.join(run, ".config.toml.tmp"), os.path.join(run, "config.toml"))
 time.sleep(0.8)
 rng = np.random.default_rng(0)
 with open(os.path.join(run, "metrics.jsonl"), "a", buffering=1) as f:

@@ -54,6 +54,10 @@ def test_start_trains_and_shows_plots_and_grid(window, qtbot, tiny):
     assert (run / "checkpoints" / "latest.safetensors").is_file()
     assert panel.status.progress.value() == 6 and panel.status.progress.maximum() == 6
     assert panel.start_action.isEnabled() and not panel.stop_action.isEnabled()
+    # A finished run has no speed and no time left: nothing stale stays in the status bar.
+    assert panel.status.rate.text() == "– img/s" and panel.status.eta.text() == "ETA –"
+    panel.view.refresh()
+    assert panel.status.rate.text() == "– img/s" and panel.status.eta.text() == "ETA –"
 
 
 def test_pause_step_live_setting_and_stop(window, qtbot, tiny):

@@ -7,7 +7,8 @@ shared-disk run stays readable by the accounts the user's umask allows (mkstemp'
 Temporary names are `.NAME.<random>.tmp` (or another suffix a writer needs), hidden, so a follower
 listing a folder never picks one up and a run can sweep the ones a killed process left.
 
-Standard library only: every layer may use it.
+Standard library only, at the bottom of the layers beside config.py: every layer may use it (the data
+cache, bookmarks and exports write through it as well as the run directory).
 """
 
 from __future__ import annotations
@@ -18,6 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 TMP_SUFFIX = ".tmp"
+
+
+def named(exc: OSError, path: Path) -> OSError:
+    """The same error, naming the file the user asked for rather than its temporary stand-in."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -65,6 +73,8 @@ class AtomicFile:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666)
             except FileExistsError:
                 continue
+            except OSError as exc:
+                raise named(exc, self.path) from None
             os.close(fd)
             self.tmp = tmp
             break
@@ -81,6 +91,9 @@ class AtomicFile:
                 finally:
                     os.close(fd)
             os.replace(self.tmp, self.path)
+        except OSError as exc:
+            self.discard()
+            raise named(exc, self.path) from None
         except BaseException:
             self.discard()
             raise
@@ -96,7 +109,7 @@ class AtomicFile:
         except FileNotFoundError:
             pass
 
-    def __enter__(self) -> AtomicFile:
+    def __enter__(self):
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -106,6 +119,8 @@ class AtomicFile:
             self.commit()
         else:
             self.discard()
+            if isinstance(exc, OSError) and not isinstance(exc, BrokenPipeError):
+                raise named(exc, self.path) from None
 
 
 def write_with(path: str | os.PathLike, write: Callable[[Path], object], suffix: str = TMP_SUFFIX) -> Path:

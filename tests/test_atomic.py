@@ -1,16 +1,8 @@
-import os
 import stat
 
 import pytest
 
-from latentlab.run.atomic import AtomicFile, make_temp_dir, write_text_atomic, write_with
-
-
-@pytest.fixture
-def umask_027():
-    old = os.umask(0o027)
-    yield
-    os.umask(old)
+from latentlab.atomic import AtomicFile, make_temp_dir, write_text_atomic, write_with
 
 
 def test_written_file_gets_the_umask_mode(tmp_path, umask_027):
