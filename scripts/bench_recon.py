@@ -99,7 +99,6 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from latentlab.config import UserError
     from latentlab.encode import load_encoder_model
-
     from latentlab.resources import demo_checkpoint
 
     args.checkpoint = args.checkpoint or str(demo_checkpoint())

@@ -87,7 +87,7 @@ def demo_config(args):
     cfg = load_preset("vaegan")
     cfg.name = f"demo-vaegan{args.size}"
     sets = RECIPES[args.size] + (PAPER_LAYOUT if args.paper else []) + [f"train.device={args.device}"]
-    for assignment in sets + (["train.steps=%d" % args.steps] if args.steps else []) + args.set:
+    for assignment in sets + ([f"train.steps={args.steps}"] if args.steps else []) + args.set:
         apply_override(cfg, assignment)
     return cfg.validate()
 
@@ -164,7 +164,7 @@ def main(argv=None) -> int:
           f"z={m.latent_dim}, upsampling {m.vae_upsample}, pixel weight {t.vae_pixel_weight:g}, feature layer "
           f"{t.vae_feature_layer}, gamma={t.vae_gamma:g}, {cfg.data.synthetic_count} synthetic faces, {t.steps} "
           f"steps of {t.batch} on {t.device}, {threads} thread(s), into {args.run_dir}", flush=True)
-    trainer, train_seconds, steps = train(cfg, args)
+    _, train_seconds, steps = train(cfg, args)
     print(f"trained {steps} steps in {train_seconds / 60:.1f} min ({steps / train_seconds:.2f} steps/s)", flush=True)
 
     from bench_recon import format_figures, held_out_faces, measure, save_grids
