@@ -356,6 +356,16 @@ def _check_out_folder(flag: str, path: Path) -> None:
         raise UserError(f"{flag} {path}: the folder does not exist or is not writable")
 
 
+def checked_output(flag: str, value: str | os.PathLike, suffix: str, wrong_suffix: str) -> Path:
+    """The output file `value` of option `flag`, refused before any work unless it ends in `suffix`
+    (`wrong_suffix` says why) and its folder exists and is writable."""
+    path = Path(value)
+    if path.suffix.lower() != suffix:
+        raise UserError(f"{flag} {path}: {wrong_suffix}")
+    _check_out_folder(flag, path)
+    return path
+
+
 def _cmd_sample(args) -> int:
     import torch
 
@@ -366,10 +376,7 @@ def _cmd_sample(args) -> int:
         raise UserError(f"--truncation must be in (0, 1] (got {args.truncation})")
     if args.n > MAX_SAMPLES:
         raise UserError(f"--n {args.n}: at most {MAX_SAMPLES} samples in one grid")
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"--out {out}: the grid is written as PNG; name a .png file")
-    _check_out_folder("--out", out)
+    out = checked_output("--out", args.out, ".png", "the grid is written as PNG; name a .png file")
     model = load_model(args.checkpoint)
     z = torch.randn(args.n, model.config.model.latent_dim, generator=torch.Generator().manual_seed(args.seed))
     z = z * args.truncation  # ψ rescales z toward the mean (0): fewer odd faces, less variety
@@ -385,10 +392,7 @@ def _cmd_import_dcgan(args) -> int:
     from latentlab.models.dcgan_import import import_dcgan_file
     from latentlab.run.checkpoint import load_model, save_checkpoint
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".safetensors":
-        raise UserError(f"--out {out}: latentlab checkpoints are .safetensors files; name one")
-    _check_out_folder("--out", out)
+    out = checked_output("--out", args.out, ".safetensors", "latentlab checkpoints are .safetensors files; name one")
     model_cfg, G = import_dcgan_file(args.netg, nz=args.nz, ngf=args.ngf)
     cfg = Config(name=f"imported-{Path(args.netg).stem}", model=model_cfg).validate()
     tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
@@ -441,10 +445,7 @@ def _cmd_encode(args) -> int:
     from latentlab.encode import check_cell, encode_photos, load_encoder_model, write_pairs
 
     check_cell(args.size)
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"--out {out}: the pairs are written as PNG; name a .png file")
-    _check_out_folder("--out", out)
+    out = checked_output("--out", args.out, ".png", "the pairs are written as PNG; name a .png file")
     renderer = load_encoder_model(args.checkpoint)
     encoded = encode_photos(renderer, args.images, crop=args.crop,
                             warn=lambda text: print(f"latentlab: warning: {text}", file=sys.stderr))

@@ -115,7 +115,7 @@ def cmd_align(args) -> int:
 
 
 def cmd_project(args) -> int:
-    from latentlab.cli import _check_out_folder
+    from latentlab.cli import checked_output
     from latentlab.cli_progress import ProgressLine
     from latentlab.cli_progress import bar as progress_bar
     from latentlab.data.align import convention
@@ -124,14 +124,9 @@ def cmd_project(args) -> int:
     from latentlab.render import Renderer
     from latentlab.run.grids import save_png
 
-    out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"--out {out}: the rows are written as PNG; name a .png file")
-    _check_out_folder("--out", out)
+    out = checked_output("--out", args.out, ".png", "the rows are written as PNG; name a .png file")
     if args.latents:
-        if Path(args.latents).suffix.lower() != ".json":
-            raise UserError(f"--latents {args.latents}: bookmarks are a .json file; name one")
-        _check_out_folder("--latents", Path(args.latents))
+        checked_output("--latents", args.latents, ".json", "bookmarks are a .json file; name one")
     renderer = Renderer.from_checkpoint(args.checkpoint)
     conv = convention(args.crop) if args.crop else model_convention(renderer)
     size = renderer.image_size
