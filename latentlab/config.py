@@ -97,6 +97,7 @@ class TrainConfig:
     vae_d_sees_recon: bool = False
     vae_pixel_weight: float = 0.0  # weight of a pixel-space Gaussian NLL beside D's feature llike; 0: the paper
     vae_feature_layer: int = 4  # which of D's convolutions (1-4) carries the feature llike; 4: the paper
+    vae_kl_weight: float = 1.0  # β on the encoder's prior (KL) term (Higgins et al. 2017); 1: the paper
     # Output cadence
     log_every: int = 1
     sample_every: int = 200
@@ -164,6 +165,7 @@ class Config:
         _check(m.vae_upsample in VAE_UPSAMPLINGS,
                f"model.vae_upsample must be one of {', '.join(VAE_UPSAMPLINGS)} (got {m.vae_upsample!r})")
         _check(t.vae_pixel_weight >= 0, f"train.vae_pixel_weight must be 0 or more (got {t.vae_pixel_weight})")
+        _check(t.vae_kl_weight > 0, f"train.vae_kl_weight must be above 0 (got {t.vae_kl_weight})")
         _check(1 <= t.vae_feature_layer <= 4, f"train.vae_feature_layer must be 1, 2, 3 or 4 (got {t.vae_feature_layer})")
         return self
 

@@ -72,6 +72,7 @@ def test_override_errors_are_clear(assignment, message):
         ({"model": {"vae_upsample": "bilinear"}}, "model.vae_upsample must be one of convT5, convT4, resize"),
         ({"train": {"vae_pixel_weight": -0.1}}, "train.vae_pixel_weight must be 0 or more"),
         ({"train": {"vae_feature_layer": 5}}, "train.vae_feature_layer must be 1, 2, 3 or 4"),
+        ({"train": {"vae_kl_weight": 0}}, "train.vae_kl_weight must be above 0"),
     ],
 )
 def test_validation_errors(data, message):

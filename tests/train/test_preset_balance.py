@@ -57,10 +57,10 @@ def test_tiny_rules_keep_an_outclassed_generator_in_the_game():
     t = cfg.train
     late = stats[len(stats) // 2:]
     gens = [s.gen for s in late]
-    # Measured: median gen 1.03, 62% of steps inside the 0.9-1.3 band, D skipped on 65% of steps.
+    # Measured: median gen 0.97, 95% of steps inside the 0.9-1.3 band, D skipped on 49% of steps.
     assert t.l2_band_low / 2 < median(gens) < (t.l2_band_high + 3.0) / 2
     in_band = sum(t.l2_band_low <= g <= t.l2_band_high for g in gens) / len(gens)
-    assert in_band > 0.3
+    assert in_band > 0.5  # most of the time
     assert sum(s.real for s in late) / len(late) > 0.15 and sum(s.fake for s in late) / len(late) > 0.15
     assert any(not s.d_updated for s in stats)  # the margin rule is what holds D back
 
@@ -69,6 +69,6 @@ def test_without_the_rules_the_same_model_is_unbalanced():
     """The control: the reduced model is one the rules have to rescue (so the test above can fail)."""
     stats, alerts = train(reduced_tiny(*RULES_OFF))
     late = stats[len(stats) // 2:]
-    # Measured: median gen 3.5, real and fake 0.02-0.03, a gen_band alert at step 160.
+    # Measured: median gen 2.4, real and fake 0.12-0.13 over the second half.
     assert median(s.gen for s in late) > 2.0
     assert all(s.d_updated for s in stats)

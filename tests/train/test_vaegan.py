@@ -32,8 +32,8 @@ def cache_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("vaegan-cache")
 
 
-# (upsampling, pixel weight, feature layer): the paper's layout and the options that change the step
-OPTIONS = [("convT5", 0.0, 4), ("resize", 0.5, 4), ("convT4", 2.0, 2), ("resize", 0.0, 3)]
+# (upsampling, pixel weight, feature layer, KL weight): the paper's layout and the options that change the step
+OPTIONS = [("convT5", 0.0, 4, 1.0), ("resize", 0.5, 4, 1.0), ("convT4", 2.0, 2, 3.0), ("resize", 0.0, 3, 0.5)]
 
 
 def make_trainer(cache_dir, upsample="convT5", **train):
@@ -62,9 +62,9 @@ def run_step(t, x):
     return result, grads, deltas
 
 
-def reference_grads(nets, x, gamma, d_sees_recon, pixel_weight=0.0, layer=4):
+def reference_grads(nets, x, gamma, d_sees_recon, pixel_weight=0.0, layer=4, kl_weight=1.0):
     """The rules of docs/algorithms.md §3 written out independently, on copies of the nets:
-    E ← KL + llike; Dec ← γ·llike + GAN (non-saturating); D ← real + fake BCE only. llike is the
+    E ← β·KL + llike; Dec ← γ·llike + GAN (non-saturating); D ← real + fake BCE only. llike is the
     feature-space NLL at D's chosen convolution plus the weighted pixel-space NLL."""
     E, G, D = (copy.deepcopy(nets[k]) for k in ("E", "G", "D"))
     n = x.shape[0]
@@ -86,7 +86,7 @@ def reference_grads(nets, x, gamma, d_sees_recon, pixel_weight=0.0, layer=4):
         g_gan = 0.5 * (g_gan + F.softplus(-logit_rec).mean())
     d_loss = F.softplus(-logit_real).mean() + d_fake
     return {
-        "E": torch.autograd.grad(kl + llike, list(E.parameters()), retain_graph=True),
+        "E": torch.autograd.grad(kl_weight * kl + llike, list(E.parameters()), retain_graph=True),
         "G": torch.autograd.grad(gamma * llike + g_gan, list(G.parameters()), retain_graph=True),
         "D": torch.autograd.grad(d_loss, list(D.parameters())),
     }
@@ -99,14 +99,15 @@ def assert_close(got, want, what):
         assert err <= 1e-4 * scale + 1e-7, f"{what}: parameter {i} differs (max error {err:.3g}, scale {scale:.3g})"
 
 
-@pytest.mark.parametrize("upsample, pixel_weight, layer", OPTIONS)
+@pytest.mark.parametrize("upsample, pixel_weight, layer, kl_weight", OPTIONS)
 @pytest.mark.parametrize("d_sees_recon", [False, True])
 @pytest.mark.parametrize("gamma", [0.0, 0.5])
-def test_each_net_gets_exactly_its_own_gradient(cache_dir, gamma, d_sees_recon, upsample, pixel_weight, layer):
+def test_each_net_gets_exactly_its_own_gradient(cache_dir, gamma, d_sees_recon, upsample, pixel_weight, layer,
+                                                kl_weight):
     t = make_trainer(cache_dir, upsample, vae_gamma=gamma, vae_d_sees_recon=d_sees_recon,
-                     vae_pixel_weight=pixel_weight, vae_feature_layer=layer)
+                     vae_pixel_weight=pixel_weight, vae_feature_layer=layer, vae_kl_weight=kl_weight)
     x = t.feeder.get(0)
-    want = reference_grads(t.nets, x, gamma, d_sees_recon, pixel_weight, layer)
+    want = reference_grads(t.nets, x, gamma, d_sees_recon, pixel_weight, layer, kl_weight)
     result, grads, deltas = run_step(t, x)
     assert result.d_updated and result.g_updated
     assert result.kl is not None and result.llike is not None and result.llike > 0
@@ -117,12 +118,12 @@ def test_each_net_gets_exactly_its_own_gradient(cache_dir, gamma, d_sees_recon, 
         assert_close(deltas[name], [-LR * g for g in want[name]], f"{name}'s update")
 
 
-@pytest.mark.parametrize("upsample, pixel_weight, layer", OPTIONS)
-def test_no_gan_gradient_reaches_the_encoder(cache_dir, upsample, pixel_weight, layer):
+@pytest.mark.parametrize("upsample, pixel_weight, layer, kl_weight", OPTIONS)
+def test_no_gan_gradient_reaches_the_encoder(cache_dir, upsample, pixel_weight, layer, kl_weight):
     """D's output layer is seen only by the GAN terms: changing it changes G's and D's gradients
     but must leave E's exactly as it was."""
     t = make_trainer(cache_dir, upsample, vae_gamma=0.5, vae_d_sees_recon=True, vae_pixel_weight=pixel_weight,
-                     vae_feature_layer=layer)
+                     vae_feature_layer=layer, vae_kl_weight=kl_weight)
     x = t.feeder.get(0)
     state = {k: copy.deepcopy(v.state_dict()) for k, v in t.nets.items()}
     _, first, _ = run_step(t, x)
@@ -139,12 +140,12 @@ def test_no_gan_gradient_reaches_the_encoder(cache_dir, upsample, pixel_weight, 
     assert any(not torch.allclose(a, b) for a, b in zip(first["D"], second["D"])), "control: D should change"
 
 
-@pytest.mark.parametrize("upsample, pixel_weight, layer", OPTIONS)
-def test_llike_never_updates_the_discriminator(cache_dir, upsample, pixel_weight, layer):
+@pytest.mark.parametrize("upsample, pixel_weight, layer, kl_weight", OPTIONS)
+def test_llike_never_updates_the_discriminator(cache_dir, upsample, pixel_weight, layer, kl_weight):
     """With D shown only real and sampled images, nothing of E reaches D's loss: perturbing E must
     leave D's gradient exactly as it was, while E's own gradient (and G's, through γ·llike) move."""
     t = make_trainer(cache_dir, upsample, vae_gamma=0.5, vae_d_sees_recon=False, vae_pixel_weight=pixel_weight,
-                     vae_feature_layer=layer)
+                     vae_feature_layer=layer, vae_kl_weight=kl_weight)
     x = t.feeder.get(0)
     state = {k: copy.deepcopy(v.state_dict()) for k, v in t.nets.items()}
     _, first, _ = run_step(t, x)
@@ -229,7 +230,7 @@ def test_short_training_identity_rises_above_chance(tmp_path):
 # -- the options: saved, resumed exactly, and what they are for -----------------------------------------
 def _options_config(tmp_path, steps, upsample="resize"):
     cfg = tiny_config("vaegan", steps=steps, cache_dir=tmp_path, checkpoint_every=100, vae_pixel_weight=0.7,
-                      vae_feature_layer=3)
+                      vae_feature_layer=3, vae_kl_weight=2.5)
     cfg.model.vae_upsample = upsample
     return cfg.validate()
 
@@ -247,7 +248,8 @@ def test_options_are_saved_in_checkpoints_and_resumed_exactly(tmp_path):
     run(_options_config(tmp_path, 3), tmp_path / "split")
     _, meta = read_checkpoint(tmp_path / "split" / "checkpoints" / "latest.safetensors")
     saved = config_from_meta(meta)
-    assert (saved.model.vae_upsample, saved.train.vae_pixel_weight, saved.train.vae_feature_layer) == ("resize", 0.7, 3)
+    assert (saved.model.vae_upsample, saved.train.vae_pixel_weight, saved.train.vae_feature_layer,
+            saved.train.vae_kl_weight) == ("resize", 0.7, 3, 2.5)
     b, rows_b = run(_options_config(tmp_path, 6), tmp_path / "split", resume=True)
     assert rows_b == rows_a[3:]
     for name in a.nets:
