@@ -18,6 +18,7 @@ from latentlab.config import UserError
 from latentlab.atomic import named, write_text_atomic
 
 STEP_FILE = re.compile(r"^step-(\d{8})\.(png|safetensors)$")
+SAMPLE_FILE = re.compile(r"^[a-z]+-(\d{8})\.png$")  # a grid: step-N.png, recon-N.png
 
 
 def step_name(step: int, ext: str) -> str:
@@ -44,7 +45,12 @@ class RunWriter:
         write_text_atomic(self.root / "config.toml", toml_text)
 
     def truncate_after(self, step: int) -> None:
-        """On resume, drop records written after the checkpoint so the log equals an unbroken run."""
+        """On resume, drop records and sample grids written after the checkpoint, so the log and
+        samples/ (and a timelapse of them) equal an unbroken run. Checkpoints stay."""
+        for grid in self.samples.glob("*.png"):
+            found = SAMPLE_FILE.match(grid.name)
+            if found and int(found.group(1)) > step:
+                grid.unlink(missing_ok=True)
         for name in ("metrics.jsonl", "events.jsonl"):
             path = self.root / name
             if not path.exists():

@@ -27,3 +27,16 @@ def test_writer_and_reader_share_the_layout(tmp_path):
     w.truncate_after(0)
     w.close()
     assert (tmp_path / "run" / "metrics.jsonl").read_text() == ""
+
+
+def test_a_resume_drops_the_grids_written_after_its_checkpoint(tmp_path):
+    """A killed session's grids past its last checkpoint would otherwise stay in samples/ (and in a
+    timelapse) beside the resumed session's own grids of those steps."""
+    w = RunWriter(tmp_path / "run")
+    for step in (100, 200, 300):
+        w.sample_path(step).write_bytes(b"png")
+        w.sample_path(step, "recon").write_bytes(b"png")
+    (w.samples / "notes.png").write_bytes(b"mine")  # not a grid: left alone
+    w.truncate_after(200)
+    assert sorted(p.name for p in w.samples.iterdir()) == [
+        "notes.png", "recon-00000100.png", "recon-00000200.png", "step-00000100.png", "step-00000200.png"]
