@@ -52,6 +52,9 @@ def test_choices_and_layout_persist(qtbot, tmp_path, monkeypatch):
     panel.form.set_value("train.lr_g", 3e-4)
     panel.source.set_spec("celeba:/data/celeba")
     panel.smoothing.setValue(60)
+    explore = first.explore_panel
+    assert explore.controls.smooth.isChecked() and explore.view.smooth  # a fresh settings file: smooth scaling
+    explore.controls.smooth.setChecked(False)
     first.resize(760, 560)  # within the offscreen screen (800x600)
     first.close()  # persist is on: closing saves
 
@@ -65,6 +68,7 @@ def test_choices_and_layout_persist(qtbot, tmp_path, monkeypatch):
     assert p2.form.value("model.image_size") == 64  # the rest comes from the dcgan preset
     assert p2.source.spec() == "celeba:/data/celeba"
     assert p2.smoothing.value() == 60
+    assert not second.explore_panel.controls.smooth.isChecked() and not second.explore_panel.view.smooth
     assert (second.width(), second.height()) == (760, 560)
     second.persist = False
 

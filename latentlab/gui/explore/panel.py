@@ -144,6 +144,9 @@ class ExplorePanel(QWidget):
         self.controls.seed_chosen.connect(lambda seed: self.randomize(seed))
         self.controls.reset_clicked.connect(self.reset)
         self.controls.smooth_toggled.connect(self._smooth_changed)
+        # Smooth by default: a 32-64 px face blown up to the window in square pixels reads as a mosaic
+        # (S or the check box brings the pixels back; the choice is remembered).
+        self.controls.smooth.setChecked(True)
         self.keyframes.keyframe_requested.connect(self.set_keyframe_from)
         self.keyframes.keyframe_bookmark.connect(lambda w_, b: self.set_keyframe(w_, b.z, f"bookmark “{b.name}”"))
         self.bookmarks.add_requested.connect(lambda: self.add_bookmark())
@@ -433,7 +436,7 @@ class ExplorePanel(QWidget):
     def restore_choices(self) -> None:
         s = app_settings.app_settings()
         self.controls.show_seed(int(s.value("explore/seed", 0)))
-        self.controls.smooth.setChecked(str(s.value("explore/smooth", "false")).lower() == "true")
+        self.controls.smooth.setChecked(str(s.value("explore/smooth", "true")).lower() == "true")
         self.keyframes.mode.setCurrentIndex(max(0, self.keyframes.mode.findData(s.value("explore/interp", "slerp"))))
         self.follow.every.setValue(int(s.value("explore/every", self.follow.every.value())))
         for key, splitter in (("main_split", self.main_split), ("left_split", self.left_split)):
