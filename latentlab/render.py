@@ -113,9 +113,10 @@ class Renderer:
             raise ValueError(f"backend must be torch or auto, got {backend!r}")
         self.G = _fast(self._masters["G"])
         self.E = _fast(self._masters["E"]) if E is not None else None
-        self._ort = ort_generator(self.G, int(G.latent_dim)) if backend == "auto" and self.device.type == "cpu" \
-            else None
+        self._ort = None
         self._ort_threads = 1  # the thread count of the latest ONNX Runtime render
+        self._generation = 0  # bumped by every swap of G: an export of older weights is not installed
+        self._export_done = threading.Event()
         self.latent_dim = int(G.latent_dim)
         self.image_size = int(G.image_size)
         self.threads = threads
@@ -124,6 +125,44 @@ class Renderer:
         self.step: int | None = None
         self.path: Path | None = None
         self._lock = threading.Lock()
+        if backend == "auto":
+            self.enable_fast_path(background=False)
+        else:
+            self._export_done.set()
+
+    def enable_fast_path(self, background: bool = True) -> None:
+        """Export G for ONNX Runtime (CPU only; nothing when it is not installed or G does not
+        export). background: on its own thread, so a window shows its first picture without waiting
+        for the export (0.3-2 s); renders take the torch path until it is installed. A weight swap
+        during the export makes it export the new weights."""
+        if self.device.type != "cpu":
+            self._export_done.set()
+            return
+        self._export_done.clear()
+        if background:
+            threading.Thread(target=self._export, name="latentlab-onnx-export", daemon=True).start()
+        else:
+            self._export()
+
+    def wait_fast_path(self, timeout: float | None = None) -> bool:
+        """Until an export started by enable_fast_path has finished (installed or given up)."""
+        return self._export_done.wait(timeout)
+
+    def _export(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    G, generation = self.G, self._generation
+                ort = ort_generator(G, self.latent_dim)
+                if ort is None:
+                    return
+                ort.session(self._ort_threads)  # made here, not in the first render that uses it
+                with self._lock:
+                    if generation == self._generation:
+                        self._ort = ort
+                        return
+        finally:
+            self._export_done.set()
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str | torch.device = "cpu", **kwargs) -> Renderer:
@@ -161,14 +200,21 @@ class Renderer:
             for key, value in staged.state_dict().items():
                 value.copy_(state[key].detach())
             fast = _fast(staged)
-        ort = self._ort
-        if net == "G" and ort is not None:
-            ort = ort.with_weights(fast)
-            ort.session(self._ort_threads)  # made here, not in the next render (a slider move)
-        with self._lock:  # the swap itself is assignments: a render sees old or new, never a mix
-            self._masters[net] = staged
-            setattr(self, net, fast)
-            self._ort = ort
+        while True:
+            base = self._ort
+            ort = base
+            if net == "G" and base is not None:
+                ort = base.with_weights(fast)
+                ort.session(self._ort_threads)  # made here, not in the next render (a slider move)
+            with self._lock:  # the swap itself is assignments: a render sees old or new, never a mix
+                if self._ort is not base:
+                    continue  # a background export installed its graph meanwhile: give it these weights
+                self._masters[net] = staged
+                setattr(self, net, fast)
+                self._ort = ort
+                if net == "G":
+                    self._generation += 1
+                return
 
     # -- raising core ----------------------------------------------------------------------------
     def _as_latents(self, z) -> torch.Tensor:

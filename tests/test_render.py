@@ -206,3 +206,42 @@ def test_onnxruntime_backend_within_one_level_of_the_torch_path(arch):
     big = random_keyframes(ORT_MAX_BATCH + 1, 8, seed=4)
     np.testing.assert_array_equal(fast.render(big).images, reference.render(big).images)
     np.testing.assert_array_equal(fast.render_uint8(z), reference.render_uint8(z))  # batch jobs: torch
+
+
+def test_background_export_renders_with_torch_until_ready_and_takes_a_swap_made_meanwhile(monkeypatch):
+    """enable_fast_path(background=True): renders go through torch while the export runs; a weight
+    swap during the export makes the installed graph carry the new weights, never the old."""
+    pytest.importorskip("onnxruntime")
+    import threading
+
+    import latentlab.render as render_module
+
+    nets = {}
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        nets[seed] = vivid(build_models(ModelConfig(arch="dcgan", image_size=32, latent_dim=8, g_width=4,
+                                                    d_width=4))["G"])
+    entered, release, exported = threading.Event(), threading.Event(), []
+    real_export = render_module.ort_generator
+
+    def held_export(G, latent_dim):
+        entered.set()
+        assert release.wait(60), "the test never released the export"
+        exported.append(G)
+        return real_export(G, latent_dim)
+
+    monkeypatch.setattr(render_module, "ort_generator", held_export)
+    fast = Renderer(nets[0])
+    fast.enable_fast_path(background=True)
+    z = random_keyframes(2, 8, seed=3)
+    first = fast.render(z)  # the export is held: this picture comes from torch
+    assert first.error is None and fast.backend == "torch" and not fast.wait_fast_path(0)
+    assert entered.wait(60)  # the export has read the old weights
+    fast.swap_weights(nets[1])
+    release.set()
+    assert fast.wait_fast_path(60)
+    assert fast.backend == "onnxruntime"
+    want = Renderer(nets[1]).render(z).images
+    assert np.abs(fast.render(z).images.astype(int) - want).max() <= 1
+    assert np.abs(want.astype(int) - first.images).max() > 1  # the swap changed the picture
+    assert len(exported) == 2  # the first export (old weights) was discarded and redone

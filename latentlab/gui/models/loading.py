@@ -152,10 +152,19 @@ def _own_eval_copy(G):
     return copy.deepcopy(G).cpu().eval().requires_grad_(False)
 
 
+def _renderer(G, E, device: str | None, threads: int | None):
+    """The window's Renderer: torch at once, ONNX Runtime for single images once its export,
+    started here on its own thread, is done (the first picture does not wait for it)."""
+    from latentlab.render import Renderer
+
+    renderer = Renderer(G, E, device=device or pick_device(), threads=threads)
+    renderer.enable_fast_path(background=True)
+    return renderer
+
+
 def load_checkpoint_model(path: str | os.PathLike, device: str | None = None, threads: int | None = 1) -> ModelInfo:
     """A latentlab checkpoint (EMA generator preferred). UserError for a missing, damaged, foreign or
     wrong-architecture file, naming the first mismatching key."""
-    from latentlab.render import Renderer
     from latentlab.run.checkpoint import load_model
 
     path = Path(path)
@@ -164,7 +173,7 @@ def load_checkpoint_model(path: str | os.PathLike, device: str | None = None, th
     loaded = load_model(path, device="cpu")
     cfg = loaded.config
     m = cfg.model
-    renderer = Renderer(loaded.G, loaded.E, device=device or pick_device(), threads=threads, backend="auto")
+    renderer = _renderer(loaded.G, loaded.E, device, threads)
     renderer.config, renderer.step, renderer.path = cfg, loaded.step, path
     cache = principal_cache_path(path)
     attributes, counts = _attributes_of(path, m.latent_dim)
@@ -183,11 +192,10 @@ def import_dcgan_model(path: str | os.PathLike, nz: int = 100, ngf: int = 64, de
                        threads: int | None = 1) -> ModelInfo:
     """A PyTorch DCGAN-example netG.pth. UserError naming the first missing or mismatching key."""
     from latentlab.models.dcgan_import import import_dcgan_file
-    from latentlab.render import Renderer
 
     path = Path(path)
     m, G = import_dcgan_file(path, nz=nz, ngf=ngf)
-    renderer = Renderer(G, None, device=device or pick_device(), threads=threads, backend="auto")
+    renderer = _renderer(G, None, device, threads)
     return ModelInfo(renderer=renderer, label=f"{path.name} · imported DCGAN {m.image_size} px (nz {nz}, ngf {ngf})",
                      kind="import", arch=m.arch, latent_dim=m.latent_dim, image_size=m.image_size, path=path,
                      model_config=m, generator=_own_eval_copy(G))
@@ -199,7 +207,6 @@ def live_model(model_config, states: dict, step: int, data_config=None, device: 
     import torch
 
     from latentlab.models import build_encoder, build_generator
-    from latentlab.render import Renderer
     from latentlab.run.checkpoint import load_net
 
     with torch.random.fork_rng(devices=[]):  # the weights are replaced; leave the global RNG alone
@@ -208,7 +215,7 @@ def live_model(model_config, states: dict, step: int, data_config=None, device: 
     load_net(G, states["G"], "G", "live generator")
     if E is not None:
         load_net(E, states["E"], "E", "live encoder")
-    renderer = Renderer(G, E, device=device or pick_device(), threads=threads, backend="auto")
+    renderer = _renderer(G, E, device, threads)
     m = model_config
     d = data_config
     return ModelInfo(renderer=renderer, label=f"live training · {m.arch} {m.image_size} px · step {step:,}",
