@@ -140,7 +140,8 @@ class Renderer:
             return
         self._export_done.clear()
         if background:
-            threading.Thread(target=self._export, name="latentlab-onnx-export", daemon=True).start()
+            # Not a daemon: an exit waits for it (seconds at most) instead of killing it inside torch.
+            threading.Thread(target=self._export, name="latentlab-onnx-export").start()
         else:
             self._export()
 
