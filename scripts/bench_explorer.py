@@ -15,7 +15,12 @@ Then the render alone, by backend and thread count, interleaved call by call on 
 (BatchNorm folded, channels_last) and ONNX Runtime, which the window uses for single images
 (`backend="auto"`), with the largest pixel difference between them.
 
+Last, load to first picture in fresh processes (the embedded demo model): the ONNX Runtime export
+before the first render, against the window's way (torch renders at once, the export runs on its
+own thread).
+
     .venv/bin/python scripts/bench_explorer.py [--moves 300] [--memory-moves 10000] [--backend auto|torch]
+        [--first-picture 3]
 """
 
 from __future__ import annotations
@@ -123,13 +128,53 @@ def backends(renderer, calls: int) -> None:
     torch.set_num_threads(1)
 
 
+FIRST_PICTURE = """
+import sys, time
+import numpy as np
+from latentlab.render import Renderer
+from latentlab.resources import demo_checkpoint
+from latentlab.run.checkpoint import load_model
+m = load_model(demo_checkpoint())
+t = time.perf_counter()
+if sys.argv[1] == "export-first":
+    r = Renderer(m.G, m.E, backend="auto")
+else:
+    r = Renderer(m.G, m.E)
+    r.enable_fast_path(background=True)
+r.render(np.zeros((1, m.G.latent_dim), np.float32))
+print((time.perf_counter() - t) * 1000)
+r.wait_fast_path(120)
+"""
+
+
+def first_picture(runs: int) -> None:
+    """Median milliseconds from a loaded model to its first picture, each way, in fresh processes
+    (the first export of a process also imports torch.onnx), interleaved."""
+    import statistics
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    times = {"export-first": [], "background": []}
+    for _ in range(runs):
+        for way, got in times.items():
+            out = subprocess.run([sys.executable, "-c", FIRST_PICTURE, way], capture_output=True, text=True,
+                                 cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, check=True)
+            got.append(float(out.stdout.split()[-1]))
+    a, b = (statistics.median(times[w]) for w in times)
+    print(f"load to first picture (demo model, {runs} fresh processes each): export first {a:.0f} ms, "
+          f"export in the background {b:.0f} ms ({b / a:.2f}x)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--moves", type=int, default=300, help="timed slider moves per condition")
     ap.add_argument("--memory-moves", type=int, default=10_000)
     ap.add_argument("--backend", default="auto", choices=("auto", "torch"), help="the Renderer's backend")
     ap.add_argument("--backend-calls", type=int, default=200, help="render-alone calls per backend")
+    ap.add_argument("--first-picture", type=int, default=3, help="fresh processes per way of loading (0: skip)")
     args = ap.parse_args()
+    if args.first_picture:
+        first_picture(args.first_picture)
 
     tmp = Path(tempfile.mkdtemp(prefix="latentlab-bench-explorer-"))
     os.environ["LATENTLAB_CACHE"] = str(tmp / "cache")
