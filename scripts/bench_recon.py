@@ -9,6 +9,9 @@ held-out tail of any source, e.g. a folder of photos), it measures:
 - HF ratio: spectral energy above half the Nyquist frequency, reconstructions over inputs
   (latentlab.metrics.recon): above 1 is speckle or checkerboard, below 1 is blur;
 and writes a grid PNG (rows of inputs above rows of their reconstructions) and a sample grid.
+--latent-gap also decodes the encoder's posterior samples of the faces, and latents from a
+full-covariance Gaussian fitted to their codes, and gives the face rate of each beside z ~ N(0, I):
+when the first two are far above the third, random samples fall where the decoder was not trained.
 
     PYTHONPATH=. .venv/bin/python scripts/bench_recon.py resources/demo/vaegan64.safetensors
     PYTHONPATH=. .venv/bin/python scripts/bench_recon.py CKPT --source ~/photos --n 100 --grid /tmp/r.png
@@ -64,6 +67,31 @@ def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: 
     return figures, rec, fake
 
 
+def latent_gap(G, E, faces: np.ndarray, samples: int = 256, seed: int = 0) -> dict[str, float]:
+    """Face rates of decodes from z ~ N(0, I), from the posteriors q(z|x) of `faces`, and from a
+    Gaussian with the codes' mean and covariance (plus the mean posterior variance)."""
+    from latentlab.data.faces import face_rate
+    from latentlab.encode import _eval_copy, to_float
+    from latentlab.run.grids import to_uint8
+
+    g, e = _eval_copy(G), _eval_copy(E)
+    device = next(g.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    with torch.inference_mode():
+        mu, logvar = (t.float().cpu() for t in e(to_float(faces).to(device)))
+        eps = torch.randn(samples, mu.shape[1], generator=gen)
+        posterior = mu[torch.arange(samples) % len(mu)] + torch.exp(0.5 * logvar[torch.arange(samples) % len(mu)]) \
+            * torch.randn(samples, mu.shape[1], generator=gen)
+        cov = torch.cov(mu.T) + torch.diag(logvar.exp().mean(0))
+        fitted = mu.mean(0) + eps @ torch.linalg.cholesky(cov).T
+
+        def rate(z):
+            return face_rate(to_uint8(torch.cat([g(z[i:i + 64].to(device)).float().cpu()
+                                                 for i in range(0, len(z), 64)])).numpy())
+
+        return {"prior": rate(eps), "posterior": rate(posterior), "fitted_gaussian": rate(fitted)}
+
+
 def save_grids(faces: np.ndarray, rec: torch.Tensor, fake: torch.Tensor, recon_png: str | Path | None,
                samples_png: str | Path | None, per_row: int = 8) -> None:
     from latentlab.encode import to_float
@@ -95,6 +123,8 @@ def main(argv=None) -> int:
     p.add_argument("--sample-grid", default="/tmp/latentlab-samples.png", help="64 random samples PNG")
     p.add_argument("--json", help="also write the figures here")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--latent-gap", action="store_true", help="also the face rates of decodes from the posteriors "
+                   "of the faces and from a Gaussian fitted to their codes")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     from latentlab.config import UserError
@@ -112,6 +142,10 @@ def main(argv=None) -> int:
     save_grids(faces, rec, fake, args.grid, args.sample_grid)
     figures["checkpoint"] = str(args.checkpoint)
     print(format_figures(figures))
+    if args.latent_gap:
+        figures["latent_gap"] = gap = latent_gap(model.G, model.E, faces, args.samples)
+        print(f"face rate of decodes: z ~ N(0, I) {gap['prior']:.1%}, posterior samples of the faces "
+              f"{gap['posterior']:.1%}, a Gaussian fitted to their codes {gap['fitted_gaussian']:.1%}")
     print(f"grids: {args.grid}, {args.sample_grid}")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=1) + "\n")
