@@ -295,11 +295,13 @@ DEMO = demo_checkpoint()
 
 
 @pytest.mark.skipif(not DEMO.is_file(), reason="resources/demo/vaegan32.safetensors not built (scripts/train_demo.py)")
-def test_demo_model_keeps_identity_on_held_out_faces():
-    """The issue's bar: on 64 synthetic faces beyond the training set, each reconstruction is
-    nearer (pixel L2) to its own input than to any other input for at least 90% of them."""
+def test_demo_model_reconstructs_held_out_faces_faithfully():
+    """The reconstruction targets, on 64 synthetic faces beyond the training set: each reconstruction
+    nearest (pixel L2) to its own input, MAE at most 12/255, no speckle and no blur (high-frequency
+    energy 0.8-1.2 times the input's). Measured on 256 faces: 100%, 9.0/255, 0.93 (README)."""
     from latentlab.data.synthetic import render_many
-    from latentlab.encode import attributes_path, identity_rate, read_attributes
+    from latentlab.encode import attributes_path, read_attributes, reconstruct
+    from latentlab.metrics.recon import reconstruction_figures
     from latentlab.run.checkpoint import load_model
 
     model = load_model(DEMO)
@@ -307,8 +309,10 @@ def test_demo_model_keeps_identity_on_held_out_faces():
     assert cfg.model.arch == "vaegan" and cfg.model.image_size == 32 and model.E is not None
     n = cfg.data.synthetic_count
     faces, _ = render_many(n, n + 64, cfg.model.image_size)
-    rate = identity_rate(model.G, model.E, faces)
-    assert rate >= 0.9, f"identity {rate:.1%} on 64 held-out faces"
+    figures = reconstruction_figures(faces, reconstruct(model.G, model.E, faces))
+    assert figures["identity"] >= 0.95, figures
+    assert figures["mae"] <= 12 / 255, figures
+    assert 0.8 <= figures["hf_ratio"] <= 1.2, figures
     attrs = read_attributes(DEMO)
     assert attrs is not None and {"smiling", "glasses", "dark_hair"} <= set(attrs.vectors)
     assert all(v.shape == (cfg.model.latent_dim,) and np.isfinite(v).all() for v in attrs.vectors.values())
@@ -318,7 +322,8 @@ def test_demo_model_keeps_identity_on_held_out_faces():
 @pytest.mark.skipif(not DEMO.is_file(), reason="the embedded demo model has not been built (scripts/train_demo.py)")
 def test_demo_model_samples_are_faces_to_the_detector():
     """Random samples of the shipped demo are faces to the project's face detector far more often
-    than chance: a floor under the measured 61% of 256 samples (README), so a worse retrain fails."""
+    than chance: a floor under the measured 71.5% of 256 samples (the faces themselves: 76.6%;
+    README), so a worse retrain fails."""
     from latentlab.data.faces import face_rate
     from latentlab.run.checkpoint import load_model
     from latentlab.run.grids import to_uint8
@@ -327,4 +332,4 @@ def test_demo_model_samples_are_faces_to_the_detector():
     z = torch.randn(256, model.config.model.latent_dim, generator=torch.Generator().manual_seed(0))
     with torch.inference_mode():
         samples = to_uint8(model.G(z))
-    assert face_rate(samples) >= 0.5
+    assert face_rate(samples) >= 0.6
