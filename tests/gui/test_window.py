@@ -328,4 +328,13 @@ def test_a_laptop_window_cuts_nothing(window, qtbot):
         assert not _cut_buttons(window), window.tabs.tabText(i)
     window.tabs.setCurrentWidget(window.explore_panel)
     qtbot.wait(50)
-    assert window.explore_panel.keyframes.slider.width() >= 150
+    panel = window.explore_panel
+    assert panel.keyframes.slider.width() >= 150
+    # The slider column fits its width: no page's minimum widens it past the window (the slider
+    # rows' values and reset buttons would sit off screen behind a horizontal scroll bar).
+    side = panel.tabs.parentWidget().parentWidget()  # the column's scroll area (viewport, then area)
+    for i in range(panel.tabs.count()):
+        panel.tabs.setCurrentIndex(i)
+        qtbot.wait(20)
+        assert panel.tabs.width() <= side.viewport().width(), panel.tabs.tabText(i)
+        assert panel.tabs.minimumSizeHint().width() <= side.viewport().width(), panel.tabs.tabText(i)

@@ -30,6 +30,14 @@ from latentlab.gui.widgets.alerts import MessageBanner
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
 
+def _scrolling(page: QWidget) -> QScrollArea:
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.NoFrame)
+    return area
+
+
 def build_layout(panel: QWidget) -> None:
     """Create the widgets as attributes of `panel` (panel.view, panel.dims, …) and lay them out."""
     panel.banner = MessageBanner()
@@ -91,8 +99,11 @@ def build_layout(panel: QWidget) -> None:
     panel.tabs.addTab(panel.dims, "Latent")
     panel.tabs.addTab(panel.directions, "Directions")
     panel.tabs.addTab(panel.attributes, "Attributes")
-    panel.tabs.addTab(panel.bookmarks, "Bookmarks")
-    panel.tabs.addTab(panel.photo, "Photo")
+    # Bookmarks and Photo need 400-450 px at least; as their own scrolling pages they do not widen
+    # the whole column (every tab's minimum is the column's), which would cut the other tabs' rows.
+    panel.tabs.addTab(_scrolling(panel.bookmarks), "Bookmarks")
+    panel.photo_page = _scrolling(panel.photo)
+    panel.tabs.addTab(panel.photo_page, "Photo")
     panel.compare = CompareWidget()  # a second checkpoint drawing the same latent
     panel.tabs.addTab(panel.compare, "Compare")
     panel.main_split = QSplitter(Qt.Horizontal)

@@ -354,14 +354,14 @@ class ExplorePanel(QWidget):
                 self.show_note(f"{self.bookmarks.import_from(path)} bookmarks added from {path.name}")
             except (OSError, UserError) as exc:
                 self.show_error(str(exc))
-        elif self.info is not None and (not self.info.has_encoder or self.tabs.currentWidget() is self.photo):
+        elif self.info is not None and (not self.info.has_encoder or self.tabs.currentWidget() is self.photo_page):
             self.show_photo_page(path)  # a GAN, or the Photo page showing: projection
         else:
             self.photos.open_photo(path)
 
     def show_photo_page(self, path: str | Path) -> None:
         """The Photo page, with `path` opened on it (any model: projection)."""
-        self.tabs.setCurrentWidget(self.photo)
+        self.tabs.setCurrentWidget(self.photo_page)
         self.photo.open_photo(path)
 
     def _projected(self, result: dict) -> None:

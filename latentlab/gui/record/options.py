@@ -41,6 +41,9 @@ def build_options(panel) -> QGroupBox:
     panel.size.setToolTip("Each cell's side in the video (0: the model's resolution)")
     panel.upscale = QComboBox()
     panel.upscale.addItems(list(UPSCALE_NAMES))
+    panel.upscale.setCurrentText("bicubic")  # as the Explore view: smooth, not a mosaic of model pixels
+    panel.upscale.setToolTip("How each frame is enlarged to the output size: bicubic (smooth) or nearest "
+                             "(the model's square pixels)")
     panel.truncation = QDoubleSpinBox(minimum=0.05, maximum=1.0, value=1.0, singleStep=0.05, decimals=2)
     panel.truncation.setToolTip("ψ: pull every frame's latent toward the mean (1: unchanged)")
     form = QFormLayout()
