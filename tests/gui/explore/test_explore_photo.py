@@ -45,7 +45,7 @@ def test_a_dropped_photo_is_projected_and_becomes_the_latent(qtbot, panel, tmp_p
     page = panel.photo
     page.steps, page.restarts = 12, 2
     open_photo(qtbot, panel, photos / "one.png")
-    assert panel.tabs.currentWidget() is page
+    assert panel.tabs.currentWidget() is panel.photo_page
     assert len(page.faces_view.faces) >= 1 and page.aligned.array().shape == (32, 32, 3)
     seen = []
     page.jobs.progressed.connect(lambda job, s: seen.append(s.step))
@@ -118,7 +118,7 @@ def test_a_vaegan_projects_from_its_encoder_when_dropped_on_the_photo_page(qtbot
     load(qtbot, panel, make_checkpoint(tmp_path / "v.safetensors", arch="vaegan"))
     page = panel.photo
     page.steps, page.restarts = 6, 2
-    panel.tabs.setCurrentWidget(page)
+    panel.tabs.setCurrentWidget(panel.photo_page)
     open_photo(qtbot, panel, photos / "one.png")  # with an encoder, only the Photo page takes the drop
     results = []
     page.jobs.finished.connect(lambda job, r: results.append(r))
