@@ -45,6 +45,13 @@ def held_out_faces(cfg, source: str, n: int) -> np.ndarray:
     return np.asarray(data.images[len(data) - data.holdout:][:n])
 
 
+def decode(g: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """g(z) in batches of 64 on g's device, float on the CPU."""
+    device = next(g.parameters()).device
+    with torch.inference_mode():
+        return torch.cat([g(z[i:i + 64].to(device)).float().cpu() for i in range(0, len(z), 64)])
+
+
 def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: int = 256,
             seed: int = 0) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
     """The figures, the reconstructions and `samples` random samples (both float, [-1, 1])."""
@@ -58,10 +65,7 @@ def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: 
     figures["face_rate_inputs"] = face_rate(faces)
     figures["face_rate_recon"] = face_rate(to_uint8(rec).cpu().numpy())
     z = torch.randn(samples, G.latent_dim, generator=torch.Generator().manual_seed(seed))
-    g = _eval_copy(G)
-    device = next(g.parameters()).device
-    with torch.inference_mode():
-        fake = torch.cat([g(z[i:i + 64].to(device)).float().cpu() for i in range(0, samples, 64)])
+    fake = decode(_eval_copy(G), z)
     figures["face_rate_samples"] = face_rate(to_uint8(fake).cpu().numpy())
     figures["faces"], figures["samples"] = len(faces), samples
     return figures, rec, fake
@@ -75,21 +79,19 @@ def latent_gap(G, E, faces: np.ndarray, samples: int = 256, seed: int = 0) -> di
     from latentlab.run.grids import to_uint8
 
     g, e = _eval_copy(G), _eval_copy(E)
-    device = next(g.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     with torch.inference_mode():
-        mu, logvar = (t.float().cpu() for t in e(to_float(faces).to(device)))
-        eps = torch.randn(samples, mu.shape[1], generator=gen)
-        posterior = mu[torch.arange(samples) % len(mu)] + torch.exp(0.5 * logvar[torch.arange(samples) % len(mu)]) \
-            * torch.randn(samples, mu.shape[1], generator=gen)
-        cov = torch.cov(mu.T) + torch.diag(logvar.exp().mean(0))
-        fitted = mu.mean(0) + eps @ torch.linalg.cholesky(cov).T
+        mu, logvar = (t.float().cpu() for t in e(to_float(faces).to(next(e.parameters()).device)))
+    eps = torch.randn(samples, mu.shape[1], generator=gen)
+    pick = torch.arange(samples) % len(mu)
+    posterior = mu[pick] + torch.exp(0.5 * logvar[pick]) * torch.randn(samples, mu.shape[1], generator=gen)
+    cov = torch.cov(mu.T) + torch.diag(logvar.exp().mean(0))
+    fitted = mu.mean(0) + eps @ torch.linalg.cholesky(cov).T
 
-        def rate(z):
-            return face_rate(to_uint8(torch.cat([g(z[i:i + 64].to(device)).float().cpu()
-                                                 for i in range(0, len(z), 64)])).numpy())
+    def rate(z):
+        return face_rate(to_uint8(decode(g, z)).numpy())
 
-        return {"prior": rate(eps), "posterior": rate(posterior), "fitted_gaussian": rate(fitted)}
+    return {"prior": rate(eps), "posterior": rate(posterior), "fitted_gaussian": rate(fitted)}
 
 
 def save_grids(faces: np.ndarray, rec: torch.Tensor, fake: torch.Tensor, recon_png: str | Path | None,
