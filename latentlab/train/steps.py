@@ -135,8 +135,7 @@ def vaegan_step(t, x: torch.Tensor) -> StepStats:
     with_g_llike = update_g and cfg.vae_gamma != 0
     # β·KL (β = vae_kl_weight, 1 in the paper): a larger β pulls the codes' spread towards the
     # prior's, so decoded N(0, I) samples land where the decoder was trained.
-    prior = kl if cfg.vae_kl_weight == 1 else cfg.vae_kl_weight * kl
-    grads = torch.autograd.grad(prior + llike, e_params + (g_params if with_g_llike else []), retain_graph=True,
+    grads = torch.autograd.grad(cfg.vae_kl_weight * kl + llike, e_params + (g_params if with_g_llike else []), retain_graph=True,
                                 allow_unused=True)
     grads_e, g_llike = grads[:len(e_params)], grads[len(e_params):]
     grads_g = grads_d = None

@@ -436,7 +436,7 @@ class ExplorePanel(QWidget):
     def restore_choices(self) -> None:
         s = app_settings.app_settings()
         self.controls.show_seed(int(s.value("explore/seed", 0)))
-        self.controls.smooth.setChecked(str(s.value("explore/smooth", "true")).lower() == "true")
+        self.controls.smooth.setChecked(str(s.value("explore/smooth", self.controls.smooth.isChecked())).lower() == "true")
         self.keyframes.mode.setCurrentIndex(max(0, self.keyframes.mode.findData(s.value("explore/interp", "slerp"))))
         self.follow.every.setValue(int(s.value("explore/every", self.follow.every.value())))
         for key, splitter in (("main_split", self.main_split), ("left_split", self.left_split)):
