@@ -18,7 +18,7 @@ from pathlib import Path
 
 from latentlab.cli_progress import ProgressLine, silence
 from latentlab.config import UserError
-from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES, UPSCALE_NAMES
+from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES, UPSCALE_NAMES, X264_PRESETS
 
 
 def _positive_int(text: str) -> int:
@@ -171,6 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--to", dest="stop", type=int, metavar="STEP", help="last step to include")
     tl.add_argument("--label", action="store_true", help="burn the step and epoch into the bottom-left corner")
     tl.add_argument("--hold-last", type=float, default=0.0, metavar="SECONDS", help="show the last grid this long")
+    tl.add_argument("--preset", default="ultrafast", choices=X264_PRESETS, metavar="NAME",
+                    help="x264 preset of an MP4, at crf 18: ultrafast matches veryfast at crf 16 in quality in "
+                    "about half the time; veryfast writes files about half the size (default: ultrafast)")
 
     tb = _command(sub, "tensorboard", "write or back-fill TensorBoard event files (RUN/tb/) for runs",
                   "latentlab tensorboard runs/tiny runs/dcgan")
@@ -424,7 +427,8 @@ def _cmd_timelapse(args) -> int:
     from latentlab.timelapse import write_timelapse
 
     result = write_timelapse(args.run, args.out, fps=args.fps, size=args.size, start=args.start, stop=args.stop,
-                             label=args.label, hold_last=args.hold_last, progress=ProgressLine().frames)
+                             label=args.label, hold_last=args.hold_last, preset=args.preset,
+                             progress=ProgressLine().frames)
     print(f"latentlab: wrote {result.frames} frames ({result.grids} grids, {result.width}x{result.height}, "
           f"{result.fps:g} fps) to {result.path} in {result.seconds:.1f} s", file=sys.stderr)
     return 0

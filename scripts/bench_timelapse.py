@@ -7,7 +7,7 @@ the CPU time per frame summed over all threads (which a busy shared machine infl
 the wall time), and the peak resident memory of a process writing a short and a long timelapse,
 which stays flat when frames are streamed.
 
-    .venv/bin/python scripts/bench_timelapse.py [--grids 2000] [--size 512] [--repeats 3]
+    .venv/bin/python scripts/bench_timelapse.py [--grids 2000] [--size 512] [--repeats 3] [--preset veryfast]
 """
 
 from __future__ import annotations
@@ -44,11 +44,11 @@ def synthesize(run: Path, grids: int) -> None:
             f.write(json.dumps({"step": i + 1, "epoch": (i + 1) // 155}) + "\n")
 
 
-def one(run: str, out: str, size: int, stop: int | None, label: bool) -> dict:
+def one(run: str, out: str, size: int, stop: int | None, label: bool, preset: str, crf: int | None) -> dict:
     from latentlab.timelapse import write_timelapse
 
     cpu0 = os.times()
-    result = write_timelapse(run, out, fps=30, size=size, stop=stop, label=label)
+    result = write_timelapse(run, out, fps=30, size=size, stop=stop, label=label, preset=preset, crf=crf)
     cpu1 = os.times()
     cpu = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
     # VmHWM, not ru_maxrss: a child's ru_maxrss starts from its parent's at fork and survives exec
@@ -56,7 +56,7 @@ def one(run: str, out: str, size: int, stop: int | None, label: bool) -> dict:
         peak_mb = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
     return {"frames": result.frames, "seconds": result.seconds, "fps": result.frames / result.seconds,
             "cpu_ms_per_frame": 1000 * cpu / result.frames,
-            "peak_mb": peak_mb, "size": f"{result.width}x{result.height}"}
+            "peak_mb": peak_mb, "size": f"{result.width}x{result.height}", "bytes": Path(out).stat().st_size}
 
 
 def main() -> None:
@@ -65,11 +65,15 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=3, help="runs; the best is reported (shared machine)")
     ap.add_argument("--label", action="store_true")
+    from latentlab.timelapse import TIMELAPSE_PRESET
+
+    ap.add_argument("--preset", default=TIMELAPSE_PRESET, help=f"x264 preset (default: {TIMELAPSE_PRESET})")
+    ap.add_argument("--crf", type=int, help="x264 crf (default: the timelapse's own)")
     ap.add_argument("--child", nargs=4, metavar=("RUN", "OUT", "STOP", "LABEL"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         run, out, stop, label = args.child
-        print(json.dumps(one(run, out, args.size, int(stop) or None, label == "1")))
+        print(json.dumps(one(run, out, args.size, int(stop) or None, label == "1", args.preset, args.crf)))
         return
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,8 +84,9 @@ def main() -> None:
 
         def child(stop: int) -> dict:
             out = Path(tmp) / f"t{stop}.mp4"
-            cmd = [sys.executable, __file__, "--size", str(args.size), "--child", str(run), str(out), str(stop),
-                   "1" if args.label else "0"]
+            cmd = [sys.executable, __file__, "--size", str(args.size), "--preset", args.preset,
+                   *(["--crf", str(args.crf)] if args.crf is not None else []),
+                   "--child", str(run), str(out), str(stop), "1" if args.label else "0"]
             res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
             out.unlink()
             return res
@@ -90,8 +95,8 @@ def main() -> None:
         best = max(runs, key=lambda r: r["fps"])
         short = child(max(1, args.grids // 8))
         all_fps = ", ".join(f"{r['fps']:.0f}" for r in runs)
-        print(f"{best['frames']} frames, {best['size']} H.264: {best['fps']:.0f} frames/s "
-              f"(best of {args.repeats}: {all_fps}), {best['seconds']:.2f} s")
+        print(f"{best['frames']} frames, {best['size']} H.264 ({args.preset}, crf {args.crf or 'default'}): {best['fps']:.0f} frames/s "
+              f"(best of {args.repeats}: {all_fps}), {best['seconds']:.2f} s, {best['bytes'] / 2**20:.1f} MiB")
         print(f"CPU time: {best['cpu_ms_per_frame']:.2f} ms per frame over all threads (two idle cores kept busy "
               f"would give about {2000 / best['cpu_ms_per_frame']:.0f} frames/s)")
         print(f"peak resident memory: {short['peak_mb']:.0f} MB for {short['frames']} frames, "

@@ -149,3 +149,25 @@ def test_every_preset_writes_enough_grids_for_a_timelapse(name):
     t, d = cfg.train, cfg.data
     steps = t.steps or t.epochs * ((d.synthetic_count - d.holdout) // t.batch)
     assert d.source == "synthetic" and steps // t.sample_every >= 100
+
+
+def x264_settings(path: Path) -> str:
+    """The option string x264 writes into every H.264 stream it encodes (an SEI message)."""
+    data = path.read_bytes()
+    start = data.index(b"x264 - core")
+    return data[start: data.index(b"\0", start)].decode("ascii", "replace")
+
+
+def test_mp4_is_encoded_with_the_measured_preset_or_the_one_asked_for(tmp_path):
+    """ultrafast at crf 18 by default (no CABAC, no deblocking); --preset veryfast reaches x264 as asked,
+    at the same crf; any other name is one clear error before a file exists."""
+    run = make_run(tmp_path / "run")
+    write_timelapse(run, tmp_path / "fast.mp4", size=76)
+    fast = x264_settings(tmp_path / "fast.mp4")
+    assert "cabac=0" in fast and "deblock=0" in fast and "crf=18.0" in fast, fast
+    write_timelapse(run, tmp_path / "small.mp4", size=76, preset="veryfast")
+    small = x264_settings(tmp_path / "small.mp4")
+    assert "cabac=1" in small and "deblock=1" in small and "crf=18.0" in small, small
+    with pytest.raises(UserError, match="--preset must be one of ultrafast, superfast, veryfast"):
+        write_timelapse(run, tmp_path / "bad.mp4", preset="turbo")
+    assert not (tmp_path / "bad.mp4").exists()

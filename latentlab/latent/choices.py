@@ -1,6 +1,8 @@
-"""Names of the interpolations and easings, importable without torch (the window lists them
-before torch has loaded); latent/interp.py holds the functions and checks it matches."""
+"""Names of the interpolations, easings, upscalings and x264 presets, importable without torch (the
+window and the CLI list them before torch has loaded); latent/interp.py holds the functions and
+checks it matches."""
 
 INTERPOLATION_NAMES = ("slerp", "lerp")
 EASING_NAMES = ("linear", "smooth", "cosine")
 UPSCALE_NAMES = ("nearest", "bicubic")
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
