@@ -1,8 +1,10 @@
 """Several runs in one plot (Train › Compare runs): the state behind the overlay, with no Qt in it.
 
-Each run is followed from its directory like an attached run (RunReader: the metrics, events and grids
-appended since the last poll), so the Train tab's own run, one attached from disk and one still being
-written by torchrun elsewhere are all the same kind of entry. Every run gets a colour of its own.
+Each run is followed from its directory like an attached run: the widget reads it on a follower thread
+(gui/train/follower.py) and hands the metrics and grids appended since the last poll to its entry here,
+so the Train tab's own run, one attached from disk and one still being written by torchrun elsewhere
+are all the same kind of entry, and a long metrics.jsonl never stalls the window. Every run gets a
+colour of its own.
 """
 
 from __future__ import annotations
@@ -31,23 +33,25 @@ class OverlayRun:
     series: MetricSeries = field(default_factory=MetricSeries)
     grid_steps: list[int] = field(default_factory=list)
     grid_paths: list[Path] = field(default_factory=list)
-    reader: object = None
 
     @property
     def name(self) -> str:
         return self.path.name
 
-    def poll(self) -> bool:
-        """Read what the run appended since the last poll; True when anything new arrived."""
-        rows, _events, grids = self.reader.poll()
-        if rows:
-            self.series.extend(rows)
-        for path in grids:
+    def ingest_columns(self, cols: dict) -> int:
+        """Metrics the run appended (a chunk of series.rows_to_columns); the rows taken."""
+        return self.series.extend_columns(cols)
+
+    def add_grids(self, paths) -> None:
+        """Sample grids the run wrote (samples/step-NNNNNNNN.png), kept in step order."""
+        for path in map(Path, paths):
             step = int(path.stem.split("-")[1])
             i = bisect.bisect_left(self.grid_steps, step)
+            if i < len(self.grid_steps) and self.grid_steps[i] == step:
+                self.grid_paths[i] = path
+                continue
             self.grid_steps.insert(i, step)
             self.grid_paths.insert(i, path)
-        return bool(rows or grids)
 
     def xy(self, key: str, x_axis: str = "step") -> tuple[np.ndarray, np.ndarray]:
         x = self.series.steps() if x_axis == "step" else self.series.column("time")
@@ -75,43 +79,41 @@ class RunOverlay:
         return next((r for r in self.runs if r.path.resolve() == path), None)
 
     def add(self, path: str | Path, own: bool = False) -> OverlayRun:
+        """A new, empty entry for the run at `path` (its reader fills it); UserError when `path` is not
+        a run or is already in the comparison."""
         from latentlab.run.rundir import RunReader
 
         path = Path(path)
         if self.find(path) is not None:
             raise UserError(f"{path}: already in the comparison")
-        run = OverlayRun(path, self._color(), own=own, reader=RunReader(path))  # UserError: not a run
-        run.poll()
+        RunReader(path)  # UserError when it is not a run; the widget's follower reads it
+        run = OverlayRun(path, self._color(), own=own)
         if own:
             self.runs.insert(0, run)
         else:
             self.runs.append(run)
         return run
 
-    def set_own(self, path: str | Path | None) -> bool:
-        """The Train tab's run becomes the first entry (replacing its previous one); True if changed."""
+    def set_own(self, path: str | Path | None) -> tuple[OverlayRun | None, OverlayRun | None]:
+        """The Train tab's run becomes the first entry, replacing its previous one: (the entry added,
+        the entry dropped), each None when there is none; (None, None) when nothing changed."""
         current = next((r for r in self.runs if r.own), None)
         if path is None or (current is not None and current.path.resolve() == Path(path).resolve()):
-            return False
+            return None, None
+        existing = self.find(path)
+        if existing is None:
+            self.add(path, own=True)  # UserError (not a run yet) before anything changes
         if current is not None:
             self.runs.remove(current)
-        existing = self.find(path)
-        if existing is not None:  # attached by hand before: it becomes the tab's own entry
+        if existing is not None:  # added by hand before: it becomes the tab's own entry, keeping its data
             existing.own = True
             self.runs.remove(existing)
             self.runs.insert(0, existing)
-            return True
-        self.add(path, own=True)
-        return True
+            return None, current
+        return self.runs[0], current
 
     def remove(self, run: OverlayRun) -> None:
         self.runs.remove(run)
-
-    def poll(self) -> bool:
-        changed = False
-        for run in self.runs:
-            changed |= run.poll()
-        return changed
 
     def last_step(self) -> int:
         return max((r.series.last_step() for r in self.runs if len(r.series)), default=0)

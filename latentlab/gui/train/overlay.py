@@ -3,14 +3,15 @@
 The list holds the Train tab's own run (first, followed as it trains) and any run added from disk,
 each with its colour, a check box to show or hide it and Remove. The x axis is the step or the wall
 time (training time, paused time excluded); the step slider under the plot picks the grids shown.
-Runs are polled once a second while the view is visible, like an attached run.
+Each run is read on a follower thread of its own, like an attached run (parsing the log of a run of
+100,000 steps took 1.2 s), and the plot is redrawn at most twice a second while the view is visible.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Slot
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,11 +29,12 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.config import UserError
-from latentlab.gui.models.overlay import RunOverlay
+from latentlab.gui.models.overlay import OverlayRun, RunOverlay
+from latentlab.gui.train.follower import RunFollower
 from latentlab.gui.widgets.alerts import MessageBanner
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
-POLL_MS = 1000
+REDRAW_MS = 500
 METRICS = ("gen", "fake", "real", "kl", "llike", "l2_d", "lr_d", "lr_g", "img_per_s")
 X_LABELS = {"step": "step", "time": "wall time (s, training only)"}
 
@@ -43,10 +45,44 @@ def _swatch(color: str) -> QIcon:
     return QIcon(pixmap)
 
 
+class _RunFeed(QObject):
+    """Takes what one run's follower thread read into its overlay entry, on the window's thread."""
+
+    def __init__(self, run: OverlayRun, widget: "RunOverlayWidget"):
+        super().__init__(widget)
+        self.run, self.widget = run, widget
+        self.follower = RunFollower(run.path, parent=self)
+        worker = self.follower.worker
+        worker.columns_read.connect(self.columns)
+        worker.samples_found.connect(self.grids)
+        worker.failed.connect(self.failed)
+        self.follower.start()
+
+    @Slot(object)
+    def columns(self, cols) -> None:
+        if self.run.ingest_columns(cols):
+            self.widget.data_arrived()
+
+    @Slot(object)
+    def grids(self, paths) -> None:
+        self.run.add_grids(paths)
+        self.widget.data_arrived()
+
+    @Slot(str)
+    def failed(self, message: str) -> None:
+        self.widget.banner.show_message(message, "error")
+
+    def stop(self) -> None:
+        self.follower.stop()
+        self.deleteLater()
+
+
 class RunOverlayWidget(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.model = RunOverlay()
+        self.feeds: dict[str, _RunFeed] = {}  # by run path (str): each run's follower thread
+        self._dirty = False
         self.curves: dict[str, pg.PlotDataItem] = {}  # by run path (str)
         self.banner = MessageBanner()
         self.run_list = QListWidget()
@@ -57,9 +93,9 @@ class RunOverlayWidget(QWidget):
         self.add_button.clicked.connect(self.choose_run)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove_selected)
-        self.metric = QComboBox()
-        self.metric.addItems(list(METRICS))
-        self.metric.currentIndexChanged.connect(self.redraw)
+        self.metric_box = QComboBox()
+        self.metric_box.addItems(list(METRICS))
+        self.metric_box.currentIndexChanged.connect(self.redraw)
         self.x_axis = QComboBox()
         self.x_axis.addItem("by step", "step")
         self.x_axis.addItem("by wall time", "time")
@@ -74,7 +110,7 @@ class RunOverlayWidget(QWidget):
         side_layout.addWidget(self.run_list, 1)
         side_layout.addLayout(buttons)
         side_layout.addWidget(QLabel("Plot"))
-        side_layout.addWidget(self.metric)
+        side_layout.addWidget(self.metric_box)
         side_layout.addWidget(self.x_axis)
         side.setMaximumWidth(260)
 
@@ -111,8 +147,8 @@ class RunOverlayWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.banner)
         layout.addWidget(split, 1)
-        self.timer = QTimer(self, interval=POLL_MS)
-        self.timer.timeout.connect(self.poll)
+        self.timer = QTimer(self, interval=REDRAW_MS)
+        self.timer.timeout.connect(self._redraw_if_new)
 
     # -- runs in and out ---------------------------------------------------------------------------------
     def choose_run(self) -> None:
@@ -122,27 +158,50 @@ class RunOverlayWidget(QWidget):
 
     def add_run(self, path) -> bool:
         try:
-            self.model.add(path)
+            run = self.model.add(path)
         except UserError as exc:
             self.banner.show_message(str(exc), "error")
             return False
+        self._follow(run)
         self._rebuild()
         return True
 
     def set_own_run(self, path) -> None:
         """The Train tab's run (being trained or followed) leads the list."""
+        current = [r.path for r in self.model.runs]
         try:
-            changed = self.model.set_own(path)
+            added, dropped = self.model.set_own(path)
         except UserError:
             return  # not a run yet (training has not written its directory): offered again later
-        if changed:
+        if dropped is not None:
+            self._unfollow(dropped)
+        if added is not None:
+            self._follow(added)
+        if [r.path for r in self.model.runs] != current:
             self._rebuild()
 
     def remove_selected(self) -> None:
         row = self.run_list.currentRow()
         if 0 <= row < len(self.model.runs):
-            self.model.remove(self.model.runs[row])
+            run = self.model.runs[row]
+            self.model.remove(run)
+            self._unfollow(run)
             self._rebuild()
+
+    def _follow(self, run: OverlayRun) -> None:
+        self.feeds[str(run.path)] = _RunFeed(run, self)
+
+    def _unfollow(self, run: OverlayRun) -> None:
+        feed = self.feeds.pop(str(run.path), None)
+        if feed is not None:
+            feed.stop()
+
+    def shutdown(self) -> None:
+        """Stop and join every run's follower thread (the window is closing)."""
+        for feed in self.feeds.values():
+            feed.stop()
+        self.feeds.clear()
+        self.timer.stop()
 
     def _item_changed(self, item: QListWidgetItem) -> None:
         row = self.run_list.row(item)
@@ -150,8 +209,13 @@ class RunOverlayWidget(QWidget):
             self.model.runs[row].visible = item.checkState() == Qt.Checked
             self.redraw()
 
-    def poll(self) -> None:
-        if self.model.poll():
+    def data_arrived(self) -> None:
+        """A follower brought metrics or grids: drawn at the next redraw tick while the view shows."""
+        self._dirty = True
+
+    def _redraw_if_new(self) -> None:
+        if self._dirty:
+            self._dirty = False
             self.redraw()
 
     # -- drawing -----------------------------------------------------------------------------------------------
@@ -174,7 +238,7 @@ class RunOverlayWidget(QWidget):
         self.redraw()
 
     def redraw(self, *_) -> None:
-        key, x_axis = self.metric.currentText(), self.x_axis.currentData()
+        key, x_axis = self.metric_box.currentText(), self.x_axis.currentData()
         for run in self.model.runs:
             curve = self.curves[str(run.path)]
             curve.setVisible(run.visible)
@@ -220,7 +284,7 @@ class RunOverlayWidget(QWidget):
 
     def showEvent(self, event) -> None:
         self.timer.start()
-        self.poll()
+        self._redraw_if_new()
         super().showEvent(event)
 
     def hideEvent(self, event) -> None:

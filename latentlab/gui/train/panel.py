@@ -389,6 +389,7 @@ class TrainPanel(QWidget):
         if self.session is not None:
             ok = self.session.stop(wait_ms=int(timeout_s * 1000))
         self.detach()
+        self.compare.shutdown()
         return ok
 
     # -- attach ---------------------------------------------------------------------------------------------

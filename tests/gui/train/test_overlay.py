@@ -35,14 +35,19 @@ def test_two_runs_with_their_own_colours_and_values(qtbot, tmp_path):
     assert w.add_run(tmp_path / "a") and w.add_run(tmp_path / "b")
     assert not w.add_run(tmp_path / "a")  # already there: a message, not a second entry
     assert "already" in w.banner.text() and w.run_list.count() == 2
+    assert not w.add_run(tmp_path)  # not a run: a message, no entry
+    assert "not a latentlab run directory" in w.banner.text() and w.run_list.count() == 2
     curves = [w.curves[str(tmp_path / name)] for name in ("a", "b")]
+    # each run is read on its own thread; the plot shows it within a redraw tick
+    qtbot.waitUntil(lambda: all(c.getOriginalDataset()[0] is not None and len(c.getOriginalDataset()[0]) == n
+                                for c, n in zip(curves, (20, 12))), timeout=10_000)
     colors = [c.opts["pen"].color().name() for c in curves]
     assert colors[0] != colors[1]
     for curve, rows in zip(curves, (rows_a, rows_b)):
         x, y = curve.getOriginalDataset()
         np.testing.assert_array_equal(x, [r["step"] for r in rows])
         np.testing.assert_allclose(y, [r["gen"] for r in rows])
-    w.metric.setCurrentText("real")
+    w.metric_box.setCurrentText("real")
     w.x_axis.setCurrentIndex(w.x_axis.findData("time"))
     x, y = curves[1].getOriginalDataset()
     np.testing.assert_allclose(x, [r["time"] for r in rows_b])
@@ -57,10 +62,12 @@ def test_two_runs_with_their_own_colours_and_values(qtbot, tmp_path):
     assert not curves[0].isVisible() and len(w.shown_grids()) == 1
     w.run_list.setCurrentRow(0)
     w.remove_selected()
-    assert w.run_list.count() == 1 and list(w.curves) == [str(tmp_path / "b")]
+    assert w.run_list.count() == 1 and list(w.curves) == [str(tmp_path / "b")] and list(w.feeds) == [str(tmp_path / "b")]
+    w.shutdown()
+    assert not w.feeds
 
 
-def test_the_train_tabs_own_run_leads_the_list_and_is_followed(window, tmp_path):
+def test_the_train_tabs_own_run_leads_the_list_and_is_followed(window, qtbot, tmp_path):
     rows = make_run(tmp_path / "own", 3)
     panel = window.train_panel
     assert panel.attach(tmp_path / "own")
@@ -68,6 +75,9 @@ def test_the_train_tabs_own_run_leads_the_list_and_is_followed(window, tmp_path)
     assert compare.model.runs[0].own and compare.model.runs[0].path == tmp_path / "own"
     with open(tmp_path / "own" / "metrics.jsonl", "a") as f:  # the run grows
         f.write(json.dumps({**rows[-1], "step": 21, "gen": 9.0}) + "\n")
-    compare.poll()
-    x, y = compare.curves[str(tmp_path / "own")].getOriginalDataset()
-    assert x[-1] == 21 and y[-1] == 9.0
+    window.tabs.setCurrentWidget(panel)
+    panel.view_tabs.setCurrentWidget(compare)
+    curve = compare.curves[str(tmp_path / "own")]
+    qtbot.waitUntil(lambda: curve.getOriginalDataset()[0] is not None and curve.getOriginalDataset()[0][-1] == 21,
+                    timeout=10_000)
+    assert curve.getOriginalDataset()[1][-1] == 9.0
