@@ -66,7 +66,7 @@ RECIPES = {
     # at the end, as 0.85 over the 7 epochs of a 2,600-step run).
     32: COMMON + ["model.image_size=32", "train.steps=10000", "train.lr_decay=0.95", "model.vae_upsample=resize",
                   "train.vae_pixel_weight=8", "train.vae_feature_layer=3"],
-    64: COMMON + ["model.image_size=64", "train.steps=4000", "model.vae_upsample=resize",
+    64: COMMON + ["model.image_size=64", "train.steps=12000", "train.lr_decay=0.95", "model.vae_upsample=resize",
                   "train.vae_pixel_weight=8", "train.vae_feature_layer=3"],
 }
 # The paper's layout (ConvTranspose 5x5/2, feature-space reconstruction only), for comparison.

@@ -108,6 +108,19 @@ class RunLock:
         self._unverifiable = True  # another machine's process: it cannot be checked from here
         return False
 
+    def writer(self) -> str | None:
+        """Who else writes the run right now (describe()'s words), or None: tested without taking the
+        lock beyond the test itself and without writing anything (no lock file: None)."""
+        try:
+            fd = os.open(self.path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        except FileNotFoundError:
+            return None
+        try:
+            free = self._lock(fd)
+        finally:
+            os.close(fd)  # closing drops a lock the test took
+        return None if free else describe(read_owner(self.path))
+
     def release(self) -> None:
         if self._fd is None:
             return

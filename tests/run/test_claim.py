@@ -148,3 +148,16 @@ def test_without_flock_the_pid_and_host_decide(tmp_path, monkeypatch):
     (root / ".lock").write_text(json.dumps({"pid": 123, "host": "elsewhere.example"}))
     with pytest.raises(RunLocked, match="on elsewhere.example.*delete"):
         RunLock(root).acquire()
+
+
+def test_the_writer_is_named_without_taking_the_lock_or_writing(tmp_path, holder):
+    root = tmp_path / "run"
+    root.mkdir()
+    assert RunLock(root).writer() is None and not (root / ".lock").exists()  # no lock file: none made
+    p = holder(root)
+    before = (root / ".lock").read_text()
+    assert f"pid {p.pid} on {socket.gethostname()}" in RunLock(root).writer()
+    assert (root / ".lock").read_text() == before  # the holder's name is untouched
+    p.stdin.close()
+    p.wait(timeout=30)
+    assert RunLock(root).writer() is None  # its process ended: nobody writes it

@@ -48,7 +48,7 @@ def _swatch(color: str) -> QIcon:
 class _RunFeed(QObject):
     """Takes what one run's follower thread read into its overlay entry, on the window's thread."""
 
-    def __init__(self, run: OverlayRun, widget: "RunOverlayWidget"):
+    def __init__(self, run: OverlayRun, widget: RunOverlayWidget):
         super().__init__(widget)
         self.run, self.widget = run, widget
         self.follower = RunFollower(run.path, parent=self)

@@ -3,7 +3,6 @@ plus the status-bar readout. Each is a small widget with a value in and a value 
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -169,20 +168,10 @@ def fresh_run_dir(root: str | Path, preset: str) -> Path:
     return path
 
 
-LIVE_WRITER_S = 20.0  # a run whose log changed this recently is taken to be written by someone
-
-
-def _run_is_done(run: Path) -> bool:
-    try:
-        lines = (run / "events.jsonl").read_text(encoding="utf-8").strip().splitlines()
-        return bool(lines) and json.loads(lines[-1]).get("kind") == "done"
-    except (OSError, ValueError, AttributeError):
-        return False
-
-
 def check_output_dir(out_dir: Path) -> tuple[Path, bool]:
     """(folder, resume?) for Start: an existing run resumes from its latest checkpoint (unless another
     process is writing it); anything else must be new or empty, so no one's files are mixed in."""
+    from latentlab.run.lock import RunLock
     from latentlab.run.rundir import RunReader
 
     if not str(out_dir).strip() or str(out_dir) == ".":
@@ -192,10 +181,10 @@ def check_output_dir(out_dir: Path) -> tuple[Path, bool]:
     if RunReader.is_run_dir(out_dir):
         if not (out_dir / "checkpoints" / "latest.safetensors").is_file():
             raise UserError(f"{out_dir}: holds a run without a checkpoint; choose a new output folder")
-        metrics = out_dir / "metrics.jsonl"
-        if metrics.exists() and time.time() - metrics.stat().st_mtime < LIVE_WRITER_S and not _run_is_done(out_dir):
-            raise UserError(f"{out_dir}: is being written by another process right now; "
-                            "stop it first or choose a new output folder")
+        writer = RunLock(out_dir).writer()
+        if writer is not None:
+            raise UserError(f"{out_dir}: {writer} is writing this run right now; stop it first or choose a new "
+                            "output folder")
         return out_dir, True
     if out_dir.is_dir() and any(out_dir.iterdir()):
         raise UserError(f"{out_dir}: is not empty and holds no run; choose a new output folder")

@@ -106,3 +106,32 @@ def test_foreign_checkpoint_file(window, qtbot, tmp_path):
     panel = window.train_panel
     qtbot.waitUntil(lambda: "not a latentlab checkpoint" in panel.banner.text(), timeout=10000)
     _assert_usable(panel, panel.form.value("train.batch"))
+
+
+def test_a_run_another_process_is_writing_is_refused_until_it_ends(tmp_path):
+    """Start on a run folder checks the run's lock, not how recently its log changed: a quiet writer
+    is refused by name, a run whose writer is gone resumes at once."""
+    import subprocess
+    import sys
+
+    from latentlab.config import UserError
+    from latentlab.gui.train.setup import check_output_dir
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "config.toml").write_text("name = 'x'\n")
+    (run / "checkpoints" / "latest.safetensors").write_bytes(b"")
+    (run / "metrics.jsonl").write_text('{"step": 1}\n')  # just written: the old mtime rule refused it
+    assert check_output_dir(run) == (run, True)
+    hold = ("import sys; from latentlab.run.lock import RunLock; RunLock(sys.argv[1]).acquire(); "
+            "print('held', flush=True); sys.stdin.read()")
+    p = subprocess.Popen([sys.executable, "-c", hold, str(run)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stdout.readline().strip() == "held"
+        with pytest.raises(UserError, match=rf"pid {p.pid} .* is writing this run right now"):
+            check_output_dir(run)
+    finally:
+        p.stdin.close()
+        p.wait(timeout=30)
+    assert check_output_dir(run) == (run, True)
