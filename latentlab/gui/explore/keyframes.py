@@ -54,7 +54,7 @@ class KeyframesWidget(QWidget):
         self.mode.setToolTip("slerp keeps in-between latents at a typical length; lerp midpoints look washed out")
         self.mode.currentIndexChanged.connect(lambda _: self.mode_changed.emit(self.mode.currentData()))
         self.t_label = QLabel("t = 0.00")
-        self.t_label.setMinimumWidth(60)
+        self.t_label.setMinimumWidth(self.t_label.fontMetrics().horizontalAdvance("t = 0.00") + 2)  # no jitter
         slider_row = QGridLayout()
         slider_row.addWidget(QLabel("A"), 0, 0)
         slider_row.addWidget(self.slider, 0, 1)

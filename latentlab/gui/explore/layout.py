@@ -75,7 +75,7 @@ def build_layout(panel: QWidget) -> None:
     view_layout.addWidget(panel.view, 1)
     view_layout.addWidget(panel.controls)
     panel.left_split.addWidget(view_box)
-    # Keyframes and Reconstruction side by side need ~690 px: below that they scroll, never squeeze.
+    # Keyframes and Reconstruction side by side need ~610 px (a 1024 px window): below that they scroll.
     lower_scroll = QScrollArea()
     lower_scroll.setWidget(lower)
     lower_scroll.setWidgetResizable(True)

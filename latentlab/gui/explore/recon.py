@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
@@ -15,9 +15,9 @@ class ReconstructionWidget(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.input = ImageViewWidget("Open or drop a photo", minimum=72)
-        self.reconstruction = ImageViewWidget("", minimum=72)
-        self.edited = ImageViewWidget("", minimum=72)
+        self.input = ImageViewWidget("Open or drop a photo", minimum=64)
+        self.reconstruction = ImageViewWidget("", minimum=64)
+        self.edited = ImageViewWidget("", minimum=64)
         views = QGridLayout()
         views.setContentsMargins(0, 0, 0, 0)
         for col, (view, caption) in enumerate(((self.input, "input"), (self.reconstruction, "reconstruction"),
@@ -36,6 +36,8 @@ class ReconstructionWidget(QWidget):
         self.index = QSpinBox()
         self.index.setRange(0, 10_000_000)
         self.index.setToolTip("Which image of the model's training source")
+        # Its size hint fits the range's ten million; six digits fit the box's narrowest layout.
+        self.index.setMinimumWidth(self.index.fontMetrics().horizontalAdvance("000000") + 36)
         self.pick_button = QPushButton("Training image")
         self.pick_button.setToolTip("Encode image # of the source this model was trained on")
         self.pick_button.clicked.connect(lambda: self.training_image_requested.emit(self.index.value()))
@@ -43,13 +45,14 @@ class ReconstructionWidget(QWidget):
         self.again_button.setToolTip("Make the encoded photo the face the sliders edit (edits start from zero)")
         self.again_button.clicked.connect(self.edit_again_requested)
         self.again_button.setEnabled(False)
-        buttons = QHBoxLayout()
+        # Two rows, so that Keyframes and this box fit side by side in a 1024 px window.
+        buttons = QGridLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.pick_button)
-        buttons.addWidget(self.index)
-        buttons.addWidget(self.again_button)
-        buttons.addStretch(1)
+        buttons.addWidget(self.open_button, 0, 0)
+        buttons.addWidget(self.again_button, 0, 1)
+        buttons.addWidget(self.pick_button, 1, 0)
+        buttons.addWidget(self.index, 1, 1)
+        buttons.setColumnStretch(2, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.reason)
