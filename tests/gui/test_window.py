@@ -338,3 +338,8 @@ def test_a_laptop_window_cuts_nothing(window, qtbot):
         qtbot.wait(20)
         assert panel.tabs.width() <= side.viewport().width(), panel.tabs.tabText(i)
         assert panel.tabs.minimumSizeHint().width() <= side.viewport().width(), panel.tabs.tabText(i)
+    # Keyframes and Reconstruction side by side fit under the view without scrolling sideways.
+    lower = panel.keyframes.parentWidget().parentWidget()  # the splitter holding both boxes
+    lower_area = lower.parentWidget().parentWidget()  # its scroll area (viewport, then area)
+    assert lower.minimumSizeHint().width() <= lower_area.viewport().width()
+    assert not lower_area.horizontalScrollBar().isVisible()
