@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab import config as config_module
-from latentlab.config import ARCHS, Config, UserError, apply_override
+from latentlab.config import ARCHS, VAE_UPSAMPLINGS, Config, UserError, apply_override
 
 # Chosen elsewhere in the panel (source picker, device combo), so not repeated in the form.
 HANDLED_ELSEWHERE = {"data.source", "train.device"}
@@ -84,6 +84,7 @@ CHOICES = {
     "data.crop": ("auto", "center", "celeba148", "lfw150", "none"),
     "train.amp": ("auto", "bf16", "off"),
     "train.optimizer": ("adam", "rmsprop"),
+    "model.vae_upsample": VAE_UPSAMPLINGS,
 }
 # Fields best stepped multiplicatively (learning rates, tiny coefficients).
 LOG_FIELDS = {"train.lr_d", "train.lr_g", "train.lr_min", "train.l2_step", "train.l2_init", "train.vae_gamma",
