@@ -15,7 +15,7 @@ from typing import Any
 from latentlab.resources import preset_dir
 
 ARCHS = ("dcgan", "torchgan2015", "vaegan")
-VAE_UPSAMPLINGS = ("convT5", "convT4", "resize", "bilinear")  # the VAE/GAN decoder's upsampling (models/vaegan.py)
+VAE_UPSAMPLINGS = ("convT5", "convT4", "resize")  # the VAE/GAN decoder's upsampling (models/vaegan.py)
 # The image sizes each architecture is built for (models/ builds exactly these).
 IMAGE_SIZES = {"dcgan": (32, 64, 128), "torchgan2015": (64,), "vaegan": (32, 64)}
 
@@ -38,8 +38,8 @@ class ModelConfig:
     d_width: int = 64
     e_width: int = 64
     g_tanh: bool = False  # torchgan2015: the original code has no Tanh; true adds one
-    # vaegan decoder's 2x upsampling: convT5 (the paper's ConvTranspose 5x5/2), convT4 (4x4/2),
-    # resize (nearest x2 + 3x3 conv) or bilinear (bilinear x2 + 3x3 conv). The default stays the paper's so older checkpoints load as saved.
+    # vaegan decoder's 2x upsampling: convT5 (the paper's ConvTranspose 5x5/2), convT4 (4x4/2) or
+    # resize (nearest x2 + 3x3 conv). The default stays the paper's so older checkpoints load as saved.
     vae_upsample: str = "convT5"
 
 

@@ -19,8 +19,7 @@ from latentlab.models.common import latent_vector
 # The decoder's 2x upsampling. convT5 is the paper's ConvTranspose 5x5 stride 2; its kernel is not
 # divisible by the stride, so output pixels get uneven numbers of taps (checkerboard artifacts,
 # Odena, Dumoulin & Olah 2016, "Deconvolution and checkerboard artifacts"). convT4 divides evenly;
-# resize (nearest-neighbour x2, then a 3x3 convolution) cannot make the pattern at all; bilinear
-# (bilinear x2, then a 3x3 convolution) neither, and it does not copy each pixel into a 2x2 block.
+# resize (nearest-neighbour x2, then a 3x3 convolution) cannot make the pattern at all.
 UPSAMPLINGS = VAE_UPSAMPLINGS
 FEATURE_LAYERS = (1, 2, 3, 4)
 
@@ -34,9 +33,8 @@ def _up(c_in: int, c_out: int, mode: str = "convT5") -> list[nn.Module]:
         layers = [nn.ConvTranspose2d(c_in, c_out, 5, 2, 2, output_padding=1, bias=False)]
     elif mode == "convT4":
         layers = [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
-    elif mode in ("resize", "bilinear"):
-        upsample = nn.Upsample(scale_factor=2, mode="nearest" if mode == "resize" else "bilinear", align_corners=None)
-        layers = [upsample, nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
+    elif mode == "resize":
+        layers = [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
     else:
         raise ValueError(f"upsampling must be one of {', '.join(UPSAMPLINGS)} (got {mode!r})")
     return [*layers, nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]

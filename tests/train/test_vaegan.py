@@ -33,7 +33,7 @@ def cache_dir(tmp_path_factory):
 
 
 # (upsampling, pixel weight, feature layer, KL weight): the paper's layout and the options that change the step
-OPTIONS = [("convT5", 0.0, 4, 1.0), ("resize", 0.5, 4, 1.0), ("convT4", 2.0, 2, 3.0), ("bilinear", 0.0, 3, 0.5)]
+OPTIONS = [("convT5", 0.0, 4, 1.0), ("resize", 0.5, 4, 1.0), ("convT4", 2.0, 2, 3.0), ("resize", 0.0, 3, 0.5)]
 
 
 def make_trainer(cache_dir, upsample="convT5", **train):
