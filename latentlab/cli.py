@@ -172,8 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--label", action="store_true", help="burn the step and epoch into the bottom-left corner")
     tl.add_argument("--hold-last", type=float, default=0.0, metavar="SECONDS", help="show the last grid this long")
     tl.add_argument("--preset", default="ultrafast", choices=X264_PRESETS, metavar="NAME",
-                    help="x264 preset of an MP4, at crf 18: ultrafast matches veryfast at crf 16 in quality in "
-                    "about half the time; veryfast writes files about half the size (default: ultrafast)")
+                    help="x264 preset of an MP4, at crf 18: ultrafast matches veryfast at crf 16 in quality at "
+                    "1.3-2.8x the speed; veryfast writes files about half the size (default: ultrafast)")
 
     tb = _command(sub, "tensorboard", "write or back-fill TensorBoard event files (RUN/tb/) for runs",
                   "latentlab tensorboard runs/tiny runs/dcgan")

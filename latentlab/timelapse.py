@@ -29,7 +29,7 @@ GRID_FILE = re.compile(r"^step-(\d{8})\.png$")
 DEFAULT_SIDE = 512  # grids shorter than this are upscaled by the smallest whole factor reaching it
 QUEUE_FRAMES = 8
 # H.264 for timelapses: x264's ultrafast at crf 18 matches or beats the walks' veryfast at crf 16 in
-# PSNR on four runs' grids (+0.2 to +1.3 dB) at 1.5-2.8x the speed and 1.4-2.1x the file size
+# PSNR on four runs' grids (+0.2 to +1.3 dB) at 1.3-2.8x the speed and 1.4-2.1x the file size
 # (README, "Performance"); --preset veryfast trades the speed back for the smaller file.
 TIMELAPSE_PRESET, TIMELAPSE_CRF = "ultrafast", 18
 
