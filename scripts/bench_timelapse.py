@@ -95,7 +95,8 @@ def main() -> None:
         best = max(runs, key=lambda r: r["fps"])
         short = child(max(1, args.grids // 8))
         all_fps = ", ".join(f"{r['fps']:.0f}" for r in runs)
-        print(f"{best['frames']} frames, {best['size']} H.264 ({args.preset}, crf {args.crf or 'default'}): {best['fps']:.0f} frames/s "
+        crf = "default" if args.crf is None else args.crf
+        print(f"{best['frames']} frames, {best['size']} H.264 ({args.preset}, crf {crf}): {best['fps']:.0f} frames/s "
               f"(best of {args.repeats}: {all_fps}), {best['seconds']:.2f} s, {best['bytes'] / 2**20:.1f} MiB")
         print(f"CPU time: {best['cpu_ms_per_frame']:.2f} ms per frame over all threads (two idle cores kept busy "
               f"would give about {2000 / best['cpu_ms_per_frame']:.0f} frames/s)")
