@@ -76,10 +76,7 @@ def build_layout(panel: QWidget) -> None:
     view_layout.addWidget(panel.controls)
     panel.left_split.addWidget(view_box)
     # Keyframes and Reconstruction side by side need ~610 px (a 1024 px window): below that they scroll.
-    lower_scroll = QScrollArea()
-    lower_scroll.setWidget(lower)
-    lower_scroll.setWidgetResizable(True)
-    lower_scroll.setFrameShape(QFrame.NoFrame)
+    lower_scroll = _scrolling(lower)
     lower_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     lower_scroll.setMinimumHeight(lower.minimumSizeHint().height() + lower_scroll.horizontalScrollBar().sizeHint().height())
     panel.left_split.addWidget(lower_scroll)
@@ -109,10 +106,7 @@ def build_layout(panel: QWidget) -> None:
     panel.main_split = QSplitter(Qt.Horizontal)
     panel.main_split.addWidget(left)
     # The slider tabs scroll sideways in a narrow window rather than push it past 1024 px.
-    side = QScrollArea()
-    side.setWidget(panel.tabs)
-    side.setWidgetResizable(True)
-    side.setFrameShape(QFrame.NoFrame)
+    side = _scrolling(panel.tabs)
     side.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     side.setMinimumWidth(380)
     panel.main_split.addWidget(side)
