@@ -94,10 +94,15 @@ class RunOverlay:
             self.runs.append(run)
         return run
 
+    def own_run(self) -> OverlayRun | None:
+        """The Train tab's own entry, if any."""
+        return next((r for r in self.runs if r.own), None)
+
     def set_own(self, path: str | Path | None) -> tuple[OverlayRun | None, OverlayRun | None]:
         """The Train tab's run becomes the first entry, replacing its previous one: (the entry added,
-        the entry dropped), each None when there is none; (None, None) when nothing changed."""
-        current = next((r for r in self.runs if r.own), None)
+        the entry dropped), each None when there is none (a run already in the list is promoted in
+        place, keeping its data)."""
+        current = self.own_run()
         if path is None or (current is not None and current.path.resolve() == Path(path).resolve()):
             return None, None
         existing = self.find(path)

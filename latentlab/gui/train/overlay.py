@@ -168,7 +168,7 @@ class RunOverlayWidget(QWidget):
 
     def set_own_run(self, path) -> None:
         """The Train tab's run (being trained or followed) leads the list."""
-        current = [r.path for r in self.model.runs]
+        before = self.model.own_run()
         try:
             added, dropped = self.model.set_own(path)
         except UserError:
@@ -177,7 +177,7 @@ class RunOverlayWidget(QWidget):
             self._unfollow(dropped)
         if added is not None:
             self._follow(added)
-        if [r.path for r in self.model.runs] != current:
+        if self.model.own_run() is not before:
             self._rebuild()
 
     def remove_selected(self) -> None:

@@ -81,3 +81,19 @@ def test_the_train_tabs_own_run_leads_the_list_and_is_followed(window, qtbot, tm
     qtbot.waitUntil(lambda: curve.getOriginalDataset()[0] is not None and curve.getOriginalDataset()[0][-1] == 21,
                     timeout=10_000)
     assert curve.getOriginalDataset()[1][-1] == 9.0
+
+
+def test_a_run_added_by_hand_becomes_the_tabs_own_run_in_place(qtbot, tmp_path):
+    """The Train tab moving to a run already in the list marks that entry as its own (the list says
+    so) and keeps its reader: no second thread for the same run."""
+    from latentlab.gui.train.overlay import RunOverlayWidget
+
+    make_run(tmp_path / "a", 1)
+    w = RunOverlayWidget()
+    qtbot.addWidget(w)
+    assert w.add_run(tmp_path / "a")
+    feed = w.feeds[str(tmp_path / "a")]
+    w.set_own_run(tmp_path / "a")
+    assert w.run_list.count() == 1 and "this tab's run" in w.run_list.item(0).text()
+    assert w.feeds == {str(tmp_path / "a"): feed}
+    w.shutdown()
