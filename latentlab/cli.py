@@ -18,7 +18,14 @@ from pathlib import Path
 
 from latentlab.cli_progress import ProgressLine, silence
 from latentlab.config import UserError
-from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES, UPSCALE_NAMES, X264_PRESETS
+from latentlab.latent.choices import (
+    EASING_NAMES,
+    INTERPOLATION_NAMES,
+    TIMELAPSE_CRF,
+    TIMELAPSE_PRESET,
+    UPSCALE_NAMES,
+    X264_PRESETS,
+)
 
 
 def _positive_int(text: str) -> int:
@@ -171,9 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--to", dest="stop", type=int, metavar="STEP", help="last step to include")
     tl.add_argument("--label", action="store_true", help="burn the step and epoch into the bottom-left corner")
     tl.add_argument("--hold-last", type=float, default=0.0, metavar="SECONDS", help="show the last grid this long")
-    tl.add_argument("--preset", default="ultrafast", choices=X264_PRESETS, metavar="NAME",
-                    help="x264 preset of an MP4, at crf 18: ultrafast matches veryfast at crf 16 in quality at "
-                    "1.3-2.8x the speed; veryfast writes files about half the size (default: ultrafast)")
+    tl.add_argument("--preset", default=TIMELAPSE_PRESET, choices=X264_PRESETS, metavar="NAME",
+                    help=f"x264 preset of an MP4, at crf {TIMELAPSE_CRF}: ultrafast matches veryfast at crf 16 in "
+                    "quality at 1.3-2.8x the speed; veryfast writes files about half the size "
+                    f"(default: {TIMELAPSE_PRESET})")
 
     tb = _command(sub, "tensorboard", "write or back-fill TensorBoard event files (RUN/tb/) for runs",
                   "latentlab tensorboard runs/tiny runs/dcgan")

@@ -21,17 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.latent.choices import X264_PRESETS
+from latentlab.latent.choices import TIMELAPSE_CRF, TIMELAPSE_PRESET, X264_PRESETS
 from latentlab.pipeline import pipeline
 from latentlab.video import MAX_SIDE, WalkResult, check_output, open_writer
 
 GRID_FILE = re.compile(r"^step-(\d{8})\.png$")
 DEFAULT_SIDE = 512  # grids shorter than this are upscaled by the smallest whole factor reaching it
 QUEUE_FRAMES = 8
-# H.264 for timelapses: x264's ultrafast at crf 18 matches or beats the walks' veryfast at crf 16 in
-# PSNR on four runs' grids (+0.2 to +1.3 dB) at 1.3-2.8x the speed and 1.4-2.1x the file size
-# (README, "Performance"); --preset veryfast trades the speed back for the smaller file.
-TIMELAPSE_PRESET, TIMELAPSE_CRF = "ultrafast", 18
 
 
 @dataclass

@@ -236,6 +236,47 @@ def test_no_key_does_two_things_in_any_tab(window):
         assert not clashes, f"tab {window.tabs.tabText(tab)}: {clashes}"
 
 
+def test_no_widget_attribute_hides_a_qt_method(window):
+    """A Python attribute named like a Qt method (`metric`, `size`) replaces that method for every
+    caller, Qt's painting and layouts included ("TypeError: QComboBox is not callable" once
+    Compare runs' chooser was called `metric`). Every widget and object of the window is checked."""
+    from PySide6.QtCore import QObject
+    from PySide6.QtWidgets import QWidget
+
+    def qt_base(cls):
+        return next(c for c in cls.__mro__ if c.__module__.startswith("PySide6"))
+
+    hidden = []
+    for obj in [window, *window.findChildren(QObject)]:
+        for name, value in vars(obj).items():
+            if not name.startswith("_") and callable(getattr(qt_base(type(obj)), name, None)) and not callable(value):
+                hidden.append(f"{type(obj).__name__}.{name}")
+    assert not hidden, hidden
+    assert any(isinstance(o, QWidget) and vars(o) for o in window.findChildren(QWidget))  # the walk saw ours
+
+    # Objects that only exist while something runs (a training session, a run follower): their
+    # classes' source, every `self.NAME = ...`.
+    import importlib
+    import inspect
+    import pkgutil
+    import re
+
+    import latentlab.gui
+
+    classes = set()
+    for info in pkgutil.walk_packages(latentlab.gui.__path__, "latentlab.gui."):
+        module = importlib.import_module(info.name)
+        classes |= {c for c in vars(module).values()
+                    if inspect.isclass(c) and issubclass(c, QObject) and c.__module__ == info.name}
+    assert len(classes) > 20
+    for cls in classes:
+        for name in set(re.findall(r"\bself\.(\w+)\s*=[^=]", inspect.getsource(cls))):
+            ours = any(name in vars(c) for c in cls.__mro__ if c.__module__.startswith("latentlab"))
+            if callable(getattr(qt_base(cls), name, None)) and not ours:
+                hidden.append(f"{cls.__name__}.{name}")
+    assert not hidden, hidden
+
+
 def test_space_pauses_on_train_and_plays_on_record(window, qtbot):
     from PySide6.QtTest import QTest
 

@@ -27,6 +27,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from latentlab.config import UserError
 
+
 def _error_text(exc: BaseException) -> str:
     from latentlab.render import error_text  # render imports torch: not before the window is up
 
@@ -221,10 +222,10 @@ class RenderService(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.worker = RenderWorker()
-        self.thread = QThread(self)
-        self.thread.setObjectName("latentlab-render")
-        self.worker.moveToThread(self.thread)
-        self.thread.start()
+        self.qthread = QThread(self)
+        self.qthread.setObjectName("latentlab-render")
+        self.worker.moveToThread(self.qthread)
+        self.qthread.start()
         app = QCoreApplication.instance()
         if app is not None:  # a QThread destroyed while running aborts the process: always join it
             app.aboutToQuit.connect(self.shutdown)
@@ -238,8 +239,8 @@ class RenderService(QObject):
         return self.request("view", np.ascontiguousarray(z, dtype=np.float32)[None])
 
     def shutdown(self, timeout_s: float = 2.0) -> bool:
-        if not self.thread.isRunning():
+        if not self.qthread.isRunning():
             return True
         self.worker.cancel_all()
-        self.thread.quit()  # after the render or load in progress, if any
-        return self.thread.wait(int(timeout_s * 1000))
+        self.qthread.quit()  # after the render or load in progress, if any
+        return self.qthread.wait(int(timeout_s * 1000))

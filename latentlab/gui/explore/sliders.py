@@ -33,15 +33,15 @@ class SliderBankWidget(QWidget):
         self._grid.setHorizontalSpacing(6)
         self._grid.setVerticalSpacing(1)
         self._grid.setColumnStretch(1, 1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        self.scroll.setWidget(self._inner)
+        self.slider_scroll = QScrollArea()
+        self.slider_scroll.setWidgetResizable(True)
+        self.slider_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.slider_scroll.setWidget(self._inner)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.empty)
-        layout.addWidget(self.scroll, 1)
-        self.scroll.hide()
+        layout.addWidget(self.slider_scroll, 1)
+        self.slider_scroll.hide()
 
     def count(self) -> int:
         return len(self.sliders)
@@ -82,7 +82,7 @@ class SliderBankWidget(QWidget):
         self.set_values(values)
         self._inner.setUpdatesEnabled(True)
         self.empty.setVisible(not names)
-        self.scroll.setVisible(bool(names))
+        self.slider_scroll.setVisible(bool(names))
 
     def set_empty_text(self, text: str) -> None:
         self.empty.setText(text)

@@ -36,9 +36,9 @@ def build_options(panel) -> QGroupBox:
     panel.rows.setToolTip("Grid rows: the first cell walks these keyframes, the others walk random faces "
                           "(as many keyframes, seeded by the seed box)")
     panel.cols.setToolTip(panel.rows.toolTip())
-    panel.size = QSpinBox(minimum=0, maximum=4096, value=256, singleStep=64, suffix=" px")
-    panel.size.setSpecialValueText("model's size")
-    panel.size.setToolTip("Each cell's side in the video (0: the model's resolution)")
+    panel.size_box = QSpinBox(minimum=0, maximum=4096, value=256, singleStep=64, suffix=" px")
+    panel.size_box.setSpecialValueText("model's size")
+    panel.size_box.setToolTip("Each cell's side in the video (0: the model's resolution)")
     panel.upscale = QComboBox()
     panel.upscale.addItems(list(UPSCALE_NAMES))
     panel.upscale.setCurrentText("bicubic")  # as the Explore view: smooth, not a mosaic of model pixels
@@ -53,7 +53,7 @@ def build_options(panel) -> QGroupBox:
     form.addRow("Frames per second", panel.fps)
     form.addRow("", panel.loop)
     form.addRow("Grid (rows × cols)", grid)
-    form.addRow("Output size", panel.size)
+    form.addRow("Output size", panel.size_box)
     form.addRow("Upscale", panel.upscale)
     form.addRow("Truncation ψ", panel.truncation)
     panel.length_label = QLabel()

@@ -365,7 +365,7 @@ class RecordPanel(QWidget):
             kf = np.concatenate([kf[None], others[1:]])
         return {"keyframes": kf, "frames": self.frames.value(), "fps": self.fps.value(),
                 "interp": self.interp.currentText(), "ease": self.ease.currentText(), "loop": self.loop.isChecked(),
-                "size": self.size.value() or None, "upscale": self.upscale.currentText(), "grid": (rows, cols),
+                "size": self.size_box.value() or None, "upscale": self.upscale.currentText(), "grid": (rows, cols),
                 "truncation": self.truncation.value()}
 
     def export_to(self, path: str | Path) -> bool:

@@ -62,9 +62,9 @@ class TimelapseWidget(QWidget):
         top.addWidget(self.refresh_button)
 
         self.fps = QDoubleSpinBox(minimum=1, maximum=120, value=30, decimals=1)
-        self.size = QSpinBox(minimum=0, maximum=8192, value=0, singleStep=64, suffix=" px")
-        self.size.setSpecialValueText("auto (≥ 512 px, whole factor)")
-        self.size.setToolTip("The frame's longer side; grids are upscaled nearest-neighbour")
+        self.size_box = QSpinBox(minimum=0, maximum=8192, value=0, singleStep=64, suffix=" px")
+        self.size_box.setSpecialValueText("auto (≥ 512 px, whole factor)")
+        self.size_box.setToolTip("The frame's longer side; grids are upscaled nearest-neighbour")
         self.start = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
         self.start.setSpecialValueText("first grid")
         self.stop = QSpinBox(minimum=0, maximum=2**31 - 1, value=0)
@@ -75,7 +75,7 @@ class TimelapseWidget(QWidget):
         self.length_label = QLabel()
         form = QFormLayout()
         form.addRow("Frames per second", self.fps)
-        form.addRow("Size", self.size)
+        form.addRow("Size", self.size_box)
         form.addRow("From step", self.start)
         form.addRow("To step", self.stop)
         form.addRow("Label", self.label)
@@ -85,7 +85,7 @@ class TimelapseWidget(QWidget):
             w.valueChanged.connect(self._list_changed)
         for w in (self.fps, self.hold):
             w.valueChanged.connect(self._update_length)
-        self.size.valueChanged.connect(self._show_frame)
+        self.size_box.valueChanged.connect(self._show_frame)
         self.label.toggled.connect(self._show_frame)
 
         self.view = ImageViewWidget("No sample grids yet", minimum=240)
@@ -162,7 +162,7 @@ class TimelapseWidget(QWidget):
                                   else "no grids")
 
     def options(self) -> dict:
-        return {"fps": self.fps.value(), "size": self.size.value() or None, "start": self.start.value() or None,
+        return {"fps": self.fps.value(), "size": self.size_box.value() or None, "start": self.start.value() or None,
                 "stop": self.stop.value() or None, "label": self.label.isChecked(), "hold_last": self.hold.value()}
 
     def preview_array(self, index: int | None = None) -> np.ndarray | None:
@@ -175,7 +175,7 @@ class TimelapseWidget(QWidget):
             return None
         step, path = self.grids[self.scrubber.value() if index is None else index]
         with Image.open(path) as im:
-            size = frame_size(im.width, im.height, self.size.value() or None)
+            size = frame_size(im.width, im.height, self.size_box.value() or None)
         text = label_text(step, self._epochs.get(step)) if self.label.isChecked() else None
         return np.asarray(render_frame(path, size, text))
 

@@ -74,17 +74,17 @@ class RunFollower(QObject):
         super().__init__(parent)
         self.path = Path(path)
         self.worker = RunFollowWorker(self.path)
-        self.thread = QThread()
-        self.thread.setObjectName("latentlab-follow")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.begin)
+        self.qthread = QThread()
+        self.qthread.setObjectName("latentlab-follow")
+        self.worker.moveToThread(self.qthread)
+        self.qthread.started.connect(self.worker.begin)
 
     def start(self) -> None:
-        self.thread.start()
+        self.qthread.start()
 
     def stop(self, wait_ms: int = 2000) -> None:
-        if self.thread.isRunning():
+        if self.qthread.isRunning():
             # A timer may only be stopped on its own thread: run end() there and wait for it.
             QMetaObject.invokeMethod(self.worker, "end", Qt.BlockingQueuedConnection)
-            self.thread.quit()
-            self.thread.wait(wait_ms)
+            self.qthread.quit()
+            self.qthread.wait(wait_ms)

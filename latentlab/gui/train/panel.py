@@ -343,7 +343,7 @@ class TrainPanel(QWidget):
     def _training_finished(self) -> None:
         session, self.session = self.session, None
         if session is not None:
-            session.thread.wait(2000)
+            session.qthread.wait(2000)
             session.deleteLater()
         self.view.refresh()
         step = self.series.last_step()

@@ -130,23 +130,23 @@ class TrainingSession(QObject):
         if paused:
             self.control.pause()
         self.worker = TrainWorker(cfg, out_dir, self.control, resume=resume)
-        self.thread = QThread()
-        self.thread.setObjectName("latentlab-training")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
+        self.qthread = QThread()
+        self.qthread.setObjectName("latentlab-training")
+        self.worker.moveToThread(self.qthread)
+        self.qthread.started.connect(self.worker.run)
         # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which may be
         # blocked in stop(wait_ms) waiting for this very thread (closing the window).
-        self.worker.finished.connect(self.thread.quit, Qt.DirectConnection)
+        self.worker.finished.connect(self.qthread.quit, Qt.DirectConnection)
 
     def start(self) -> None:
-        self.thread.start()
+        self.qthread.start()
 
     def is_running(self) -> bool:
-        return self.thread.isRunning()
+        return self.qthread.isRunning()
 
     def stop(self, wait_ms: int = 0) -> bool:
         """Ask the engine to stop (it writes a checkpoint); optionally wait for the thread to end."""
         self.control.stop()
         if wait_ms <= 0:
-            return not self.thread.isRunning()
-        return self.thread.wait(wait_ms)
+            return not self.qthread.isRunning()
+        return self.qthread.wait(wait_ms)

@@ -138,7 +138,7 @@ def test_export_mp4_has_the_walks_frames(qtbot, panels, tmp_path):
     record.add_random(3, 0)
     record.frames.setValue(4)
     record.fps.setValue(12)
-    record.size.setValue(64)
+    record.size_box.setValue(64)
     out = tmp_path / "walk.mp4"
     assert record.export_to(out)
     assert record.exporting and not record.export_button.isEnabled() and record.cancel_button.isEnabled()
@@ -157,7 +157,7 @@ def test_cancel_leaves_no_file_and_window_stays_live(qtbot, panels, tmp_path):
     _, record = panels
     record.add_random(3, 0)
     record.frames.setValue(3000)  # ~6000 frames at 256 px: far longer than the test waits
-    record.size.setValue(256)
+    record.size_box.setValue(256)
     out = tmp_path / "long.mp4"
     assert record.export_to(out)
     qtbot.waitUntil(lambda: record.progress.value() > 0, timeout=15000)  # progress arrives while it runs
@@ -195,7 +195,7 @@ def test_grid_gif_export_tiles_the_walk_with_random_cells(qtbot, panels, tmp_pat
     record.add_random(2, 5)
     record.frames.setValue(3)
     record.fps.setValue(10)
-    record.size.setValue(0)  # the model's 32 px
+    record.size_box.setValue(0)  # the model's 32 px
     record.cols.setValue(2)
     out = tmp_path / "grid.gif"
     assert record.export_to(out)

@@ -98,7 +98,7 @@ def test_detach_on_new_attach_and_recent_menu(window, qtbot, tmp_path):
     assert window.open_path(runs[0])
     first = panel.follower
     assert window.open_path(runs[1])
-    assert not first.thread.isRunning()
+    assert not first.qthread.isRunning()
     titles = [a.text() for a in window.recent_menu.actions()]
     assert titles[:2] == [str(runs[1].resolve()), str(runs[0].resolve())]
     qtbot.waitUntil(lambda: panel.series.last_step() == 1, timeout=3000)

@@ -124,7 +124,7 @@ def test_step_from_idle_then_resume_then_close(window, qtbot, tiny):
     panel.pause_action.trigger()  # now labelled Resume
     assert panel.state == "training"
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60000)
-    thread = panel.session.thread
+    thread = panel.session.qthread
     started = time.monotonic()
     window.close()
     elapsed = time.monotonic() - started
@@ -141,7 +141,7 @@ def test_close_while_decoding_the_data_exits_quickly(window, qtbot, tiny):
     panel.start_action.trigger()
     qtbot.waitUntil(lambda: panel.status.progress.format().startswith("decoding")
                     and panel.status.progress.value() > 0, timeout=60000)
-    thread = panel.session.thread
+    thread = panel.session.qthread
     cache = panel.form.value("data.cache_dir")
     started = time.monotonic()
     window.close()
