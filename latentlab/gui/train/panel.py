@@ -54,6 +54,10 @@ class TrainPanel(QWidget):
         self.follower: RunFollower | None = None
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
         self.state = "idle"
+        # While a resumed run's history is read in the background: the session's reports, held back
+        # until the history is on the plot (None when nothing is pending).
+        self._held: list[tuple[str, object]] | None = None
+        self._history_token: object | None = None
         self._base_cfg: Config = load_preset(DEFAULT_PRESET) if DEFAULT_PRESET in preset_names() else Config()
         self.setFocusPolicy(Qt.ClickFocus)  # its Space shortcut acts while the focus is in this tab
         self._build_actions()
@@ -306,21 +310,51 @@ class TrainPanel(QWidget):
         return True
 
     def _read_existing(self, run: Path) -> None:
+        """Show the history a resumed run continues from. It is read on a background thread (about a
+        second for a 100,000-step log); what the session reports meanwhile is held back and replayed
+        after it, so the plot's steps arrive in order."""
         from latentlab.run.rundir import RunReader
 
-        rows, events, samples = RunReader(run).poll()
-        self.view.ingest_columns(rows_to_columns(rows))
-        self.view.ingest_events(events)
-        self.view.add_grids(samples)
+        token = self._history_token = object()
+        self._held = []
+
+        def read():
+            rows, events, samples = RunReader(run).poll()
+            return rows_to_columns(rows), events, samples
+
+        def done(result, error):
+            if self._history_token is not token:  # a later start or attach replaced this view
+                return
+            held, self._held, self._history_token = self._held or [], None, None
+            if error is None:
+                cols, events, samples = result
+                self.view.ingest_columns(cols)
+                self.view.ingest_events(events)
+                self.view.add_grids(samples)
+            else:
+                self.show_error(f"Could not read the history of {run}: {error}")
+            for kind, payload in held:
+                {"row": self._step_finished, "sample": self._sample_written, "event": self._event_emitted}[kind](payload)
+
+        run_in_background(read, done)
+
+    def _hold(self, kind: str, payload) -> bool:
+        if self._held is None:
+            return False
+        self._held.append((kind, payload))
+        return True
 
     def _step_finished(self, row: dict) -> None:
-        self.ingest_rows([row])
+        if not self._hold("row", row):
+            self.ingest_rows([row])
 
     def _sample_written(self, path: str) -> None:
-        self.grid.add_grids([path])
+        if not self._hold("sample", path):
+            self.grid.add_grids([path])
 
     def _event_emitted(self, row: dict) -> None:
-        self.ingest_events([row])
+        if not self._hold("event", row):
+            self.ingest_events([row])
 
     def _run_started(self, info: dict) -> None:
         self.view.total_steps = info["total_steps"]
@@ -427,6 +461,7 @@ class TrainPanel(QWidget):
         return True
 
     def detach(self) -> None:
+        self._held = self._history_token = None  # a pending history read is for a view being replaced
         if self.follower is not None:
             self.follower.stop()
             self.follower.deleteLater()

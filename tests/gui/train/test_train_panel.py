@@ -134,6 +134,40 @@ def test_step_from_idle_then_resume_then_close(window, qtbot, tiny):
     assert latest.is_file()
 
 
+def test_resume_reads_the_history_off_the_window_thread_and_keeps_steps_in_order(window, qtbot, tiny,
+                                                                                   monkeypatch):
+    """Start on a finished run resumes it. Its history (a second for a 100,000-step log) is read on a
+    background thread; steps the new session reports before the history is in are held back, so the
+    plot ends with every step once, in order."""
+    from latentlab.run.rundir import RunReader
+
+    panel = window.train_panel
+    tiny(panel)  # 6 steps
+    panel.start_action.trigger()
+    _wait_idle(panel, qtbot)
+    run = panel.run_dir
+
+    readers = []
+    original = RunReader.poll
+
+    def slow_poll(self):
+        readers.append(threading.current_thread().name)
+        if self.root == run and threading.current_thread().name == "latentlab-background":
+            deadline = time.monotonic() + 30  # until the new session's first step is being held
+            while not panel._held and time.monotonic() < deadline:
+                time.sleep(0.02)
+        return original(self)
+
+    monkeypatch.setattr(RunReader, "poll", slow_poll)
+    panel.form.set_value("train.steps", 10)
+    panel.output.set_value(run)
+    panel.start_action.trigger()
+    qtbot.waitUntil(lambda: panel.session is None and panel.state == "idle"
+                    and panel.view.series.n >= 10 and not panel.view.pending(), timeout=60000)
+    assert "latentlab-background" in readers and threading.main_thread().name not in readers
+    assert panel.view.series.step[:panel.view.series.n].tolist() == list(range(1, 11))
+
+
 def test_close_while_decoding_the_data_exits_quickly(window, qtbot, tiny):
     """Closing during the data set's first decode abandons it (no half-written cache) promptly."""
     panel = window.train_panel
