@@ -55,9 +55,8 @@ class TrainPanel(QWidget):
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
         self.state = "idle"
         # While a resumed run's history is read in the background: the session's reports, held back
-        # until the history is on the plot (None when nothing is pending).
-        self._held: list[tuple[str, object]] | None = None
-        self._history_token: object | None = None
+        # until the history is on the plot, as (handler, payload); None when nothing is pending.
+        self._held: list[tuple] | None = None
         self._base_cfg: Config = load_preset(DEFAULT_PRESET) if DEFAULT_PRESET in preset_names() else Config()
         self.setFocusPolicy(Qt.ClickFocus)  # its Space shortcut acts while the focus is in this tab
         self._build_actions()
@@ -315,17 +314,16 @@ class TrainPanel(QWidget):
         after it, so the plot's steps arrive in order."""
         from latentlab.run.rundir import RunReader
 
-        token = self._history_token = object()
-        self._held = []
+        held = self._held = []  # this list is also the read's ticket: a later start or attach replaces it
 
         def read():
             rows, events, samples = RunReader(run).poll()
             return rows_to_columns(rows), events, samples
 
         def done(result, error):
-            if self._history_token is not token:  # a later start or attach replaced this view
+            if self._held is not held:
                 return
-            held, self._held, self._history_token = self._held or [], None, None
+            self._held = None
             if error is None:
                 cols, events, samples = result
                 self.view.ingest_columns(cols)
@@ -333,27 +331,28 @@ class TrainPanel(QWidget):
                 self.view.add_grids(samples)
             else:
                 self.show_error(f"Could not read the history of {run}: {error}")
-            for kind, payload in held:
-                {"row": self._step_finished, "sample": self._sample_written, "event": self._event_emitted}[kind](payload)
+            for handler, payload in held:
+                handler(payload)
 
         run_in_background(read, done)
 
-    def _hold(self, kind: str, payload) -> bool:
+    def _hold(self, handler, payload) -> bool:
+        """Keep a report of the session for after the pending history; False when none is pending."""
         if self._held is None:
             return False
-        self._held.append((kind, payload))
+        self._held.append((handler, payload))
         return True
 
     def _step_finished(self, row: dict) -> None:
-        if not self._hold("row", row):
+        if not self._hold(self._step_finished, row):
             self.ingest_rows([row])
 
     def _sample_written(self, path: str) -> None:
-        if not self._hold("sample", path):
+        if not self._hold(self._sample_written, path):
             self.grid.add_grids([path])
 
     def _event_emitted(self, row: dict) -> None:
-        if not self._hold("event", row):
+        if not self._hold(self._event_emitted, row):
             self.ingest_events([row])
 
     def _run_started(self, info: dict) -> None:
@@ -461,7 +460,7 @@ class TrainPanel(QWidget):
         return True
 
     def detach(self) -> None:
-        self._held = self._history_token = None  # a pending history read is for a view being replaced
+        self._held = None  # a pending history read was for the view being replaced
         if self.follower is not None:
             self.follower.stop()
             self.follower.deleteLater()
