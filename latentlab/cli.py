@@ -334,7 +334,7 @@ def _cmd_train(args) -> int:
                     announced = True
                     bar.message(f"latentlab: {'resuming' if args.resume else 'training'} {cfg.name} "
                                 f"({cfg.model.arch}, {cfg.model.image_size} px) on {trainer.device.type} into {out}")
-                if item.kind in ("alert", "rollback", "error", "info") and show:
+                if item.kind in ("alert", "rollback", "error", "info", "setting") and show:
                     bar.message(f"[{item.kind}] {item.message}")
                 if item.kind == "alert" and item.data.get("kind") == "nan":
                     status = 1

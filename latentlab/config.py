@@ -82,6 +82,10 @@ class TrainConfig:
     l2_band_low: float = 0.9
     l2_band_high: float = 1.3
     l2_step: float = 1e-5
+    # Instance noise (Sønderby et al. 2016, "Amortised MAP inference for image super-resolution"), DCGAN
+    # and the 2015 GAN only: the σ is in the images' [-1, 1] units, annealed linearly over the run.
+    instance_noise: float = 0.0  # σ of Gaussian noise on every image D sees, real and fake, at step 0; 0: off
+    instance_noise_end: float = 0.0  # σ of that noise at the run's last step
     ema: float = 0.0  # generator weight EMA decay; 0 disables
     health: bool = True  # collapse / saturation / NaN checks (train/health.py)
     health_every: int = 0  # 0: at every sample grid
@@ -153,6 +157,12 @@ class Config:
         _check(0 <= t.margin < 0.5, f"train.margin must be in [0, 0.5) (got {t.margin})")
         _check(t.l2_band_low <= t.l2_band_high,
                f"train.l2_band_low ({t.l2_band_low}) must not exceed train.l2_band_high ({t.l2_band_high})")
+        for key in ("instance_noise", "instance_noise_end"):
+            v = getattr(t, key)
+            _check(math.isfinite(v) and 0 <= v <= 2, f"train.{key} must be in [0, 2] (got {v})")
+        _check(m.arch != "vaegan" or t.instance_noise == t.instance_noise_end == 0,
+               "train.instance_noise applies to dcgan and torchgan2015 only: the VAE/GAN's D also "
+               "measures the reconstruction, which noise would blur")
         _check(0 <= t.ema < 1, f"train.ema must be in [0, 1) (got {t.ema})")
         _check(0 < t.lr_decay <= 1, f"train.lr_decay must be in (0, 1] (got {t.lr_decay})")
         _check(0 < t.rollback_lr_factor <= 1, f"train.rollback_lr_factor must be in (0, 1] (got {t.rollback_lr_factor})")

@@ -42,10 +42,13 @@ def test_train_then_sample(tmp_path):
 def test_resume_via_cli_continues_to_total(tmp_path):
     out = tmp_path / "run"
     assert run_cli("train", *cli_args("dcgan", steps=2), "--out", str(out)).returncode == 0
-    result = run_cli("train", "--resume", "--out", str(out), "--steps", "4", "--quiet")
+    result = run_cli("train", "--resume", "--out", str(out), "--steps", "4", "--set", "lr_d=5e-4")
     assert result.returncode == 0, result.stderr
-    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [1, 2, 3, 4]
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [1, 2, 3, 4]
+    # The changed learning rate is applied (not the checkpoint's), and said so.
+    assert [row["lr_d"] for row in rows[2:]] == [5e-4, 5e-4]
+    assert "[setting] lr_d set to 0.0005 on resume (the checkpoint's run had 0.0001)" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -73,6 +73,9 @@ def test_override_errors_are_clear(assignment, message):
         ({"train": {"vae_pixel_weight": -0.1}}, "train.vae_pixel_weight must be 0 or more"),
         ({"train": {"vae_feature_layer": 5}}, "train.vae_feature_layer must be 1, 2, 3 or 4"),
         ({"train": {"vae_kl_weight": 0}}, "train.vae_kl_weight must be above 0"),
+        ({"train": {"instance_noise": -0.1}}, r"train.instance_noise must be in \[0, 2\]"),
+        ({"train": {"instance_noise_end": 2.5}}, r"train.instance_noise_end must be in \[0, 2\]"),
+        ({"model": {"arch": "vaegan"}, "train": {"instance_noise": 0.1}}, "dcgan and torchgan2015 only"),
     ],
 )
 def test_validation_errors(data, message):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from latentlab.config import Config, UserError
+from latentlab.config import Config, TrainConfig, UserError
 from latentlab.run import checkpoint as ckpt
 from latentlab.run.claim import RunClaim, claim_run
 from latentlab.run.control import Control, Event, StepStats
@@ -318,6 +318,21 @@ class Trainer:
         z = torch.randn(n_local * self.dist.world, self.cfg.model.latent_dim, device=self.device)
         return self.dist.shard(z)
 
+    def instance_noise(self) -> float:
+        """σ of the instance noise for the step about to run: linear from train.instance_noise at
+        step 0 to train.instance_noise_end at the last step."""
+        t = self.cfg.train
+        if t.instance_noise == t.instance_noise_end == 0:
+            return 0.0
+        frac = self.step / max(1, self.total_steps - 1)
+        return t.instance_noise + (t.instance_noise_end - t.instance_noise) * min(1.0, frac)
+
+    def add_instance_noise(self, images: torch.Tensor, sigma: float) -> torch.Tensor:
+        """images + σ·N(0, 1), the noise drawn for the global batch and sharded, as `noise` does."""
+        shape = (images.shape[0] * self.dist.world, *images.shape[1:])
+        eps = torch.randn(shape, device=images.device, dtype=images.dtype)
+        return images + sigma * self.dist.shard(eps)
+
     def sync_grads(self, name: str) -> None:
         self.dist.all_reduce_grads(self.nets[name])
 
@@ -340,15 +355,44 @@ class Trainer:
         yield self._log_event(Event("best", self.step, f"best checkpoint so far: step {self.step} "
                                     f"({best.FIGURE} {figure:.4g})", path=str(path), data=dict(self.best)))
 
+    def _rule_fields(self) -> dict[str, list[tuple[object, str]]]:
+        """The train keys whose values live in a rule's state, each with the attributes it sets. A
+        checkpoint restores those states, so on resume the config alone would not reach them."""
+        scheds = list(self.sched.values())
+        fields = {"l2_adaptive": [(self.l2, "enabled")], "l2_band_low": [(self.l2, "band_low")],
+                  "l2_band_high": [(self.l2, "band_high")], "l2_step": [(self.l2, "step")],
+                  "lr_d": [(self.sched["D"], "base")], "lr_g": [(self.sched["G"], "base")],
+                  "warmup": [(s, "warmup") for s in scheds], "lr_decay": [(s, "decay") for s in scheds],
+                  "lr_min": [(s, "lr_min") for s in scheds]}
+        if isinstance(self.balance, EquilibriumRule):
+            fields.update(vae_equilibrium=[(self.balance, "equilibrium")], vae_margin=[(self.balance, "margin")])
+        else:
+            fields["margin"] = [(self.balance, "margin")]
+        return fields
+
     def _apply_setting(self, key: str, value: float) -> Event:
-        if key == "margin":
-            self.balance.margin = value
-        elif key in ("l2_band_low", "l2_band_high"):
-            setattr(self.l2, key.replace("l2_", ""), value)
-        elif key in ("lr_d", "lr_g"):
-            self.sched["D" if key == "lr_d" else "G"].base = value
+        # Live, "margin" is the margin of whichever balancing rule the run has (the VAE/GAN's too).
+        targets = [(self.balance, "margin")] if key == "margin" else self._rule_fields().get(key, [])
+        for rule, attr in targets:
+            setattr(rule, attr, value)
         setattr(self.cfg.train, key, value)
+        if self.writer is not None:  # config.toml stays the run's current settings (a resume reads it)
+            self.writer.write_config(self.cfg.to_toml())
         return Event("setting", self.step, f"{key} set to {value:g}", data={"key": key, "value": value})
+
+    def _apply_changed_rules(self, saved: TrainConfig) -> list[Event]:
+        """On resume: the rule settings this config changes from the checkpoint's (`--set lr_d=…`,
+        the form's values) replace the restored ones, each logged as a setting."""
+        events = []
+        for key, targets in self._rule_fields().items():
+            old, new = getattr(saved, key), getattr(self.cfg.train, key)
+            if old == new:
+                continue
+            for rule, attr in targets:
+                setattr(rule, attr, type(getattr(rule, attr))(new))
+            events.append(Event("setting", self.step, f"{key} set to {_shown(new)} on resume (the checkpoint's "
+                                f"run had {_shown(old)})", data={"key": key, "value": new}))
+        return events
 
     def sample_images(self) -> torch.Tensor:
         """The fixed-noise samples (eval mode, EMA weights where present), on the CPU in [-1, 1]."""
@@ -460,12 +504,17 @@ class Trainer:
     def _restore(self, path: Path) -> list[Event]:
         tensors, meta = ckpt.read_checkpoint(path)
         trainstate.load_state(self, tensors, meta, str(path), progress=True)
+        changed = self._apply_changed_rules(ckpt.config_from_meta(meta, str(path)).train)
         # A resumed run can roll back to the checkpoint it resumed from, if that one was healthy.
         self.healthy = bool(meta.get("healthy", True))
         own = path.parent / f"step-{self.step:08d}.safetensors"
         self._last_healthy = own if self.healthy and own.is_file() else None
-        events = [Event("info", self.step, f"resumed from {path.name} at step {self.step}")]
+        events = [Event("info", self.step, f"resumed from {path.name} at step {self.step}"), *changed]
         if meta.get("data_fingerprint") != self.data.fingerprint:
             events.append(Event("alert", self.step, "the data differs from the data this run started with",
                                 data={"kind": "data_changed"}))
         return events
+
+
+def _shown(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else f"{value:g}"

@@ -52,10 +52,12 @@ def gan_step(t, x: torch.Tensor) -> StepStats:
     n_fake = x_real.shape[0]
 
     z = t.noise(n_fake)
+    sigma = t.instance_noise()
+    seen = (lambda images: t.add_instance_noise(images, sigma)) if sigma > 0 else (lambda images: images)
     with autocast():
         fake = G(z)
-        loss_real = _bce(D(x_real), 1.0)
-        loss_fake = _bce(D(fake.detach()), 0.0)
+        loss_real = _bce(D(seen(x_real)), 1.0)
+        loss_fake = _bce(D(seen(fake.detach())), 0.0)
     opt_d.zero_grad(set_to_none=True)
     (loss_real + loss_fake).backward()
     real, fake_err = t.reduce_errors(loss_real, loss_fake)
@@ -71,7 +73,7 @@ def gan_step(t, x: torch.Tensor) -> StepStats:
     try:
         with autocast():
             fake_g = G(t.noise(n)) if cfg.half_batch_d else fake
-            loss_gen = _bce(D(fake_g), 1.0)
+            loss_gen = _bce(D(seen(fake_g)), 1.0)
         opt_g.zero_grad(set_to_none=True)
         loss_gen.backward()
     finally:

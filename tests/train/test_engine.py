@@ -5,6 +5,7 @@ import time
 import pytest
 import torch
 
+from latentlab.config import load_toml
 from latentlab.run.checkpoint import read_checkpoint, split_prefix
 from latentlab.run.control import Control, Event, StepStats
 from latentlab.train.engine import Trainer
@@ -123,6 +124,28 @@ def test_control_pause_step_stop(tmp_path):
     assert settings and settings[0].data == {"key": "margin", "value": 0.2}
     _, meta = read_checkpoint(tmp_path / "run" / "checkpoints" / "latest.safetensors")
     assert meta["step"] == 1
+    assert load_toml(tmp_path / "run" / "config.toml").train.margin == 0.2  # what a resume reads
+
+
+def test_resume_applies_the_rule_settings_the_config_changes(tmp_path):
+    """The checkpoint restores the rules' states (learning rates, margin, L2); settings the resuming
+    config changes (`--resume --set lr_d=...`, the form's values) must replace them, not be dropped."""
+    out = tmp_path / "run"
+    run_all(tiny_config("dcgan", steps=3, cache_dir=tmp_path, checkpoint_every=100), out)
+    unchanged, items = run_all(tiny_config("dcgan", steps=4, cache_dir=tmp_path, checkpoint_every=100), out,
+                               resume=True)
+    assert not [i for i in items if isinstance(i, Event) and i.kind == "setting"]
+    changed = tiny_config("dcgan", steps=7, cache_dir=tmp_path, lr_d=1e-3, margin=0.25, l2_adaptive=True)
+    trainer, items = run_all(changed, out, resume=True)
+    settings = {i.data["key"]: i for i in items if isinstance(i, Event) and i.kind == "setting"}
+    assert set(settings) == {"lr_d", "margin", "l2_adaptive"}
+    assert settings["lr_d"].step == 4 and "on resume" in settings["lr_d"].message
+    assert "(the checkpoint's run had 0.0001)" in settings["lr_d"].message
+    assert [s.lr_d for s in items if isinstance(s, StepStats)] == [1e-3] * 3
+    assert trainer.balance.margin == 0.25 and trainer.l2.enabled
+    assert unchanged.sched["G"].base == trainer.sched["G"].base == 2e-4
+    saved = load_toml(out / "config.toml").train
+    assert (saved.lr_d, saved.margin, saved.l2_adaptive) == (1e-3, 0.25, True)
 
 
 def test_ema_generator_is_saved(tmp_path):

@@ -90,7 +90,8 @@ CHOICES = {
 LOG_FIELDS = {"train.lr_d", "train.lr_g", "train.lr_min", "train.l2_step", "train.l2_init", "train.vae_gamma",
               "train.weight_decay", "train.rms_eps"}
 FLOAT_RANGES = {"train.margin": (0.0, 0.499), "train.ema": (0.0, 0.99999), "train.adam_beta1": (0.0, 0.99999),
-                "train.adam_beta2": (0.0, 0.99999), "train.lr_decay": (0.0, 1.0)}
+                "train.adam_beta2": (0.0, 0.99999), "train.lr_decay": (0.0, 1.0),
+                "train.instance_noise": (0.0, 2.0), "train.instance_noise_end": (0.0, 2.0)}
 
 
 @lru_cache(maxsize=1)
