@@ -98,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to train; auto: CUDA, then MPS, then the CPU (default: the preset's)")
     t.add_argument("--seed", type=int, help="seed of the weights, the data order and the noise (default: the preset's)")
     again = t.add_mutually_exclusive_group()
-    again.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    again.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its latest checkpoint (--set still changes a setting)")
     again.add_argument("--force-new", action="store_true",
                        help="start a fresh run in --out, moving an existing run there to OUT.old-TIME first")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
