@@ -13,6 +13,9 @@ def test_presets_load_and_validate():
 def test_preset_values_match_the_papers():
     d = load_preset("dcgan")
     assert (d.train.optimizer, d.train.lr_d, d.train.adam_beta1, d.train.batch) == ("adam", 2e-4, 0.5, 128)
+    # the measured addition: instance noise annealed to nothing, so the last samples carry none
+    assert (d.train.instance_noise, d.train.instance_noise_end) == (0.2, 0.0)
+    assert all(load_preset(name).train.instance_noise == 0 for name in ("tiny", "torchgan2015", "vaegan"))
     t = load_preset("torchgan2015")
     assert (t.train.optimizer, t.train.lr_d, t.train.margin, t.train.l2_adaptive) == ("rmsprop", 1e-3, 0.3, True)
     assert t.train.half_batch_d and t.train.warmup and t.train.lr_decay == 0.99

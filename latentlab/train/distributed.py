@@ -114,6 +114,12 @@ class DistContext:
 
     def close(self) -> None:
         if self.world > 1 and dist.is_initialized():
+            # Every rank arrives before any tears down: a rank that leaves while a peer still talks to
+            # it (rank 0 hosts the rendezvous store) can abort that peer instead of letting it exit 0.
+            try:
+                dist.barrier()
+            except RuntimeError:
+                pass  # a peer is gone already; tear down what is left
             dist.destroy_process_group()
 
 
