@@ -178,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--without", dest="without_dir", metavar="DIR", help="photos that do not")
     a.add_argument("--name", help="with --with/--without: the attribute's name")
     a.add_argument("--remove", metavar="NAME", help="delete the stored direction NAME")
+    a.add_argument("--steps", type=_positive_int, help="with --with/--without: projection steps per photo "
+                   "(default 150; 50 refining a VAE/GAN's encoder)")
     a.add_argument("--max-images", type=_positive_int, default=2000, help="at most this many images per source")
 
     tl = _command(sub, "timelapse", "the run's fixed-noise grids over training as a video",
@@ -508,6 +510,8 @@ def _cmd_attributes(args) -> int:
         raise UserError("--with DIR, --without DIR and --name NAME go together")
     if (args.attr and not args.data) or (args.name and not folders):
         raise UserError("--attr goes with --data; --name goes with --with/--without")
+    if args.steps and not folders:
+        raise UserError("--steps goes with --with/--without")
     if args.remove and (folders or args.data):
         raise UserError("--remove NAME goes alone")
     if args.remove:

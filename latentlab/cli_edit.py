@@ -176,7 +176,7 @@ def cmd_attributes_folders(args) -> int:
                       final=done == total)
 
     fit = model.direction_from_folders(args.name, args.with_dir, args.without_dir, max_images=args.max_images,
-                                       progress=progress)
+                                       steps=args.steps, progress=progress)
     line.close()
     path = model.save_direction(args.name, fit, kind="folders",
                                 source=f"with {args.with_dir} / without {args.without_dir}")
