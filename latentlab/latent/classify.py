@@ -33,6 +33,11 @@ class Fit:
     accuracy: float  # held-out (cross-validated) accuracy in [0, 1]; NaN with too few labels to hold any out
     counts: tuple[int, int]  # (with, without)
     separation: float  # distance between the groups' means along `unit`, in `spread`s
+    offset: float = 0.0  # the boundary: unit·z + offset = 0
+
+    def predict(self, z) -> np.ndarray:
+        """bool (N,): which latents the boundary puts on the "with" side."""
+        return np.asarray(z, np.float64) @ self.unit.astype(np.float64) + self.offset > 0
 
     @property
     def vector(self) -> np.ndarray:
@@ -102,7 +107,7 @@ def fit_direction(z, labels, ridge: float = RIDGE, folds: int = 5) -> Fit:
     pos, neg = int(y.sum()), int((~y).sum())
     if pos == 0 or neg == 0:
         raise UserError(f"a direction needs latents with and without the attribute (got {pos} with, {neg} without)")
-    w, _ = logistic_normal(zt, yt, ridge)
+    w, b = logistic_normal(zt, yt, ridge)
     norm = float(w.norm())
     if norm < 1e-12:
         raise UserError("the labelled latents do not separate: no direction found")
@@ -110,7 +115,8 @@ def fit_direction(z, labels, ridge: float = RIDGE, folds: int = 5) -> Fit:
     proj = zt.numpy() @ unit
     spread = float(proj.std()) or 1.0
     separation = float(proj[y].mean() - proj[~y].mean()) / spread
-    return Fit(unit.astype(np.float32), spread, heldout_accuracy(zt.numpy(), y, ridge, folds), (pos, neg), separation)
+    return Fit(unit.astype(np.float32), spread, heldout_accuracy(zt.numpy(), y, ridge, folds), (pos, neg), separation,
+               b / norm)
 
 
 def conditional(direction: np.ndarray, keep: np.ndarray | list) -> np.ndarray:

@@ -94,6 +94,12 @@ class DirectionsPageWidget(QWidget):
         self.teach.setEnabled(False)
         self.teach.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
         self.teach.clicked.connect(self.open_teach)
+        self.from_folders = QPushButton("From folders…")
+        self.from_folders.setToolTip("Name a direction from a folder of photos with an attribute and one without "
+                                     "(each projected into the model); it becomes an attribute slider")
+        self.from_folders.setEnabled(False)
+        self.from_folders.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self.from_folders.clicked.connect(self.open_folders)
         self.job = DirectionsJob(self)
         self.bank = SliderBankWidget(-3.0, 3.0, "Principal directions appear once computed")
         self.progress = QProgressBar()
@@ -109,6 +115,7 @@ class DirectionsPageWidget(QWidget):
         top.addWidget(self.progress, 1)
         top.addStretch(0)
         top.addWidget(self.teach)
+        top.addWidget(self.from_folders)
         top.addWidget(self.recompute)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -125,6 +132,7 @@ class DirectionsPageWidget(QWidget):
         self.info = info
         self.recompute.setEnabled(True)
         self.teach.setEnabled(True)
+        self.from_folders.setEnabled(True)
         self.named = dict(info.attributes)
         if info.principal is not None:
             self._finished(info.generation, *info.principal)
@@ -152,6 +160,17 @@ class DirectionsPageWidget(QWidget):
 
     def _current(self, generation: int) -> bool:
         return self.info is not None and generation == self.info.generation
+
+    def open_folders(self):
+        """The From folders… dialog on the model on screen; None before a model."""
+        from latentlab.gui.explore.folders import FoldersDialog
+
+        if self.info is None:
+            return None
+        dialog = FoldersDialog(self.info, self)
+        dialog.saved.connect(self.named_changed)
+        dialog.open()
+        return dialog
 
     def _progressed(self, generation: int, done: int, total: int) -> None:
         if self._current(generation):

@@ -73,3 +73,32 @@ def test_keep_projects_one_attribute_off_another(qtbot, panel, tmp_path):
     assert "smile ⟂ glasses" in [panel.attributes._grid.itemAtPosition(1, 0).widget().text()]
     action.setChecked(False)
     np.testing.assert_allclose(panel.state.latent() - panel.state.base, smile, atol=1e-6)
+
+
+def test_from_folders_in_the_window(qtbot, panel, tmp_path):
+    from PIL import Image
+
+    path = make_checkpoint(tmp_path / "g.safetensors")
+    load(qtbot, panel, path)
+    rng = np.random.default_rng(1)
+    for name, level in (("with", 210), ("without", 40)):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.fromarray(np.clip(rng.normal(level, 20, (40, 40, 3)), 0, 255).astype(np.uint8)).save(
+                tmp_path / name / f"{i}.png")
+    dialog = panel.directions.open_folders()
+    dialog.run()
+    assert "choose a direction name" in dialog.status.text().lower() or "Name" in dialog.status.text()
+    dialog.name.setText("bright")
+    dialog.with_dir.setText(str(tmp_path / "with"))
+    dialog.without_dir.setText(str(tmp_path / "nowhere"))
+    dialog.run()
+    qtbot.waitUntil(lambda: not dialog.running() and dialog.start.isEnabled(), timeout=60000)
+    assert "nowhere" in dialog.status.text()  # one line naming the missing folder; nothing stored
+    assert read_attributes(path) is None
+    dialog.without_dir.setText(str(tmp_path / "without"))
+    with qtbot.waitSignal(panel.directions.named_changed, timeout=240000):
+        dialog.run()
+    stored = read_attributes(path)
+    assert stored.kind("bright") == "folders" and stored.counts["bright"] == (3, 3)
+    assert panel.attributes.names == ["bright"]
