@@ -118,8 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = _command(sub, "walk", "record a latent-walk video (MP4, WebM, GIF or a folder of PNGs)",
                  "latentlab walk model.safetensors --out walk.mp4 --keyframes 6 --loop",
-                 "latentlab walk model.safetensors --out walk.gif --seeds 1,2,3 --grid 2x2 --size 128",
-                 "latentlab walk model.safetensors --out smile.mp4 --direction smile --from -3 --to 3 --seeds 7")
+                 "latentlab walk model.safetensors --out smile.gif --direction smile --from -3 --to 3 --seeds 7")
     w.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     w.add_argument("--out", required=True, help="walk.mp4 | walk.webm | walk.gif | FOLDER/ (PNG sequence)")
     keys = w.add_mutually_exclusive_group()
