@@ -198,9 +198,12 @@ def import_dcgan_model(path: str | os.PathLike, nz: int = 100, ngf: int = 64, de
     path = Path(path)
     m, G = import_dcgan_file(path, nz=nz, ngf=ngf)
     renderer = _renderer(G, None, device, threads)
+    # Directions taught on it are stored as netG.attributes.safetensors beside the file.
+    attributes, counts, described = _attributes_of(path, m.latent_dim)
     return ModelInfo(renderer=renderer, label=f"{path.name} · imported DCGAN {m.image_size} px (nz {nz}, ngf {ngf})",
                      kind="import", arch=m.arch, latent_dim=m.latent_dim, image_size=m.image_size, path=path,
-                     model_config=m, generator=_own_eval_copy(G))
+                     model_config=m, generator=_own_eval_copy(G), attributes=attributes, attribute_counts=counts,
+                     attribute_set=described)
 
 
 def live_model(model_config, states: dict, step: int, data_config=None, device: str | None = None,

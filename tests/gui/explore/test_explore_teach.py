@@ -102,3 +102,24 @@ def test_from_folders_in_the_window(qtbot, panel, tmp_path):
     stored = read_attributes(path)
     assert stored.kind("bright") == "folders" and stored.counts["bright"] == (3, 3)
     assert panel.attributes.names == ["bright"]
+
+
+def test_a_direction_taught_on_an_imported_netg_is_there_when_it_is_imported_again(qtbot, panel, tmp_path):
+    import torch
+
+    from tests.gui.explore.test_explore_panel import reference_netg
+
+    netg = tmp_path / "netG.pth"
+    torch.save(reference_netg().state_dict(), netg)
+    load(qtbot, panel, netg, how="import")
+    dialog = panel.directions.open_teach()
+    for i, label in enumerate([True, True, False, False]):
+        dialog.set_label(i, label)
+    dialog.name.setText("first")
+    with qtbot.waitSignal(panel.directions.named_changed, timeout=5000):
+        dialog.save.click()
+    assert (tmp_path / "netG.attributes.safetensors").is_file() and panel.attributes.names == ["first"]
+    load(qtbot, panel, make_checkpoint(tmp_path / "other.safetensors"))
+    assert panel.attributes.names == []
+    load(qtbot, panel, netg, how="import")
+    assert panel.attributes.names == ["first"]
