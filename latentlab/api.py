@@ -259,6 +259,7 @@ class Model:
 
         z = np.asarray(z, np.float32)
         flat = z.reshape(-1, self.latent_dim).copy()
+        keep = list(keep)
         kept = [self.direction(k) for k in keep]
         for name, amount in amounts.items():
             v = self.direction(name)
