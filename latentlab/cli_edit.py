@@ -58,7 +58,8 @@ def _check_names(model, names) -> None:
 def cmd_edit(args) -> int:
     from latentlab.api import load
     from latentlab.cli import checked_output
-    from latentlab.cli_progress import ProgressLine, bar as progress_bar
+    from latentlab.cli_progress import ProgressLine
+    from latentlab.cli_progress import bar as progress_bar
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
     from latentlab.photo import rows_image
     from latentlab.run.grids import save_png
@@ -165,7 +166,8 @@ def cmd_attributes_folders(args) -> int:
     """--with DIR --without DIR --name NAME, for any model: project (or encode and refine) both
     folders, fit the classifier, store the direction beside the checkpoint."""
     from latentlab.api import load
-    from latentlab.cli_progress import ProgressLine, bar as progress_bar
+    from latentlab.cli_progress import ProgressLine
+    from latentlab.cli_progress import bar as progress_bar
 
     model = load(args.checkpoint)
     line = ProgressLine()

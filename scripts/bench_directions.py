@@ -14,6 +14,7 @@ Usage: OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_directions.py [--threads
    no encoder (150 steps from random starts; the cost of a DCGAN of this size), and into the
    `dcgan` preset's 64 px generator (He-scale weights, 150 steps); batched (16 photos × 4 restarts
    per optimiser step) against one photo at a time, and again from the cache.
+3. Photos per optimiser batch (1, 4, 16), interleaved runs on the same 16 photos.
 """
 
 from __future__ import annotations
@@ -133,10 +134,33 @@ def bench_projection(quick: bool) -> None:
               f"{cached * n / count:.2f} s", flush=True)
 
 
+def bench_batch_sizes(quick: bool) -> None:
+    """Photos per optimiser batch, interleaved so a changing load hits every size alike."""
+    from latentlab.api import Model, load
+    from latentlab.data.synthetic import render_many
+    from latentlab.render import Renderer
+    from latentlab.resources import demo_checkpoint
+
+    model = Model(Renderer(load(demo_checkpoint()).renderer.G))
+    photos, _ = render_many(30_000_000, 30_000_000 + 16, model.image_size)
+    sizes, steps = (1, 4, 16), 20 if quick else 40
+    times = {b: [] for b in sizes}
+    for _ in range(2 if quick else 3):
+        for b in sizes:
+            started = time.perf_counter()
+            model.project_aligned(photos, steps=steps, cache=False, batch=b)
+            times[b].append(time.perf_counter() - started)
+    print(f"\n16 photos, {steps} steps, 4 restarts, the demo's generator without encoder; photos per batch -> "
+          "seconds (each run, interleaved)")
+    for b in sizes:
+        print(f"  {b:2d}: {' '.join(f'{t:.1f}' for t in times[b])}  (min {min(times[b]):.1f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="fewer faces and draws (a smoke run)")
+    parser.add_argument("--only", choices=["labels", "projection", "batch"], help="run one part")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cache = tempfile.mkdtemp(prefix="bench-directions-cache-")
@@ -144,8 +168,9 @@ def main() -> None:
 
     os.environ["LATENTLAB_CACHE"] = cache  # a cold projection cache, removed afterwards
     try:
-        bench_labels(args.quick)
-        bench_projection(args.quick)
+        for part, run in (("labels", bench_labels), ("projection", bench_projection), ("batch", bench_batch_sizes)):
+            if args.only in (None, part):
+                run(args.quick)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 

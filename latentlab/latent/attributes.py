@@ -171,8 +171,8 @@ def _write(checkpoint, attrs: AttributeSet) -> Path:
 def format_rows(attrs: AttributeSet) -> list[str]:
     rows = attrs.rows()
     width = max([len("attribute")] + [len(r[0]) for r in rows])
-    out = [f"{'attribute':{width}s}  {'with':>6s}  {'without':>7s}  {'norm':>7s}  {'separation':>10s}  "
-           f"{'kind':7s}  {'accuracy':>8s}"]
+    out = [(f"{'attribute':{width}s}  {'with':>6s}  {'without':>7s}  {'norm':>7s}  {'separation':>10s}  "
+            f"{'kind':7s}  {'accuracy':>8s}")]
     for name, pos, neg, norm, sep in rows:
         acc = attrs.accuracies.get(name)
         out.append(f"{name:{width}s}  {pos:6d}  {neg:7d}  {norm:7.3f}  {'-' if sep is None else f'{sep:.2f} sd':>10s}  "

@@ -89,7 +89,7 @@ def test_direction_from_folders_through_projection(bright, tmp_path):
 
 
 def test_projection_is_cached_per_model_and_photo(bright):
-    _, model = bright
+    model = bright[1]
     photos = model.sample(3, seed=5).images
     first = model.project_aligned(photos, steps=10, restarts=2)
     calls = []
@@ -101,7 +101,7 @@ def test_projection_is_cached_per_model_and_photo(bright):
 
 
 def test_edit_walk_and_conditional_editing(bright, tmp_path):
-    G, model = bright
+    model = bright[1]
     ckpt = tmp_path / "m.safetensors"
     ckpt.write_bytes(b"")  # only its name matters for the file beside it
     model = Model(model.renderer, checkpoint=ckpt)
