@@ -75,7 +75,7 @@ def test_project_writes_rows_and_latents_that_walk_reads(checkpoint, photos, tmp
     walk = cli(capsys, "walk", checkpoint, "--latents", latents, "--out", str(tmp_path / "frames") + "/",
                "--frames", 2, "--device", device)
     assert walk.returncode == 0, walk.stderr
-    frame = np.asarray(Image.open(sorted((tmp_path / "frames").glob("*.png"))[0]).convert("RGB"))
+    frame = np.asarray(Image.open(min((tmp_path / "frames").glob("*.png"))).convert("RGB"))
     np.testing.assert_allclose(frame.astype(int), renderer.render_uint8(marks[0].z)[0].astype(int), atol=2)
 
 
