@@ -44,8 +44,7 @@ class BatchFeeder:
                             f"one batch of {self.batch}")
         _, h, w, c = self.images.shape
         self.shape = (h, w, c)
-        self._perm_epoch = -1
-        self._perm: np.ndarray | None = None
+        self._perm: tuple[int, np.ndarray] | None = None
         self._resident: torch.Tensor | None = None
         self._prefetch = None
         self._minus_one: dict = {}
@@ -94,10 +93,12 @@ class BatchFeeder:
         return int(step) // self.steps_per_epoch
 
     def permutation(self, epoch: int) -> np.ndarray:
-        if epoch != self._perm_epoch:
-            self._perm = np.random.default_rng(self.seed + int(epoch)).permutation(self.train_count)
-            self._perm_epoch = int(epoch)
-        return self._perm
+        # One (epoch, order) pair replaced whole: the prefetch thread and the caller may both ask.
+        cached = self._perm
+        if cached is None or cached[0] != int(epoch):
+            cached = (int(epoch), np.random.default_rng(self.seed + int(epoch)).permutation(self.train_count))
+            self._perm = cached
+        return cached[1]
 
     def indices(self, step: int) -> np.ndarray:
         """The image indices of a step's batch."""
