@@ -19,7 +19,8 @@ class BatchFeeder:
     memory), "resident" (the uint8 set kept on the device, batches drawn there by index) or "prefetch"
     (pinned host memory, one batch ahead on a side stream; latentlab/data/prefetch.py). Automatic:
     host on the CPU; on a GPU resident when data.on_device and the set takes at most a quarter of the
-    free memory, else prefetch. Naming a placement is for tests: every one also runs on the CPU.
+    free memory, else prefetch; on MPS host, then copied. Naming a placement is for tests: every
+    one also runs on the CPU.
 
     Augmentation (data.hflip, data.jitter) is drawn from (seed, step) alone, like the order, and applied
     to the uint8 batch where it lives: on the device for resident and prefetch.
@@ -49,8 +50,8 @@ class BatchFeeder:
         self._prefetch = None
         self._minus_one: dict = {}
         self._host = np.empty((self.batch, h, w, c), dtype=np.uint8)
-        if placement is None:
-            placement = "host" if self.device.type == "cpu" else \
+        if placement is None:  # MPS keeps the host path: gathered here, then copied
+            placement = "host" if self.device.type != "cuda" else \
                 "resident" if on_device and self._fits_on_device() else "prefetch"
         if placement not in ("host", "resident", "prefetch"):
             raise ValueError(f"placement must be host, resident or prefetch (got {placement!r})")
@@ -117,7 +118,9 @@ class BatchFeeder:
                 # Whole pixels (3 bytes) moved at once: a third of the per-element work of a uint8 gather.
                 pixels = np.ascontiguousarray(u8).reshape(len(u8), -1).view(np.dtype((np.void, u8.shape[-1])))
                 u8 = np.take_along_axis(pixels, self._flat_index(step), axis=1).view(np.uint8).reshape(u8.shape)
-            return self._cpu_float(u8)
+            if self.device.type == "cpu":
+                return self._cpu_float(u8)
+            return self._to_float(torch.from_numpy(u8).to(self.device))
         if self.placement == "resident":
             u8 = self._resident.index_select(0, self._to_device(self.indices(step)))
         else:

@@ -59,7 +59,7 @@ class Prefetcher:
             self._copied[k].synchronize()  # this buffer's previous copy to the device has finished
         self.take(step, buf.numpy())
         if self._stream is None:
-            return buf.clone(), None
+            return buf.to(self.device, copy=True), None
         with torch.cuda.stream(self._stream):
             out = buf.to(self.device, non_blocking=True)
             event = torch.cuda.Event()

@@ -178,3 +178,13 @@ def test_jitter_is_bounded_by_the_config():
         cfg.validate()
     cfg.data.jitter, cfg.data.hflip, cfg.data.on_device = 8, True, False
     cfg.validate()
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_another_device_gets_host_batches_copied_to_it(augment):
+    """MPS (here the shape-only meta device stands in): gathered on the host, then copied."""
+    f = BatchFeeder(_numbered(), 8, seed=0, device="meta", hflip=augment, jitter=augment)
+    assert f.placement == "host"
+    x = f.get(0)
+    assert x.device.type == "meta" and x.shape == (8, 3, 4, 4) and x.dtype == torch.float32
+    assert f.holdout_batch(3).device.type == "meta"
