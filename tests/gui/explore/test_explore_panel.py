@@ -383,6 +383,9 @@ def test_follow_training_in_the_train_panel(qtbot, window_panel, window, tiny, d
     qtbot.waitUntil(lambda: train.session is None, timeout=30000)
     assert panel.link.hooked and panel.live_feed.offers >= 1  # the training worker offered its generator
     assert train.view.info.text().rsplit(" on ", 1)[-1].startswith(device)
+    # The worker hands over CPU copies of the weights between steps: the render thread makes no CUDA
+    # call at all, so no slider move waits on the GPU and no two threads share its context.
+    assert panel.info.renderer.device.type == "cpu"
     qtbot.waitUntil(lambda: panel.info.step == 6 and "step 6" in panel.model_label.text(), timeout=10000)
     image = wait_view(qtbot, panel)
     G = load_model(train.run_dir / "checkpoints" / "latest.safetensors").G
