@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -351,6 +352,13 @@ def main(argv=None) -> int:
         print(f"gpu_check: --out {out}: a folder with other files in it; name a new or empty one", file=sys.stderr)
         return 2
     check = Check(args)
+    # gpu_check.sh's backstop timeout sends SIGTERM: leave through `finally`, so the report of what ran
+    # is still written (subprocess.run kills the step's process on the way out).
+    def stop(*_):
+        check.failures.append("stopped by gpu_check.sh's time limit (the steps missing below did not run)")
+        sys.exit(124)
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         check.machine()
         check.start_faces()
@@ -360,6 +368,10 @@ def main(argv=None) -> int:
         check.presets()  # before the demo: the demo takes whatever time is left
         check.demo()
     finally:
+        faces = getattr(check, "faces", None)
+        if faces is not None and faces.poll() is None:
+            faces.kill()
+            faces.wait()
         path = check.write()
         shutil.rmtree(check.tmp, ignore_errors=True)
     print(path.read_text())
