@@ -21,6 +21,7 @@ from latentlab.run import checkpoint as ckpt
 from latentlab.run.claim import RunClaim, claim_run
 from latentlab.run.control import Control, Event, StepStats
 from latentlab.run.grids import save_grid, to_uint8
+from latentlab.run.layout import RunLayout
 from latentlab.run.rundir import RunWriter
 from latentlab.train import best, trainstate
 from latentlab.train.distributed import DistContext
@@ -49,6 +50,7 @@ class Trainer:
                  control: Control | None = None, data_progress=None, dist: DistContext | None = None):
         self.cfg = cfg.copy().validate()
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.layout = RunLayout(out_dir) if out_dir is not None else None
         self.resume = resume
         self.force_new = force_new
         self.claim: RunClaim | None = None  # the right to write out_dir (rank 0), taken first thing in setup()
@@ -100,8 +102,8 @@ class Trainer:
         events = []
         resume_path = None
         if self.resume:
-            resume_path = self.out_dir / "checkpoints" / "latest.safetensors" if self.out_dir else None
-            if resume_path is None or not resume_path.parent.parent.is_dir():
+            resume_path = self.layout.latest if self.layout else None
+            if resume_path is None or not self.layout.root.is_dir():
                 raise UserError(f"--resume: {self.out_dir}: no run directory to resume")
             if not resume_path.is_file():  # killed before its first checkpoint: start over, in place
                 events.append(Event("info", 0, "no checkpoint yet: the run starts again from step 0"))
@@ -351,7 +353,7 @@ class Trainer:
             return
         if self._last_ckpt_step != self.step:  # the checkpoint written now carries the new best
             yield self._save()
-        path = best.pin(self.writer.checkpoint_path(self.step), self.writer.checkpoints)
+        path = best.pin(self.layout.checkpoint(self.step), self.layout.best)
         yield self._log_event(Event("best", self.step, f"best checkpoint so far: step {self.step} "
                                     f"({best.FIGURE} {figure:.4g})", path=str(path), data=dict(self.best)))
 
@@ -489,12 +491,12 @@ class Trainer:
 
     def _save(self) -> Event | None:
         if self.out_dir is not None and self.healthy:
-            self._last_healthy = self.out_dir / "checkpoints" / f"step-{self.step:08d}.safetensors"
+            self._last_healthy = self.layout.checkpoint(self.step)
         if not self.dist.is_main or self.writer is None:
             return None
         tensors, meta = self.state_tensors()
-        path = ckpt.save_checkpoint(self.writer.checkpoint_path(self.step), tensors, meta)
-        ckpt.save_checkpoint(self.writer.checkpoints / "latest.safetensors", tensors, meta)
+        path = ckpt.save_checkpoint(self.layout.checkpoint(self.step), tensors, meta)
+        ckpt.save_checkpoint(self.layout.latest, tensors, meta)
         self._last_ckpt_step = self.step
         return self._log_event(Event("checkpoint", self.step, f"checkpoint at step {self.step}", path=str(path)))
 
@@ -507,7 +509,7 @@ class Trainer:
         changed = self._apply_changed_rules(ckpt.config_from_meta(meta, str(path)).train)
         # A resumed run can roll back to the checkpoint it resumed from, if that one was healthy.
         self.healthy = bool(meta.get("healthy", True))
-        own = path.parent / f"step-{self.step:08d}.safetensors"
+        own = self.layout.checkpoint(self.step)
         self._last_healthy = own if self.healthy and own.is_file() else None
         events = [Event("info", self.step, f"resumed from {path.name} at step {self.step}"), *changed]
         if meta.get("data_fingerprint") != self.data.fingerprint:
