@@ -68,9 +68,6 @@ class BatchFeeder:
         return self._resident is not None
 
     # -- indices ---------------------------------------------------------------------------------
-    def epoch_of(self, step: int) -> int:
-        return int(step) // self.steps_per_epoch
-
     def permutation(self, epoch: int) -> np.ndarray:
         if epoch != self._perm_epoch:
             self._perm = np.random.default_rng(self.seed + int(epoch)).permutation(self.train_count)
