@@ -1,6 +1,7 @@
 """What the training loop writes, each a collaborator it calls: the log (`RunLog`), the sample grids
 (`Grids`) and the checkpoints (`Checkpoints`). Each knows where its files go (a `RunLayout`) and
-does nothing on a rank that does not write the run, or without a run directory.
+writes nothing on a rank that does not write the run, or without a run directory (a grid then
+travels as an array in its event).
 """
 
 from __future__ import annotations
