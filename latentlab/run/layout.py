@@ -53,12 +53,6 @@ class RunLayout:
     def __repr__(self) -> str:
         return f"RunLayout({str(self.root)!r})"
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, RunLayout) and other.root == self.root
-
-    def __hash__(self) -> int:
-        return hash(self.root)
-
     @property
     def config(self) -> Path:
         return self.root / CONFIG
