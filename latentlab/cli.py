@@ -26,6 +26,7 @@ from latentlab.latent.choices import (
     UPSCALE_NAMES,
     X264_PRESETS,
 )
+from latentlab.run.layout import RunLayout
 
 
 def _positive_int(text: str) -> int:
@@ -297,8 +298,8 @@ def resolve_train_config(args):
         cfg = load_toml(args.config)
     elif args.preset:
         cfg = load_preset(args.preset)
-    elif args.resume and args.out and (Path(args.out) / "config.toml").is_file():
-        cfg = load_toml(Path(args.out) / "config.toml")
+    elif args.resume and args.out and RunLayout(args.out).config.is_file():
+        cfg = load_toml(RunLayout(args.out).config)
     elif args.resume:
         raise UserError(f"--resume: {args.out or '(no --out)'}: not a run directory with a config.toml")
     else:
@@ -461,9 +462,9 @@ def _cmd_tensorboard(args) -> int:
 
     for run in args.runs:
         counts = backfill(run)
-        print(f"latentlab: {run}/tb: {counts['scalars']} metric rows, {counts['images']} grids, "
+        print(f"latentlab: {RunLayout(run).tb}: {counts['scalars']} metric rows, {counts['images']} grids, "
               f"{counts['texts']} alerts and settings, {counts['quality']} quality figures", file=sys.stderr)
-    print(f"latentlab: open them with: tensorboard --logdir {args.runs[0].rstrip('/')}/tb", file=sys.stderr)
+    print(f"latentlab: open them with: tensorboard --logdir {RunLayout(args.runs[0]).tb}", file=sys.stderr)
     return 0
 
 

@@ -318,7 +318,3 @@ def apply_override(cfg: Config, assignment: str) -> None:
             raise ConfigError(f"--set {key}: unknown key; allowed: {allowed}")
         section, name = hits[0], key
     setattr(getattr(cfg, section), name, _coerce(section, name, value, f"--set {key}"))
-
-
-def all_keys() -> list[str]:
-    return [f"{s}.{k}" for s in SECTIONS for k in _field_names(s)]

@@ -151,8 +151,9 @@ def write_slim(run_dir: Path, out: Path, extra_meta: dict) -> Path:
     encoder of the run's latest checkpoint, with config and metadata: what load_model needs, without
     D or the optimizer/RNG state that only resuming needs."""
     from latentlab.run.checkpoint import read_checkpoint, save_checkpoint, split_prefix
+    from latentlab.run.layout import RunLayout
 
-    tensors, meta = read_checkpoint(run_dir / "checkpoints" / "latest.safetensors")
+    tensors, meta = read_checkpoint(RunLayout(run_dir).latest)
     decoder = split_prefix(tensors, "G_ema") or split_prefix(tensors, "G")
     nets = {f"G.{k}": v for k, v in decoder.items()}
     nets.update({f"E.{k}": v for k, v in split_prefix(tensors, "E").items()})

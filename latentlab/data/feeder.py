@@ -90,9 +90,6 @@ class BatchFeeder:
         return self._resident is not None
 
     # -- indices ---------------------------------------------------------------------------------
-    def epoch_of(self, step: int) -> int:
-        return int(step) // self.steps_per_epoch
-
     def permutation(self, epoch: int) -> np.ndarray:
         # One (epoch, order) pair replaced whole: the prefetch thread and the caller may both ask.
         cached = self._perm
