@@ -19,7 +19,7 @@ import torch
 from latentlab.config import Config, TrainConfig, UserError
 from latentlab.run import checkpoint as ckpt
 from latentlab.run.claim import RunClaim, claim_run
-from latentlab.run.control import Control, Event, StepStats
+from latentlab.run.control import WEIGHTS, Control, Event, StepStats
 from latentlab.run.grids import save_grid, to_uint8
 from latentlab.run.rundir import RunWriter
 from latentlab.train import best, trainstate
@@ -201,6 +201,8 @@ class Trainer:
                     yield self._log_event(self._apply_setting(key, value))
                 if self.control.take_save():
                     yield self._save()
+                if self.control.take_weights_request():
+                    yield self._weights()
                 if action == "stop":
                     break
                 if action == "idle":
@@ -497,6 +499,19 @@ class Trainer:
         ckpt.save_checkpoint(self.writer.checkpoints / "latest.safetensors", tensors, meta)
         self._last_ckpt_step = self.step
         return self._log_event(Event("checkpoint", self.step, f"checkpoint at step {self.step}", path=str(path)))
+
+    def _weights(self) -> Event:
+        """CPU copies of what a viewer draws with, taken between steps so no update is half applied.
+        Not logged: it is an answer to the driver, not part of the run's history."""
+        def cpu(net):
+            return {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
+
+        states = {"G": cpu(self.generator_for_sampling())}
+        if "E" in self.nets:
+            states["E"] = cpu(self.nets["E"])
+        return Event(WEIGHTS, self.step, f"generator weights at step {self.step}",
+                     data={"step": self.step, "model": copy.deepcopy(self.cfg.model),
+                           "data": copy.deepcopy(self.cfg.data), "states": states})
 
     def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
         return trainstate.state_tensors(self)
