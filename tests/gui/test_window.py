@@ -336,8 +336,8 @@ def test_record_header_follows_the_live_generator_step(window):
 
     info = ModelInfo(renderer=None, label="live training · dcgan 32 px · step 200", kind="live", arch="dcgan",
                      latent_dim=8, image_size=32, step=200)
-    info.step = 450
-    window.explore_panel.model_relabeled.emit(info)
+    window.workspace.model.info = info  # the model on screen, as the Explore panel's loader leaves it
+    window.workspace.model.set_step(450)  # a hot swap of the live generator's weights
     assert window.record_panel.model_label.text() == "Model: live training · dcgan 32 px · step 450"
 
 
