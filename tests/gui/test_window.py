@@ -384,3 +384,16 @@ def test_a_laptop_window_cuts_nothing(window, qtbot):
     lower_area = lower.parentWidget().parentWidget()  # its scroll area (viewport, then area)
     assert lower.minimumSizeHint().width() <= lower_area.viewport().width()
     assert not lower_area.horizontalScrollBar().isVisible()
+
+
+def test_every_tab_is_a_panel_built_from_the_one_workspace(window):
+    from latentlab.gui.panel import Panel
+
+    assert len(window.panels) == window.tabs.count() == 4
+    for panel in window.panels:
+        assert isinstance(panel, Panel), type(panel).__name__
+        assert panel.workspace is window.workspace
+    window.workspace.say("hello from a panel", 5000)
+    assert window.statusBar().currentMessage() == "hello from a panel"
+    window.workspace.show(window.metrics_panel)
+    assert window.tabs.currentWidget() is window.metrics_panel
