@@ -48,7 +48,6 @@ DEFAULT_PRESET = "tiny"
 
 class TrainPanel(QWidget):
     run_attached = Signal(str)
-    checkpoint_written = Signal(str)
     state_changed = Signal(str)  # a TrainingState's value
 
     def __init__(self, workspace: Workspace | None = None, parent=None):
@@ -375,7 +374,6 @@ class TrainPanel(QWidget):
         self.view.refresh()
 
     def _checkpoint_written(self, path: str) -> None:
-        self.checkpoint_written.emit(path)
         self.workspace.checkpoint_written.emit(path)
         self.workspace.say(f"Checkpoint written: {path}", 5000)
 
