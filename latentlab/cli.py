@@ -68,6 +68,18 @@ def _command(sub, name: str, help: str, *examples: str) -> argparse.ArgumentPars
                           epilog=_examples(*examples), formatter_class=_HelpFormatter)
 
 
+def add_device_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="cpu",
+                        help=f"{what}; auto: CUDA, then MPS, then the CPU (default: cpu)")
+
+
+def chosen_device(name: str):
+    """The torch device for --device (a user's error when it is not on this machine)."""
+    from latentlab.train.engine import resolve_device
+
+    return resolve_device(name)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from latentlab import package_version
 
@@ -135,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--grid", default="1x1", metavar="RxC", help="tile R x C independent walks in one frame")
     w.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
     w.add_argument("--seed", type=int, default=0, help="seed of the random keyframes")
+    add_device_option(w, "where to render")
 
     i = _command(sub, "import-dcgan", "convert a PyTorch DCGAN-example netG.pth into a latentlab checkpoint",
                  "latentlab import-dcgan netG_epoch_24.pth --out celeba-dcgan.safetensors",
@@ -422,7 +435,7 @@ def _cmd_walk(args) -> int:
 
     check_walk_size(args.keyframes if args.seeds is None and args.latents is None else None, args.grid)
     check_output(args.out, args.fps)
-    renderer = Renderer.from_checkpoint(args.checkpoint)
+    renderer = Renderer.from_checkpoint(args.checkpoint, device=chosen_device(args.device))
     result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
                         frames=args.frames, fps=args.fps, interp=args.interp, ease=args.ease, loop=args.loop,
                         size=args.size, upscale=args.upscale, grid=args.grid, truncation=args.truncation,

@@ -116,7 +116,8 @@ class Trainer:
             raise UserError(f"{cfg.data.source}: {n_train} training images ({len(self.data)} in all, "
                             f"{self.data.holdout} held out for validation), fewer than one batch of {t.batch}; "
                             "lower --batch or data.holdout, or add images")
-        self.feeder = BatchFeeder(self.data, t.batch, t.seed, self.device, channels_last=t.channels_last)
+        self.feeder = BatchFeeder(self.data, t.batch, t.seed, self.device, channels_last=t.channels_last,
+                                  on_device=cfg.data.on_device, hflip=cfg.data.hflip, jitter=cfg.data.jitter)
         if self.total_steps == 0:
             self.total_steps = max(1, t.epochs) * self.feeder.steps_per_epoch
         events.insert(0, Event("info", 0, f"data: {len(self.data)} images of {cfg.data.source}"
