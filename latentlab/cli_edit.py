@@ -31,6 +31,9 @@ def add_parsers(sub, positive_int, command) -> None:
     e.add_argument("--steps", type=positive_int, default=None, help="projection steps (default 150)")
     e.add_argument("--size", type=positive_int, help="px per cell in the PNG (default: 128)")
     e.add_argument("--no-cache", action="store_true", help="project again even when a projection is cached")
+    from latentlab.cli import add_device_option
+
+    add_device_option(e, "where to project and render")
 
 
 def parse_amounts(items: list[str]) -> dict[str, float]:
@@ -57,7 +60,7 @@ def _check_names(model, names) -> None:
 
 def cmd_edit(args) -> int:
     from latentlab.api import load
-    from latentlab.cli import checked_output
+    from latentlab.cli import checked_output, chosen_device
     from latentlab.cli_progress import ProgressLine
     from latentlab.cli_progress import bar as progress_bar
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
@@ -70,7 +73,7 @@ def cmd_edit(args) -> int:
         checked_output("--latents", args.latents, ".json", "bookmarks are a .json file; name one")
     if args.size is not None and args.size > 1024:
         raise UserError(f"--size {args.size}: at most 1024 px per cell")
-    model = load(args.checkpoint)
+    model = load(args.checkpoint, device=chosen_device(args.device))
     _check_names(model, [*amounts, *args.keep])
     inputs, names, skipped = [], [], []
     for path in args.photos:
@@ -142,13 +145,14 @@ def walk_direction_keyframes(model, args, rows: int, cols: int) -> np.ndarray:
 
 def cmd_walk_direction(args) -> int:
     from latentlab.api import Model
+    from latentlab.cli import chosen_device
     from latentlab.cli_progress import ProgressLine
     from latentlab.render import Renderer
     from latentlab.video import check_output, check_walk_size, write_walk
 
     rows, cols = check_walk_size(None, args.grid)
     check_output(args.out, args.fps)
-    model = Model(Renderer.from_checkpoint(args.checkpoint))
+    model = Model(Renderer.from_checkpoint(args.checkpoint, device=chosen_device(args.device)))
     model.direction(args.direction)
     for name in getattr(args, "keep", []) or []:
         model.direction(name)
@@ -166,10 +170,11 @@ def cmd_attributes_folders(args) -> int:
     """--with DIR --without DIR --name NAME, for any model: project (or encode and refine) both
     folders, fit the classifier, store the direction beside the checkpoint."""
     from latentlab.api import load
+    from latentlab.cli import chosen_device
     from latentlab.cli_progress import ProgressLine
     from latentlab.cli_progress import bar as progress_bar
 
-    model = load(args.checkpoint)
+    model = load(args.checkpoint, device=chosen_device(args.device))
     line = ProgressLine()
 
     def progress(flag, done, total):

@@ -23,33 +23,34 @@ def build_button(panel) -> QToolButton:
     return button
 
 
-def sources(explore) -> list[tuple[str, np.ndarray]]:
-    """(label, latent) of every face a segment may start from."""
-    out = [(explore.state.source or "current face", explore.current_latent())]
-    photo = getattr(explore.state, "photo", None)
+def sources(workspace) -> list[tuple[str, np.ndarray]]:
+    """(label, latent) of every face a segment may start from: Explore's face (its edited latent,
+    before ψ), the photo in progress, the bookmarks."""
+    face = workspace.explore
+    out = [(face.source or "current face", face.edited())]
+    photo = workspace.photo
     if photo is not None:
         out.append((f"photo {photo.get('name', '')}".strip(), photo["z"]))
-    out += [(f"bookmark “{b.name}”", b.z) for b in explore.bookmarks.bookmarks]
+    out += [(f"bookmark “{b.name}”", b.z) for b in workspace.bookmarks]
     return out
 
 
 def fill_menu(panel, menu: QMenu) -> None:
     menu.clear()
-    explore = panel.explore
-    info = explore.info if explore is not None else None
+    info = panel.workspace.model.info
     names = sorted(info.attributes) if info is not None else []
     if not names:
         menu.addAction("No named directions: teach one (Explore › Directions › Teach…)").setEnabled(False)
         return
     for name in names:
         sub = menu.addMenu(name)
-        for label, z in sources(explore):
+        for label, z in sources(panel.workspace):
             sub.addAction(f"from {label}", lambda n=name, z=z, label=label: add_segment(panel, n, z, label))
 
 
 def add_segment(panel, name: str, z, label: str) -> list[int]:
     """Two keyframes: z moved to −AMOUNT and +AMOUNT along `name`; the walk becomes lerp."""
-    info = panel.explore.info
+    info = panel.workspace.model.info
     v = np.asarray(info.attributes[name], np.float32)
     z = np.asarray(z, np.float32).reshape(-1)
     keys = [panel.add_latent(z + t * v, f"{label} · {name} {t:+g}") for t in (-AMOUNT, AMOUNT)]
