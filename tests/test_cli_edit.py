@@ -180,3 +180,29 @@ def test_attributes_from_folders_for_every_model(kinds, folders, kind, tmp_path,
     assert "folders" in listing and "taught" in listing
     assert cli(capsys, "attributes", ckpt, "--remove", "bright").returncode == 0
     assert "bright" not in read_attributes(ckpt)
+
+
+def test_ctrl_c_during_attributes_stores_nothing_and_keeps_the_projections_done(kinds, folders, tmp_path, capsys,
+                                                                                   monkeypatch):
+    import latentlab.photo as photo
+
+    ckpt = tmp_path / "m.safetensors"
+    shutil.copy(kinds["imported"], ckpt)
+    real, calls = photo.project_many, []
+
+    def interrupted_on_the_second_folder(*args, **kwargs):
+        calls.append(len(args[1]))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(photo, "project_many", interrupted_on_the_second_folder)
+    args = ("attributes", ckpt, "--with", folders / "with", "--without", folders / "without", "--name", "bright",
+            "--steps", "5")
+    result = cli(capsys, *args)
+    assert result.returncode == 130 and "interrupted" in result.stderr
+    assert read_attributes(ckpt) is None  # nothing half-stored
+    calls.clear()
+    assert cli(capsys, *args).returncode == 0
+    assert calls == [3]  # the --with photos came from the cache; only --without was projected
+    assert read_attributes(ckpt).counts["bright"] == (3, 3)
