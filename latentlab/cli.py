@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from latentlab import bounds
 from latentlab.cli_progress import ProgressLine, silence
 from latentlab.config import UserError
 from latentlab.latent.choices import (
@@ -38,12 +39,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
-MAX_SAMPLES = 1024  # one grid of 32x32 faces; more is a data set, not a picture
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own usage errors: one line, exit 2
         self.exit(2, f"latentlab: error: {message} (see `{self.prog} --help`)\n")
+
+    def _print_message(self, message, file=None):
+        # argparse drops a failed write silently; --help and --version into a full disk or a closed
+        # pipe fail like any other output (exit 2 or 141).
+        if message and (file is None or file is sys.stderr):
+            super()._print_message(message, file)
+        elif message:
+            file.write(message)
+            file.flush()
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -110,9 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "latentlab sample model.safetensors --out safe.png --n 16 --seed 3 --truncation 0.7")
     s.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     s.add_argument("--out", required=True, help="the PNG to write")
-    s.add_argument("--n", type=_positive_int, default=64, help=f"how many samples (at most {MAX_SAMPLES})")
+    s.add_argument("--n", type=_positive_int, default=64, help="how many samples")
     s.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
-    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
+    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="lower = safer faces, less variety")
 
     _command(sub, "presets", "list the presets", "latentlab presets")
 
@@ -125,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--keyframes", type=_positive_int, default=4, help="N random keyframes")
     keys.add_argument("--seeds", help="keyframes from seeds, e.g. 1,2,3 (the app's seeds give the same faces)")
     keys.add_argument("--latents", metavar="FILE", help="keyframes from a bookmarks file exported by the app")
-    w.add_argument("--frames", type=_positive_int, default=30, help="frames per segment")
+    w.add_argument("--frames", type=_positive_int, default=30, help="frames per segment; at most "
+                   f"{bounds.MAX_WALK_FRAMES} in the whole walk")
     w.add_argument("--fps", type=float, default=30.0, help="frames per second of the video")
     w.add_argument("--interp", choices=INTERPOLATION_NAMES, default="slerp", help="path between keyframes")
     w.add_argument("--ease", choices=EASING_NAMES, default="linear", help="pace along each segment")
@@ -133,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--size", type=_positive_int, help="output px per face (default: the model's size)")
     w.add_argument("--upscale", choices=UPSCALE_NAMES, default="nearest", help="filter when --size enlarges")
     w.add_argument("--grid", default="1x1", metavar="RxC", help="tile R x C independent walks in one frame")
-    w.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
+    w.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="lower = safer faces, less variety")
     w.add_argument("--seed", type=int, default=0, help="seed of the random keyframes")
 
     i = _command(sub, "import-dcgan", "convert a PyTorch DCGAN-example netG.pth into a latentlab checkpoint",
@@ -152,8 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | reconstruction")
     e.add_argument("--crop", choices=["auto", "center", "celeba148", "lfw150", "none"], default="auto",
                    help="how photos are cropped (auto: like the model's training data, else centre)")
-    e.add_argument("--size", type=_positive_int, help="px per cell in the PNG (default: the model's size; "
-                   "at most 1024)")
+    e.add_argument("--size", type=_positive_int, help="px per cell in the PNG (default: the model's size)")
 
     a = _command(sub, "attributes", "compute (with --data or --with/--without) or list attribute vectors",
                  "latentlab attributes vaegan.safetensors --data celeba:~/celeba --attr Smiling --attr Eyeglasses",
@@ -214,10 +221,25 @@ def build_parser() -> argparse.ArgumentParser:
                    "the format follows the suffix")
     x.add_argument("--batch", default="dynamic", metavar="dynamic|N",
                    help="batch size of the ONNX graph: any, or a fixed N (TorchScript takes any)")
+    for name, command in sub.choices.items():
+        bounds.apply(command, name)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    _reopen_closed_streams()
+    hooks = _BackgroundErrors()
+    stdout = sys.stdout
+    sys.stdout = _NamedStdout(stdout)
+    try:
+        status = hooks.status(_main(argv))
+    finally:
+        sys.stdout = stdout
+    hooks.decided = True  # from here on a background thread's failure changes nothing: stay quiet
+    return status
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
@@ -234,16 +256,117 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             _say_error("interrupted", prefix="latentlab: ")
             return 130
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            # The reader of stdout went away: stop quietly. Python would otherwise report the failed
+            # flush of the rest of the output at exit.
+            silence(sys.stdout)
+            return 141
+        _say_error(describe_os_error(exc))
+        silence(sys.stdout)  # what is left in its buffer has nowhere to go; do not try again at exit
+        return 2
+
+
+class _NamedStdout:
+    """Standard output whose write errors name it: `latentlab presets > /dev/full` says which file is full."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _named(self, exc: OSError) -> OSError:
+        if exc.filename is not None or exc.errno is None or isinstance(exc, BrokenPipeError):
+            return exc
+        return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), "standard output")
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
         except OSError as exc:
-            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-                raise
+            raise self._named(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._named(exc) from None
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+class _ClosedStdout:
+    """Standard output when the command was started with it closed (`latentlab presets >&-`): a
+    command that prints its result fails with one line; one that prints nothing runs as usual."""
+
+    def write(self, text: str) -> int:
+        if not text:
+            return 0
+        raise OSError(errno.EBADF, "closed, so the output has nowhere to go", "standard output")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return 1
+
+
+def _reopen_closed_streams() -> None:
+    """A closed fd 0, 1 or 2 is pointed at /dev/null before anything opens a file: otherwise the next
+    file opened takes that number, and whatever writes to "stderr" writes into it. Progress on a
+    closed stderr is dropped; a result on a closed stdout is an error (_ClosedStdout)."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        devnull = os.open(os.devnull, os.O_RDWR)
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        if fd == 1:
+            sys.stdout = _ClosedStdout()
+        elif fd == 2:
+            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - lives as long as the process
+    if sys.stdout is None:  # started without an fd 1 at all
+        sys.stdout = _ClosedStdout()
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
+
+
+class _BackgroundErrors:
+    """An exception in a background thread is never printed as a traceback: one that happens while
+    the command runs is reported in one line if the command otherwise succeeded (or said already by
+    the command's own error), and none is reported once the command has chosen its exit code (a
+    worker finishing against a window already closed, say)."""
+
+    def __init__(self):
+        import threading
+
+        self.decided = False
+        self.first: BaseException | None = None
+        threading.excepthook = self._thread
+        sys.unraisablehook = self._unraisable
+
+    def _thread(self, args) -> None:
+        if not self.decided and self.first is None and args.exc_value is not None:
+            self.first = args.exc_value
+
+    def _unraisable(self, unraisable) -> None:
+        pass  # "Exception ignored in ...": a finaliser at teardown; nothing the user can act on
+
+    def status(self, status: int) -> int:
+        if status != 0 or self.first is None:
+            return status
+        exc = self.first
+        if isinstance(exc, OSError):
             _say_error(describe_os_error(exc))
             return 2
-    except BrokenPipeError:
-        # The reader of stdout went away: stop quietly. Python would otherwise report the failed
-        # flush of the rest of the output at exit.
-        silence(sys.stdout)
-        return 141
+        _say_error(f"a background task failed: {type(exc).__name__}: {exc}")
+        return 1
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -386,8 +509,6 @@ def _cmd_sample(args) -> int:
 
     if not 0 < args.truncation <= 1:
         raise UserError(f"--truncation must be in (0, 1] (got {args.truncation})")
-    if args.n > MAX_SAMPLES:
-        raise UserError(f"--n {args.n}: at most {MAX_SAMPLES} samples in one grid")
     out = checked_output("--out", args.out, ".png", "the grid is written as PNG; name a .png file")
     model = load_model(args.checkpoint)
     z = torch.randn(args.n, model.config.model.latent_dim, generator=torch.Generator().manual_seed(args.seed))
@@ -420,7 +541,12 @@ def _cmd_walk(args) -> int:
     from latentlab.render import Renderer
     from latentlab.video import check_output, check_walk_size, write_walk
 
-    check_walk_size(args.keyframes if args.seeds is None and args.latents is None else None, args.grid)
+    keyframes = args.keyframes if args.seeds is None and args.latents is None else None
+    if args.seeds is not None:
+        from latentlab.latent import parse_seeds
+
+        keyframes = len(parse_seeds(args.seeds))
+    check_walk_size(keyframes, args.grid, args.frames, args.loop)
     check_output(args.out, args.fps)
     renderer = Renderer.from_checkpoint(args.checkpoint)
     result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
@@ -556,7 +682,7 @@ def _cmd_export(args) -> int:
         if flag != "--encoder" and fmt != flag[2:]:
             raise UserError(f"{flag} {path}: name a {'.onnx' if flag == '--onnx' else '.pt'} file")
         _check_out_folder(flag, path)
-    batch = parse_batch(args.batch)
+    batch = parse_batch(str(args.batch))
     model = load_model(args.checkpoint)
     if args.encoder and model.E is None:
         raise UserError(f"--encoder: {args.checkpoint} is a {model.config.model.arch} checkpoint without an "
