@@ -443,8 +443,15 @@ def _cmd_train(args) -> int:
     show = dist.is_main and not args.quiet
     control = Control()
     bar = ProgressLine(enabled=show)
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda *_: control.stop())  # first Ctrl-C: stop cleanly with a checkpoint
+    # Ctrl-C and SIGTERM (what `timeout`, SLURM and Kubernetes send, and torchrun forwards to its
+    # ranks) stop the same way: after the step under way, with a checkpoint, every rank together.
+    received: list[int] = []
+
+    def stop(signum, _frame) -> None:
+        received.append(signum)
+        control.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     status = 0
     try:
         trainer = Trainer(cfg, out, resume=args.resume, force_new=args.force_new, control=control, dist=dist,
@@ -469,7 +476,8 @@ def _cmd_train(args) -> int:
             state = "stopped" if control.stopped else "done"
             bar.message(f"latentlab: {state} at step {trainer.step}; run directory {out}")
         if control.stopped and status == 0:
-            status = 130
+            # A stop agreed with the other ranks without a signal here: a peer was sent SIGTERM.
+            status = 128 + (received[0] if received else signal.SIGTERM)
     except RuntimeError as exc:
         if dist.world == 1:
             raise
@@ -480,7 +488,8 @@ def _cmd_train(args) -> int:
         sys.stderr.flush()
         os._exit(3)  # the process group cannot be torn down cleanly without its peers
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     dist.close()
     return status
 

@@ -197,6 +197,9 @@ class Trainer:
         try:
             while self.step < self.total_steps:
                 action = self.control.next_action()
+                if self.dist.world > 1 and self.dist.any_rank(action == "stop"):
+                    action = "stop"
+                    self.control.stop()
                 for key, value in self.control.take_settings().items():
                     yield self._log_event(self._apply_setting(key, value))
                 if self.control.take_save():

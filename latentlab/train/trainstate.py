@@ -51,7 +51,8 @@ def load_state(t, tensors: dict[str, torch.Tensor], meta: dict, where: str, prog
         ema = ckpt.split_prefix(tensors, "G_ema") or ckpt.split_prefix(tensors, "G")
         ckpt.load_net(t.G_ema, ema, "G_ema", where)
     for name, opt in t.optims.items():
-        ckpt.optimizer_from_tensors(opt, tensors, meta["optimizers"][name], f"optim.{name}", where)
+        ckpt.optimizer_from_tensors(opt, tensors, meta["optimizers"][name], f"optim.{name}", where,
+                                    expect_state=int(meta.get("step", 0)) > 0)
     try:
         rules = meta["rules"]
         t.balance.load_state_dict(rules["balance"])
