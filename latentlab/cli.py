@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--out", required=True, help="the checkpoint to write (.safetensors)")
     i.add_argument("--nz", type=_positive_int, default=100, help="latent size the generator was trained with")
     i.add_argument("--ngf", type=_positive_int, default=64, help="generator width it was trained with")
+    i.add_argument("--force", action="store_true", help="replace --out if it exists")
 
     e = _command(sub, "encode", "encode photos with a VAE/GAN: write input | reconstruction pairs",
                  "latentlab encode vaegan.safetensors me.jpg friend.png --out pairs.png",
@@ -535,6 +536,10 @@ def _cmd_import_dcgan(args) -> int:
     from latentlab.run.checkpoint import load_model, save_checkpoint
 
     out = checked_output("--out", args.out, ".safetensors", "latentlab checkpoints are .safetensors files; name one")
+    if out.exists() and not args.force:
+        raise UserError(f"--out {out}: already exists; name another file or add --force to replace it")
+    if out.is_dir():
+        raise UserError(f"--out {out}: a folder; name a .safetensors file")
     model_cfg, G = import_dcgan_file(args.netg, nz=args.nz, ngf=args.ngf)
     cfg = Config(name=f"imported-{Path(args.netg).stem}", model=model_cfg).validate()
     tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
