@@ -385,6 +385,12 @@ def _say_error(text: str, prefix: str = "latentlab: error: ") -> None:
 
 
 def _cmd_gui(args) -> int:
+    if getattr(args, "screenshot", None):  # refused before a window opens
+        checked_output("--screenshot", args.screenshot, ".png", "the screenshot is written as PNG; name a .png file")
+        if args.path and Path(args.path).is_file() and args.path.lower().endswith(".safetensors"):
+            from latentlab.run.checkpoint import load_model
+
+            load_model(args.path)  # a damaged checkpoint fails here with its reason, and no shot is taken
     from latentlab.gui.app import run_app
 
     return run_app(getattr(args, "path", None), getattr(args, "screenshot", None))
@@ -496,9 +502,19 @@ def _cmd_train(args) -> int:
 
 
 def _check_out_folder(flag: str, path: Path) -> None:
-    """Refuse an output whose folder is missing or read-only before any work is done."""
+    """Refuse an output whose folder is missing or read-only before any work is done: a temporary
+    file is made there and removed (permission bits do not tell, for root or in /proc), so a command
+    with several outputs writes none when one of them cannot be written."""
+    from latentlab.atomic import AtomicFile
+
     if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
         raise UserError(f"{flag} {path}: the folder does not exist or is not writable")
+    if path.is_dir():
+        raise UserError(f"{flag} {path}: a folder; name a file")
+    try:
+        AtomicFile(path).discard()
+    except OSError as exc:
+        raise UserError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def checked_output(flag: str, value: str | os.PathLike, suffix: str, wrong_suffix: str) -> Path:
