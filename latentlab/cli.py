@@ -440,11 +440,12 @@ def resolve_train_config(args):
 
 
 def _cmd_train(args) -> int:
+    cfg = resolve_train_config(args)  # refused before torch is even imported
+
     from latentlab.run.control import Control, Event, StepStats
     from latentlab.train.distributed import DistContext
     from latentlab.train.engine import Trainer
 
-    cfg = resolve_train_config(args)
     out = Path(args.out) if args.out else Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     dist = DistContext.from_env(cfg.train.device)
     show = dist.is_main and not args.quiet
