@@ -97,6 +97,7 @@ def test_training_with_stderr_closed_trains_to_the_end(tmp_path):
 def test_no_thread_traceback_after_the_exit_code_is_chosen(monkeypatch, capsys):
     from latentlab import cli
 
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)  # Python's own: prints a traceback
     release = threading.Event()
 
     def late_failure():
@@ -127,6 +128,7 @@ def test_a_thread_that_fails_while_the_command_runs_is_one_line(monkeypatch, cap
         thread.join()
         return 0
 
+    monkeypatch.setattr(threading, "excepthook", threading.__excepthook__)
     monkeypatch.setitem(cli.COMMANDS, "presets", command)
     assert main(["presets"]) == 2
     assert one_error_line(capsys) == "latentlab: error: RUN/tb/events: No space left on device"
