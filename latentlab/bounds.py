@@ -40,12 +40,14 @@ class Bound:
     hi_open: bool = False
     words: tuple[str, ...] = ()  # texts taken as they are (export --batch dynamic)
 
-    def describe(self) -> str:
-        words = "".join(f"{w} or " for w in self.words)
+    def _range(self) -> str:
         lo, hi = _number(self.lo), _number(self.hi)
         left = f"above {lo}," if self.lo_open else f"{lo} to"
         right = f"below {hi}" if self.hi_open else f"at most {hi}" if self.lo_open else hi
-        return f"{words}{left} {right}"
+        return f"{left} {right}"
+
+    def describe(self) -> str:
+        return "".join(f"{w} or " for w in self.words) + self._range()
 
     def contains(self, value) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -69,7 +71,8 @@ class Bound:
             value = None
         if value is None or not self.contains(value):
             what = "a whole number" if self.kind is int else "a number"
-            raise ValueError(f"must be {what} {self.describe()} (got {text!r})")
+            words = "".join(f"{w} or " for w in self.words)
+            raise ValueError(f"must be {words}{what} {self._range()} (got {text!r})")
         return value
 
     def __call__(self, text: str):  # argparse's type=: its message names the option
