@@ -138,7 +138,7 @@ def test_sizes_are_bounded_before_anything_is_loaded(tmp_path, monkeypatch, caps
 
 
 # -- readers that go away -------------------------------------------------------------------------
-@pytest.mark.parametrize("args", [["presets"], ["attributes", "CKPT"]])
+@pytest.mark.parametrize("args", [["presets"], ["attributes", "CKPT"], ["--version"], ["walk", "--help"]])
 def test_a_closed_stdout_ends_quietly(ckpt, args):
     pipe = closed_pipe()
     try:
