@@ -154,6 +154,7 @@ CONFIG: dict[str, Bound] = {
     "model.e_width": Bound(1, 1024),
     "data.synthetic_count": Bound(1, 1_000_000),  # 12 GB of 64 px faces in the cache
     "data.holdout": Bound(0, 100_000),
+    "data.jitter": Bound(0, 256),  # px; config.py also holds it to a quarter of the image size
     "train.steps": Bound(0, MAX_STEPS),
     "train.epochs": Bound(0, 1_000_000),
     "train.batch": Bound(2, 65536),

@@ -127,8 +127,8 @@ def take_screenshot(app: QApplication, window, out: str | Path, path: str | None
     expect_plot = bool(run and run.metrics.is_file())
     # A checkpoint: the shot waits for the model on screen; one that cannot be loaded fails the
     # command with the load's own message instead of picturing whatever was shown before.
-    explore = getattr(window, "explore_panel", None)
-    expect_model = bool(path and explore is not None and Path(path).is_file()
+    explore = window.explore_panel
+    expect_model = bool(path and Path(path).is_file()
                         and Path(path).name.lower().endswith(".safetensors"))
     failures: list[str] = []
     if expect_model:
