@@ -691,8 +691,8 @@ def _cmd_metrics(args) -> int:
 
     if args.n < 8:
         raise UserError(f"--n {args.n}: at least 8 images are needed for precision/recall")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise UserError(f"--json {args.json}: the folder does not exist")
+    if args.json:
+        _check_out_folder("--json", Path(args.json))
     values = evaluate_checkpoint(args.checkpoint, args.data, n=args.n, fid=args.fid or bool(args.inception),
                                  inception=args.inception, seed=Z_SEED if args.seed is None else args.seed,
                                  progress=lambda stage: print(f"latentlab metrics: {stage}", file=sys.stderr))

@@ -82,6 +82,11 @@ def check_output(path: str | os.PathLike, fps: float = 30) -> str:
         raise UserError(f"{p}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{p}: folder {parent} is not writable")
+    if kind != "png":
+        try:  # permission bits do not tell (root, /proc): a temporary file there does
+            AtomicFile(p, suffix=".part").discard()
+        except OSError as exc:
+            raise UserError(f"{p}: cannot write there ({exc.strerror or exc})") from None
     if kind == "png" and p.exists() and not p.is_dir():
         raise UserError(f"{p}: a file, not a folder; name a new or empty folder for the PNG frames")
     if kind == "png" and p.is_dir() and any(p.glob("frame-*.png")):

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.atomic import AtomicFile, write_with
 from latentlab.config import UserError
 from latentlab.data import synthetic
 from latentlab.data.decode import CROPS, BadImage, decode, reason_kind
 from latentlab.data.sources import Source, parse_spec
-from latentlab.atomic import AtomicFile, write_with
 
 CACHE_FORMAT = 1
 DECODE_WORKERS = 2

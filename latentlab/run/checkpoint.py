@@ -17,8 +17,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from latentlab.config import Config, ConfigError, UserError, from_dict
 from latentlab.atomic import write_bytes_atomic
+from latentlab.config import Config, ConfigError, UserError, from_dict
 
 FORMAT = "latentlab-checkpoint"
 VERSION = "1"

@@ -101,8 +101,8 @@ def _rows(path: Path):
 def backfill(run: str | os.PathLike) -> dict:
     """Rebuild RUN/tb from metrics.jsonl, events.jsonl and samples/: written into a temporary folder,
     then swapped in, so running it twice gives the same files and never duplicates a point."""
-    from latentlab.config import UserError
     from latentlab.atomic import make_temp_dir, named
+    from latentlab.config import UserError
     from latentlab.run.rundir import NOT_A_RUN
 
     run = Path(run)

@@ -1,7 +1,6 @@
 """Importing a netG trained with the PyTorch DCGAN example/tutorial layout."""
 
 import pickle
-
 import re
 
 import pytest

@@ -117,7 +117,7 @@ def test_sigterm_saves_a_checkpoint_and_every_rank_leaves_with_143(tmp_path, wor
         assert p.returncode == 143, err
         assert "Traceback" not in err, err
     steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
-    tensors, meta = read_checkpoint(out / "checkpoints" / "latest.safetensors")
+    _, meta = read_checkpoint(out / "checkpoints" / "latest.safetensors")
     assert meta["step"] == steps[-1] >= 3 and steps == list(range(1, steps[-1] + 1))
     assert (out / "checkpoints" / f"step-{steps[-1]:08d}.safetensors").is_file()
     assert json.loads((out / "events.jsonl").read_text().splitlines()[-1])["kind"] == "done"
