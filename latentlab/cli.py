@@ -18,6 +18,7 @@ from pathlib import Path
 
 from latentlab import bounds
 from latentlab.cli_progress import ProgressLine, silence
+from latentlab.cli_streams import BackgroundErrors, NamedStdout, describe_os_error, reopen_closed_streams, say_error
 from latentlab.config import UserError
 from latentlab.latent.choices import (
     EASING_NAMES,
@@ -242,34 +243,37 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    _reopen_closed_streams()
-    hooks = _BackgroundErrors()
+    reopen_closed_streams()
+    hooks = BackgroundErrors()
     stdout = sys.stdout
-    sys.stdout = _NamedStdout(stdout)
+    sys.stdout = NamedStdout(stdout)
     try:
-        status = hooks.status(_main(argv))
+        status = hooks.status(_main(argv, hooks))
     finally:
         sys.stdout = stdout
     hooks.decided = True  # from here on a background thread's failure changes nothing: stay quiet
     return status
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, hooks: BackgroundErrors) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exc:  # --help, or a usage error already printed as one line
             return int(exc.code or 0)
         command = args.command or "gui"
+        # The window's workers report their own errors on screen; one that escapes is a bug whose
+        # traceback helps, while the window is open.
+        hooks.show_while_running = command == "gui"
         try:
             status = _cmd_gui(args) if command == "gui" else COMMANDS[command](args)
             sys.stdout.flush()  # here, where a closed pipe can still be handled, not at exit
             return status
         except UserError as exc:
-            _say_error(str(exc))
+            say_error(str(exc))
             return 2
         except KeyboardInterrupt:
-            _say_error("interrupted", prefix="latentlab: ")
+            say_error("interrupted", prefix="latentlab: ")
             return 130
     except OSError as exc:
         if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
@@ -277,125 +281,9 @@ def _main(argv: list[str] | None) -> int:
             # flush of the rest of the output at exit.
             silence(sys.stdout)
             return 141
-        _say_error(describe_os_error(exc))
+        say_error(describe_os_error(exc))
         silence(sys.stdout)  # what is left in its buffer has nowhere to go; do not try again at exit
         return 2
-
-
-class _NamedStdout:
-    """Standard output whose write errors name it: `latentlab presets > /dev/full` says which file is full."""
-
-    def __init__(self, stream):
-        self._stream = stream
-
-    def _named(self, exc: OSError) -> OSError:
-        if exc.filename is not None or exc.errno is None or isinstance(exc, BrokenPipeError):
-            return exc
-        return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), "standard output")
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except OSError as exc:
-            raise self._named(exc) from None
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except OSError as exc:
-            raise self._named(exc) from None
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
-class _ClosedStdout:
-    """Standard output when the command was started with it closed (`latentlab presets >&-`): a
-    command that prints its result fails with one line; one that prints nothing runs as usual."""
-
-    def write(self, text: str) -> int:
-        if not text:
-            return 0
-        raise OSError(errno.EBADF, "closed, so the output has nowhere to go", "standard output")
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-    def fileno(self) -> int:
-        return 1
-
-
-def _reopen_closed_streams() -> None:
-    """A closed fd 0, 1 or 2 is pointed at /dev/null before anything opens a file: otherwise the next
-    file opened takes that number, and whatever writes to "stderr" writes into it. Progress on a
-    closed stderr is dropped; a result on a closed stdout is an error (_ClosedStdout)."""
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-            continue
-        except OSError:
-            pass
-        devnull = os.open(os.devnull, os.O_RDWR)
-        if devnull != fd:
-            os.dup2(devnull, fd)
-            os.close(devnull)
-        if fd == 1:
-            sys.stdout = _ClosedStdout()
-        elif fd == 2:
-            sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115 - lives as long as the process
-    if sys.stdout is None:  # started without an fd 1 at all
-        sys.stdout = _ClosedStdout()
-    if sys.stderr is None:
-        sys.stderr = open(os.devnull, "w")  # noqa: SIM115
-
-
-class _BackgroundErrors:
-    """An exception in a background thread is never printed as a traceback: one that happens while
-    the command runs is reported in one line if the command otherwise succeeded (or said already by
-    the command's own error), and none is reported once the command has chosen its exit code (a
-    worker finishing against a window already closed, say)."""
-
-    def __init__(self):
-        import threading
-
-        self.decided = False
-        self.first: BaseException | None = None
-        threading.excepthook = self._thread
-        sys.unraisablehook = self._unraisable
-
-    def _thread(self, args) -> None:
-        if not self.decided and self.first is None and args.exc_value is not None:
-            self.first = args.exc_value
-
-    def _unraisable(self, unraisable) -> None:
-        pass  # "Exception ignored in ...": a finaliser at teardown; nothing the user can act on
-
-    def status(self, status: int) -> int:
-        if status != 0 or self.first is None:
-            return status
-        exc = self.first
-        if isinstance(exc, OSError):
-            _say_error(describe_os_error(exc))
-            return 2
-        _say_error(f"a background task failed: {type(exc).__name__}: {exc}")
-        return 1
-
-
-def describe_os_error(exc: OSError) -> str:
-    """"PATH: No space left on device": the file and the system's reason, no traceback."""
-    where = exc.filename if exc.filename is not None else ""
-    reason = exc.strerror or str(exc)
-    return f"{where}: {reason}" if where else reason
-
-
-def _say_error(text: str, prefix: str = "latentlab: error: ") -> None:
-    try:
-        print(f"{prefix}{text}", file=sys.stderr)
-    except OSError:  # stderr itself is gone: the exit code is all that is left to say it
-        silence(sys.stderr)
 
 
 def _cmd_gui(args) -> int:
