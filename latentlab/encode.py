@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentlab.bounds import MAX_CELL
 from latentlab.config import Config, UserError
 
 # The one attribute-set class and its file live in latentlab.latent.attributes; these names are
@@ -98,7 +99,6 @@ def encode_photos(renderer, paths: Sequence[str | Path], crop: str = "auto",
     return EncodedPhotos(inputs, recs, z, names, crop, skipped)
 
 
-MAX_CELL = 1024  # px per cell of a pairs image: two cells per photo, one row per photo
 
 
 def check_cell(cell: int | None) -> None:

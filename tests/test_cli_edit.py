@@ -101,7 +101,7 @@ def test_edit_writes_input_found_edited_rows_for_every_model(kinds, photo, kind,
     (["--direction", "smle=1"], "unknown direction 'smle'; this model has: glasses, smile"),
     (["--direction", "smile"], "--direction 'smile': write NAME=AMOUNT"),
     (["--direction", "smile=lots"], "write NAME=AMOUNT"),
-    (["--direction", "smile=99"], "within ±20"),
+    (["--direction", "smile=99"], "-20 to 20"),
     (["--direction", "smile=1", "--keep", "hat"], "unknown direction 'hat'"),
 ])
 def test_edit_mistakes_are_one_line_and_write_nothing(kinds, photo, tmp_path, capsys, args, message):
@@ -147,6 +147,9 @@ def test_walk_direction_mistakes(kinds, tmp_path, capsys):
     result = cli(capsys, "walk", kinds["imported"], "--out", tmp_path / "w.gif", "--direction", "smile",
                  "--from", "1", "--to", "1")
     assert result.returncode == 2 and "nothing to walk" in result.stderr
+    result = cli(capsys, "walk", kinds["imported"], "--out", tmp_path / "w.gif", "--direction", "smile", "--to", "50")
+    assert result.returncode == 2 and "--to" in result.stderr and "-20 to 20" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "w.gif").exists()
 
 
