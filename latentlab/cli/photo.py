@@ -1,4 +1,4 @@
-"""`latentlab align` and `latentlab project`: argument parsing and output for photos (cli.py's part).
+"""`latentlab align`, `project` and `encode`: argument parsing and output for photos.
 
 The work is in latentlab.photo and latentlab.data.align; this module reads arguments, reports
 progress on one line and writes files (temporary file + rename).
@@ -10,14 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+from latentlab.cli.common import add_command, add_device_option, checked_output, chosen_device, positive_int
+from latentlab.cli.progress import ProgressLine
+from latentlab.cli.progress import bar as progress_bar
 from latentlab.config import UserError
 
 
-def add_parsers(sub, positive_int, command) -> None:
-    """`command(sub, name, help, *examples)`: cli.py's subcommand factory (help with examples)."""
-    from latentlab.cli import add_device_option
-
-    a = command(sub, "align", "find the face in photos and write it aligned like a model's training data",
+def add_parsers(sub) -> None:
+    a = add_command(sub, "align", "find the face in photos and write it aligned like a model's training data",
                 "latentlab align me.jpg group.jpg --out aligned/ --like model.safetensors",
                 "latentlab align photo.jpg --out aligned/ --crop lfw --size 128 --box 120,80,200,200")
     a.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (EXIF rotation honoured)")
@@ -29,7 +29,7 @@ def add_parsers(sub, positive_int, command) -> None:
     a.add_argument("--size", type=positive_int, help="output px (default: the checkpoint's size, else 64)")
     _face_options(a)
 
-    p = command(sub, "project", "find the latent of a photo's face in any model (GAN inversion)",
+    p = add_command(sub, "project", "find the latent of a photo's face in any model (GAN inversion)",
                 "latentlab project model.safetensors me.jpg --out rows.png --latents me.json",
                 "latentlab project model.safetensors group.jpg --face 2 --steps 300 --out rows.png")
     p.add_argument("checkpoint", help="any latentlab checkpoint (DCGAN, 2015 GAN, imported netG, VAE/GAN)")
@@ -118,9 +118,6 @@ def cmd_align(args) -> int:
 
 
 def cmd_project(args) -> int:
-    from latentlab.cli import checked_output, chosen_device
-    from latentlab.cli_progress import ProgressLine
-    from latentlab.cli_progress import bar as progress_bar
     from latentlab.data.align import convention
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
     from latentlab.photo import DEFAULT_RESTARTS, DEFAULT_STEPS, model_convention, outlined, project, rows_image
@@ -157,4 +154,19 @@ def cmd_project(args) -> int:
     latents = f"; latents in {args.latents}" if args.latents else ""
     print(f"latentlab: wrote {len(rows)} input | aligned | result row(s) to {out} ({conv.name} alignment"
           f"{skipped}){latents}", file=sys.stderr)
+    return 0
+
+
+def cmd_encode(args) -> int:
+    from latentlab.encode import check_cell, encode_photos, load_encoder_model, write_pairs
+
+    check_cell(args.size)
+    out = checked_output("--out", args.out, ".png", "the pairs are written as PNG; name a .png file")
+    renderer = load_encoder_model(args.checkpoint)
+    encoded = encode_photos(renderer, args.images, crop=args.crop,
+                            warn=lambda text: print(f"latentlab: warning: {text}", file=sys.stderr))
+    write_pairs(encoded, out, cell=args.size)
+    skipped = f", {len(encoded.skipped)} unreadable skipped" if encoded.skipped else ""
+    print(f"latentlab: wrote {len(encoded.names)} input | reconstruction pair(s) to {out} "
+          f"({encoded.crop} crop{skipped})", file=sys.stderr)
     return 0
