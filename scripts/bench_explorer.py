@@ -101,7 +101,7 @@ def backends(renderer, calls: int) -> None:
     import torch
 
     from latentlab.gui.explore.render_worker import all_cores
-    from latentlab.render import Renderer
+    from latentlab.inference.render import Renderer
 
     master = renderer._masters["G"]
     paths = {"torch": Renderer(master), "onnxruntime": Renderer(master, backend="auto")}
@@ -131,7 +131,7 @@ def backends(renderer, calls: int) -> None:
 FIRST_PICTURE = """
 import sys, time
 import numpy as np
-from latentlab.render import Renderer
+from latentlab.inference.render import Renderer
 from latentlab.resources import demo_checkpoint
 from latentlab.run.checkpoint import load_model
 m = load_model(demo_checkpoint())
@@ -217,7 +217,7 @@ def run(args, app, panel, ckpt, tmp) -> None:
     def build():
         info = load_checkpoint_model(ckpt, device="cpu")
         if args.backend == "torch":
-            from latentlab.render import Renderer
+            from latentlab.inference.render import Renderer
 
             info.renderer = Renderer(info.renderer._masters["G"], device="cpu")
         return info

@@ -56,7 +56,7 @@ def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: 
             seed: int = 0) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
     """The figures, the reconstructions and `samples` random samples (both float, [-1, 1])."""
     from latentlab.data.faces import face_rate
-    from latentlab.encode import _eval_copy, reconstruct
+    from latentlab.inference.encode import _eval_copy, reconstruct
     from latentlab.metrics.recon import reconstruction_figures
     from latentlab.run.grids import to_uint8
 
@@ -75,7 +75,7 @@ def latent_gap(G, E, faces: np.ndarray, samples: int = 256, seed: int = 0) -> di
     """Face rates of decodes from z ~ N(0, I), from the posteriors q(z|x) of `faces`, and from a
     Gaussian with the codes' mean and covariance (plus the mean posterior variance)."""
     from latentlab.data.faces import face_rate
-    from latentlab.encode import _eval_copy, to_float
+    from latentlab.inference.encode import _eval_copy, to_float
     from latentlab.run.grids import to_uint8
 
     g, e = _eval_copy(G), _eval_copy(E)
@@ -96,7 +96,7 @@ def latent_gap(G, E, faces: np.ndarray, samples: int = 256, seed: int = 0) -> di
 
 def save_grids(faces: np.ndarray, rec: torch.Tensor, fake: torch.Tensor, recon_png: str | Path | None,
                samples_png: str | Path | None, per_row: int = 8) -> None:
-    from latentlab.encode import to_float
+    from latentlab.inference.encode import to_float
     from latentlab.run.grids import save_grid
 
     if recon_png:
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     from latentlab.config import UserError
-    from latentlab.encode import load_encoder_model
+    from latentlab.inference.encode import load_encoder_model
     from latentlab.resources import demo_checkpoint
 
     args.checkpoint = args.checkpoint or str(demo_checkpoint())

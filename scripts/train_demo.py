@@ -184,7 +184,7 @@ def main(argv=None) -> int:
 
     from bench_recon import format_figures, held_out_faces, measure, save_grids
 
-    from latentlab.encode import attributes_from_labels, format_rows, load_encoder_model, store_attributes
+    from latentlab.inference.encode import attributes_from_labels, format_rows, load_encoder_model, store_attributes
 
     write_slim(Path(args.run_dir), out, {"trained_by": "scripts/train_demo.py", "train_seconds": round(train_seconds),
                                          "train_threads": threads, "machine_cpus": os.cpu_count()})

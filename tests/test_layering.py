@@ -113,9 +113,10 @@ LAYERS = {
     "run": 2, "latent": 2,
     "metrics": 3,
     "train": 4,
-    "render": 5, "render_onnx": 5, "video": 5, "timelapse": 5, "pipeline": 5, "photo": 5, "encode": 5, "api": 5,
-    "cli": 6,
-    "gui": 7, "__main__": 7,
+    "inference": 5,
+    "media": 6,  # a walk renders its frames with inference's Renderer
+    "cli": 7,
+    "gui": 8, "__main__": 8,
 }
 LAZY_UPWARD = {("cli", "gui")}  # `latentlab gui` loads the window on demand; a training node needs no Qt
 

@@ -1,5 +1,5 @@
 """`latentlab edit`, `walk --direction` and `attributes --with/--without`: named directions from the
-command line (the CLI's part). The work is latentlab.api's; this module reads arguments, shows
+command line (the CLI's part). The work is latentlab.inference.api's; this module reads arguments, shows
 progress on one line and writes files (temporary file + rename)."""
 
 from __future__ import annotations
@@ -56,9 +56,9 @@ def _check_names(model, names) -> None:
 
 
 def cmd_edit(args) -> int:
-    from latentlab.api import load
+    from latentlab.inference.api import load
+    from latentlab.inference.photo import rows_image
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
-    from latentlab.photo import rows_image
     from latentlab.run.grids import save_png
 
     amounts = parse_amounts(args.direction)
@@ -133,9 +133,9 @@ def walk_direction_keyframes(model, args, rows: int, cols: int) -> np.ndarray:
 
 
 def cmd_walk_direction(args) -> int:
-    from latentlab.api import Model
-    from latentlab.render import Renderer
-    from latentlab.video import check_output, check_walk_size, write_walk
+    from latentlab.inference.api import Model
+    from latentlab.inference.render import Renderer
+    from latentlab.media.video import check_output, check_walk_size, write_walk
 
     rows, cols = check_walk_size(None, args.grid)
     check_output(args.out, args.fps)
@@ -156,7 +156,7 @@ def cmd_walk_direction(args) -> int:
 def cmd_attributes_folders(args) -> int:
     """--with DIR --without DIR --name NAME, for any model: project (or encode and refine) both
     folders, fit the classifier, store the direction beside the checkpoint."""
-    from latentlab.api import load
+    from latentlab.inference.api import load
 
     model = load(args.checkpoint, device=chosen_device(args.device))
     line = ProgressLine()
@@ -178,7 +178,7 @@ def cmd_attributes_folders(args) -> int:
 
 
 def cmd_attributes(args) -> int:
-    from latentlab.encode import (
+    from latentlab.inference.encode import (
         attributes_from_labels,
         attributes_path,
         format_rows,

@@ -29,8 +29,8 @@ def cmd_sample(args) -> int:
 
 
 def cmd_walk(args) -> int:
-    from latentlab.render import Renderer
-    from latentlab.video import check_output, check_walk_size, write_walk
+    from latentlab.inference.render import Renderer
+    from latentlab.media.video import check_output, check_walk_size, write_walk
 
     if args.direction is not None:
         from latentlab.cli.edit import cmd_walk_direction
@@ -57,7 +57,7 @@ def cmd_walk(args) -> int:
 
 
 def cmd_timelapse(args) -> int:
-    from latentlab.timelapse import write_timelapse
+    from latentlab.media.timelapse import write_timelapse
 
     result = write_timelapse(args.run, args.out, fps=args.fps, size=args.size, start=args.start, stop=args.stop,
                              label=args.label, hold_last=args.hold_last, preset=args.preset,

@@ -1,6 +1,6 @@
 """`latentlab align`, `project` and `encode`: argument parsing and output for photos.
 
-The work is in latentlab.photo and latentlab.data.align; this module reads arguments, reports
+The work is in latentlab.inference.photo and latentlab.data.align; this module reads arguments, reports
 progress on one line and writes files (temporary file + rename).
 """
 
@@ -59,7 +59,7 @@ def _warn(text: str) -> None:
 def _prepare_all(paths, conv, size, box_text, face):
     """Each photo aligned; unreadable or faceless ones skipped with a warning (an error when none
     is left: with one photo, its own message)."""
-    from latentlab.photo import parse_box, prepare_photo
+    from latentlab.inference.photo import parse_box, prepare_photo
 
     box = parse_box(box_text)
     if face < 1:
@@ -79,12 +79,12 @@ def _prepare_all(paths, conv, size, box_text, face):
 
 def cmd_align(args) -> int:
     from latentlab.data.align import convention
-    from latentlab.photo import model_convention
+    from latentlab.inference.photo import model_convention
     from latentlab.run.grids import save_png
 
     size = args.size
     if args.like:
-        from latentlab.render import Renderer
+        from latentlab.inference.render import Renderer
 
         renderer = Renderer.from_checkpoint(args.like)
         conv, size = model_convention(renderer), size or renderer.image_size
@@ -119,9 +119,16 @@ def cmd_align(args) -> int:
 
 def cmd_project(args) -> int:
     from latentlab.data.align import convention
+    from latentlab.inference.photo import (
+        DEFAULT_RESTARTS,
+        DEFAULT_STEPS,
+        model_convention,
+        outlined,
+        project,
+        rows_image,
+    )
+    from latentlab.inference.render import Renderer
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
-    from latentlab.photo import DEFAULT_RESTARTS, DEFAULT_STEPS, model_convention, outlined, project, rows_image
-    from latentlab.render import Renderer
     from latentlab.run.grids import save_png
 
     out = checked_output("--out", args.out, ".png", "the rows are written as PNG; name a .png file")
@@ -158,7 +165,7 @@ def cmd_project(args) -> int:
 
 
 def cmd_encode(args) -> int:
-    from latentlab.encode import check_cell, encode_photos, load_encoder_model, write_pairs
+    from latentlab.inference.encode import check_cell, encode_photos, load_encoder_model, write_pairs
 
     check_cell(args.size)
     out = checked_output("--out", args.out, ".png", "the pairs are written as PNG; name a .png file")

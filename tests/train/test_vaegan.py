@@ -209,7 +209,7 @@ def test_short_training_identity_rises_above_chance(tmp_path):
     own input far more often than chance (1/32). Adam and a reconstruction weight of 1 make the
     short run learn; a D that learns as fast as the decoder gives llike informative features."""
     from latentlab.data.synthetic import render_many
-    from latentlab.encode import identity_rate
+    from latentlab.inference.encode import identity_rate
     from latentlab.run.control import StepStats
 
     cfg = tiny_config("vaegan", steps=150, cache_dir=tmp_path, batch=16, sample_every=1000,
@@ -260,7 +260,7 @@ def test_options_are_saved_in_checkpoints_and_resumed_exactly(tmp_path):
 
 
 def _hf_after_training(tmp_path, faces, upsample, pixel_weight):
-    from latentlab.encode import reconstruct
+    from latentlab.inference.encode import reconstruct
     from latentlab.metrics.recon import high_frequency_ratio
 
     cfg = tiny_config("vaegan", steps=80, cache_dir=tmp_path, batch=8, sample_every=1000, checkpoint_every=1000,
@@ -300,7 +300,7 @@ def test_demo_model_reconstructs_held_out_faces_faithfully():
     nearest (pixel L2) to its own input, MAE at most 12/255, no speckle and no blur (high-frequency
     energy 0.8-1.2 times the input's). Measured on 256 faces: 100%, 9.0/255, 0.93 (docs/experiments/demo.md)."""
     from latentlab.data.synthetic import render_many
-    from latentlab.encode import attributes_path, read_attributes, reconstruct
+    from latentlab.inference.encode import attributes_path, read_attributes, reconstruct
     from latentlab.metrics.recon import reconstruction_figures
     from latentlab.run.checkpoint import load_model
 

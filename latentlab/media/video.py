@@ -22,7 +22,7 @@ import numpy as np
 from latentlab.atomic import AtomicFile, make_temp_dir, named
 from latentlab.bounds import MAX_GRID_CELLS, MAX_KEYFRAMES, MAX_SIDE, MAX_WALK_FRAMES
 from latentlab.config import UserError
-from latentlab.pipeline import PIPELINE_DEPTH, pipeline
+from latentlab.media.pipeline import PIPELINE_DEPTH, pipeline
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 ENCODERS = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}
@@ -392,7 +392,7 @@ def write_walk(renderer, out, *, keyframes=None, n_keyframes: int = 4, seeds=Non
                seed: int = 0, progress: Callable[[int, int], None] | None = None,
                cancel: Callable[[], bool] | None = None, batch: int = 32, crf: int | None = None,
                preset: str = H264_PRESET) -> WalkResult:
-    """Render a latent walk with `renderer` (a latentlab.render.Renderer) into `out` (.mp4, .webm,
+    """Render a latent walk with `renderer` (a latentlab.inference.render.Renderer) into `out` (.mp4, .webm,
     .gif or a folder of PNGs).
 
     Keyframes come from exactly one of: `keyframes` ((K, nz), or (R·C, K, nz) for a grid), `seeds`
@@ -408,8 +408,8 @@ def write_walk(renderer, out, *, keyframes=None, n_keyframes: int = 4, seeds=Non
     cancel() returning True stops the export, removes the partial output and returns a result with
     cancelled=True. Any exception (KeyboardInterrupt included) also removes the partial output.
     """
+    from latentlab.inference.render import UPSCALE_METHODS, frames_rgb, frames_yuv420
     from latentlab.latent import EASINGS, INTERPOLATIONS, truncate, walk_keyframes, walk_length, walk_slice
-    from latentlab.render import UPSCALE_METHODS, frames_rgb, frames_yuv420
 
     start_time = time.perf_counter()
     if int(frames) != frames or frames < 1:

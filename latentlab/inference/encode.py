@@ -2,7 +2,7 @@
 attribute vectors stored beside the checkpoint (Larsen et al. 2016, docs/algorithms.md §3). No Qt.
 
 The vector arithmetic and the vectors file live in latentlab.latent; this module decides which
-labelled images go in. Directions from two folders of photos, for every model, are latentlab.api's
+labelled images go in. Directions from two folders of photos, for every model, are latentlab.inference.api's
 Model.direction_from_folders.
 """
 
@@ -33,7 +33,7 @@ from latentlab.latent.attributes import (  # noqa: F401
 # -- the model ----------------------------------------------------------------------------------
 def load_encoder_model(path: str | Path):
     """A Renderer holding the checkpoint's decoder and encoder; UserError when it has no encoder."""
-    from latentlab.render import Renderer
+    from latentlab.inference.render import Renderer
 
     renderer = Renderer.from_checkpoint(path)
     if not renderer.has_encoder:
@@ -109,7 +109,7 @@ def check_cell(cell: int | None) -> None:
 def pairs_image(inputs: np.ndarray, reconstructions: np.ndarray, cell: int | None = None) -> np.ndarray:
     """One row per photo: input | reconstruction, each cell upscaled to `cell` px (nearest)."""
     check_cell(cell)
-    from latentlab.render import upscale
+    from latentlab.inference.render import upscale
     from latentlab.run.grids import tile
 
     cells = np.stack([inputs, reconstructions], axis=1).reshape(-1, *inputs.shape[1:])

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from latentlab.config import UserError
+from latentlab.inference.render_onnx import ORT_MAX_BATCH, ort_generator
 from latentlab.latent.choices import UPSCALE_NAMES
-from latentlab.render_onnx import ORT_MAX_BATCH, ort_generator
 from latentlab.run.grids import to_uint8
 
 

@@ -351,7 +351,7 @@ def outlined(pixels: np.ndarray, box, cell: int, color=(255, 60, 60)) -> np.ndar
 
 def rows_image(rows: Sequence[Sequence[np.ndarray]], cell: int) -> np.ndarray:
     """One row per photo of equal cells (each upscaled to `cell` px), 2 px white gaps between them."""
-    from latentlab.render import upscale
+    from latentlab.inference.render import upscale
     from latentlab.run.grids import tile
 
     cells = []
