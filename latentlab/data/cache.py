@@ -29,7 +29,7 @@ import numpy as np
 from latentlab.atomic import AtomicFile, write_with
 from latentlab.config import UserError
 from latentlab.data import synthetic
-from latentlab.data.decode import CROPS, BadImage, decode, reason_kind
+from latentlab.data.decode import CROPS, BadImage, decode, reason_kind, resolve_crop
 from latentlab.data.sources import Source, parse_spec
 
 CACHE_FORMAT = 1
@@ -92,16 +92,6 @@ def default_cache_dir(platform: str | None = None, environ: Mapping[str, str] | 
     xdg = env.get("XDG_CACHE_HOME", "").strip()
     # The XDG spec ignores a relative $XDG_CACHE_HOME.
     return (Path(xdg) if xdg and os.path.isabs(xdg) else home / ".cache") / "latentlab"
-
-
-def resolve_crop(crop: str, dataset: str, arch: str) -> str:
-    if crop != "auto":
-        return crop
-    if dataset == "lfw":
-        return "lfw150"
-    if dataset == "celeba" and arch == "vaegan":
-        return "celeba148"
-    return "center"
 
 
 _BUILD_TMP = re.compile(r"\.build-(?P<host>.+)-(?P<pid>\d+)\.tmp$")

@@ -51,7 +51,7 @@ def photo_crop(cfg: Config) -> str:
     Synthetic faces are rendered whole and square, so photos are centre-cropped; an explicit
     data.crop is used as is; "auto" is resolved the way the data loader resolves it.
     """
-    from latentlab.data.cache import resolve_crop
+    from latentlab.data.decode import resolve_crop
 
     source = cfg.data.source.strip()
     if source == "synthetic" or source.startswith("synthetic:"):
