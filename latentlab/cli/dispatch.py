@@ -28,14 +28,8 @@ from latentlab.cli.common import (
 from latentlab.cli.progress import silence
 from latentlab.cli.streams import BackgroundErrors, NamedStdout, describe_os_error, reopen_closed_streams, say_error
 from latentlab.config import UserError
-from latentlab.latent.choices import (
-    EASING_NAMES,
-    INTERPOLATION_NAMES,
-    TIMELAPSE_CRF,
-    TIMELAPSE_PRESET,
-    UPSCALE_NAMES,
-    X264_PRESETS,
-)
+from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES, UPSCALE_NAMES
+from latentlab.media.x264 import TIMELAPSE_CRF, TIMELAPSE_PRESET, WALK_CRF, WALK_PRESET, X264_PRESETS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -167,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     tl.add_argument("--label", action="store_true", help="burn the step and epoch into the bottom-left corner")
     tl.add_argument("--hold-last", type=float, default=0.0, metavar="SECONDS", help="show the last grid this long")
     tl.add_argument("--preset", default=TIMELAPSE_PRESET, choices=X264_PRESETS, metavar="NAME",
-                    help=f"x264 preset of an MP4, at crf {TIMELAPSE_CRF}: ultrafast matches veryfast at crf 16 in "
+                    help=f"x264 preset of an MP4, at crf {TIMELAPSE_CRF}: ultrafast matches {WALK_PRESET} at crf {WALK_CRF} in "
                     "quality at 1.3-2.8x the speed; veryfast writes files about half the size "
                     f"(default: {TIMELAPSE_PRESET})")
 

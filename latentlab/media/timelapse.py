@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.latent.choices import TIMELAPSE_CRF, TIMELAPSE_PRESET, X264_PRESETS
 from latentlab.media.pipeline import pipeline
 from latentlab.media.video import MAX_SIDE, WalkResult, check_output, open_writer
+from latentlab.media.x264 import TIMELAPSE_CRF, TIMELAPSE_PRESET, X264_PRESETS
 from latentlab.run.layout import RunLayout
 
 DEFAULT_SIDE = 512  # grids shorter than this are upscaled by the smallest whole factor reaching it
