@@ -211,7 +211,7 @@ def run(args, app, panel, ckpt, tmp) -> None:
     import torch
 
     from latentlab.config import load_preset
-    from latentlab.gui.models.loading import load_checkpoint_model
+    from latentlab.gui.state.loading import load_checkpoint_model
     from latentlab.gui.train.worker import TrainingSession
 
     def build():

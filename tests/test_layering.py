@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "latentlab"
 GUI = PACKAGE / "gui"
 TABS = ("train", "explore", "record", "metrics")
-SHARED = ("widgets", "models")  # used by several tabs: may import no tab
+SHARED = ("widgets", "state")  # used by several tabs: may import no tab
 SHELL_TAB_USERS = ("app.py", "main_window.py")  # the shell puts the tabs into the window
 QT = ("PySide6", "pyqtgraph", "shiboken6")
 
@@ -67,7 +67,7 @@ def test_every_gui_subpackage_is_a_tab_or_shared():
 def test_tabs_never_import_each_other(tab):
     crossings = [(module_name(path), name) for path in sources(GUI / tab) for name in imports_of(path)
                  if tab_of(name) not in (None, tab)]
-    assert not crossings, f"move what these share into gui/widgets or gui/models: {crossings}"
+    assert not crossings, f"move what these share into gui/widgets or gui/state: {crossings}"
 
 
 def test_shared_gui_code_imports_no_tab():
@@ -77,8 +77,8 @@ def test_shared_gui_code_imports_no_tab():
     assert not crossings
 
 
-def test_gui_models_have_no_qt():
-    offenders = [(module_name(path), name) for path in sources(GUI / "models") for name in imports_of(path)
+def test_gui_state_has_no_qt():
+    offenders = [(module_name(path), name) for path in sources(GUI / "state") for name in imports_of(path)
                  if name.split(".")[0] in QT]
     assert not offenders
 
@@ -139,7 +139,7 @@ def test_no_import_runs_back_up_the_layers():
     assert upward == []
 
 
-# Panels share state only through the Workspace (gui/models/workspace.py): a tab never looks the
+# Panels share state only through the Workspace (gui/state/workspace.py): a tab never looks the
 # window or another panel up by name, which no import check could see.
 WINDOW_NAMES = ("window", "main_window")
 PANEL_ATTRIBUTES = tuple(f"{tab}_panel" for tab in TABS)  # the window's handles on its tabs

@@ -33,13 +33,13 @@ from PySide6.QtWidgets import (
 from latentlab import latent  # its torch-using parts load on first use, after the window shows
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
-from latentlab.gui.models.loading import MODEL, WEIGHTS
-from latentlab.gui.models.workspace import RUN, TRAINING, Workspace
 from latentlab.gui.record.export import WalkExport, ask_video_path
 from latentlab.gui.record.keyframes import KeyframeList
 from latentlab.gui.record.options import build_options
 from latentlab.gui.record.preview import WalkPreview
 from latentlab.gui.record.timelapse import TimelapseWidget
+from latentlab.gui.state.loading import MODEL, WEIGHTS
+from latentlab.gui.state.workspace import RUN, TRAINING, Workspace
 from latentlab.gui.widgets.alerts import MessageBanner
 
 
@@ -306,7 +306,7 @@ class RecordPanel(QWidget):
         if self.renderer is None or not self.has_encoder:
             self.show_error(f"{path}: only a VAE/GAN has an encoder; open one in the Explore panel")
             return
-        from latentlab.gui.models.loading import load_photo_for
+        from latentlab.gui.state.loading import load_photo_for
 
         info, renderer = self.workspace.model.info, self.renderer
 

@@ -13,7 +13,7 @@ import time
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
 
-from latentlab.gui.models.series import MetricSeries, rows_to_columns
+from latentlab.gui.state.series import MetricSeries, rows_to_columns
 from latentlab.gui.train.setup import TrainStatusWidget
 from latentlab.gui.widgets.alerts import AlertsWidget, MessageBanner
 from latentlab.gui.widgets.plots import MetricsPlotWidget

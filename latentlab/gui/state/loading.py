@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.gui.models.events import ChangeModel
+from latentlab.gui.state.events import ChangeModel
 
 PRINCIPAL_SAMPLES = 2000
 PRINCIPAL_COMPONENTS = 20
