@@ -8,7 +8,6 @@ Model.direction_from_folders.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ from latentlab.latent.attributes import (  # noqa: F401
     read_attributes,
     store_attributes,
 )
+from latentlab.models.common import eval_module, from_uint8
 
 
 # -- the model ----------------------------------------------------------------------------------
@@ -125,20 +125,14 @@ def write_pairs(encoded: EncodedPhotos, out: str | Path, cell: int | None = None
 
 
 # -- identity -----------------------------------------------------------------------------------
-def _eval_copy(net: torch.nn.Module) -> torch.nn.Module:
-    # A net in training mode may belong to a live Trainer: never disturb its BatchNorm statistics.
-    return copy.deepcopy(net).eval() if net.training else net
-
-
 def to_float(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, S, S, 3) -> float (N, 3, S, S) in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-    return x.div_(127.5).sub_(1.0)
+    return from_uint8(torch.from_numpy(np.ascontiguousarray(images)))
 
 
 def reconstruct(G: torch.nn.Module, E: torch.nn.Module, images: np.ndarray, batch: int = 64) -> torch.Tensor:
     """Dec(mu(x)) for uint8 images, float (N, 3, S, S) in [-1, 1] on the CPU, eval-mode nets."""
-    G, E = _eval_copy(G), _eval_copy(E)
+    G, E = eval_module(G), eval_module(E)
     device = next(iter(G.parameters()), torch.empty(0)).device
     x = to_float(images)
     out = []

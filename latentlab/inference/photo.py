@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from latentlab.config import UserError
+from latentlab.models.common import from_uint8
 from latentlab.run.grids import to_uint8
 
 DEFAULT_STEPS = 150
@@ -72,7 +73,7 @@ def _to_float(images: np.ndarray, device) -> torch.Tensor:
     x = torch.from_numpy(np.array(images, np.uint8)).to(device)  # a copy: photos may be read-only
     if x.dim() == 3:
         x = x[None]
-    return x.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return from_uint8(x)
 
 
 class _Loss:

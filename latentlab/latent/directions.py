@@ -7,7 +7,6 @@ difference of the encoder's mean latent over images with and without a label (La
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -15,14 +14,7 @@ import torch
 
 from latentlab.config import UserError
 from latentlab.latent.attributes import AttributeSet
-
-
-def _eval_module(module: torch.nn.Module) -> torch.nn.Module:
-    # A module still in training mode may be the live one of a running Trainer: running it would
-    # update its BatchNorm statistics under the trainer's feet, so work on an eval copy instead.
-    if module.training:
-        module = copy.deepcopy(module).eval()
-    return module
+from latentlab.models.common import eval_module, from_uint8
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:
@@ -60,7 +52,7 @@ def principal_directions(G: torch.nn.Module, n_samples: int = 2000, n_components
         raise UserError(f"principal directions need at least 2 samples (got {n_samples})")
     if n_components < 1:
         raise UserError(f"principal directions: n_components must be at least 1 (got {n_components})")
-    model = _eval_module(G)
+    model = eval_module(G)
     device = _device_of(model)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     z = torch.randn(n_samples, nz, generator=gen, dtype=torch.float32)
@@ -142,13 +134,13 @@ def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[st
         usable.append((name, lab))
     if not usable:
         return result
-    model = _eval_module(E)
+    model = eval_module(E)
     device = _device_of(model)
     mus = []
     with torch.inference_mode():
         for start in range(0, len(idx), batch):
             chunk = torch.from_numpy(np.ascontiguousarray(images[idx[start:start + batch]])).to(device)
-            x = chunk.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+            x = from_uint8(chunk)
             mu, _ = model(x)
             mus.append(mu.float().cpu())
             if progress is not None:
