@@ -1,4 +1,5 @@
-"""The `latentlab` command, one module per command family: `dispatch` (the parser and dispatch),
+"""The `latentlab` command, one module per command family: `dispatch` (the top parser and dispatch; each family
+builds its own commands' parsers),
 `train`, `media` (sample, walk, timelapse), `photo` (align, project, encode), `edit` (edit, walk
 --direction, attributes), `runs` (presets, import-dcgan, tensorboard, metrics, export), with what they
 share in `common`, `progress` (the progress line) and `streams` (closed and full standard streams,

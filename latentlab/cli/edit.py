@@ -18,9 +18,9 @@ from latentlab.config import UserError
 
 def add_parsers(sub) -> None:
     e = add_command(sub, "edit", "edit photos' faces along named directions (any model): input | found | edited rows",
-                "latentlab edit model.safetensors me.jpg --direction smile=+2 --out rows.png",
-                "latentlab edit model.safetensors a.jpg b.jpg --direction smile=2 --direction glasses=-1 "
-                "--keep hair --out rows.png --latents edited.json")
+                    "latentlab edit model.safetensors me.jpg --direction smile=+2 --out rows.png",
+                    "latentlab edit model.safetensors a.jpg b.jpg --direction smile=2 --direction glasses=-1 "
+                    "--keep hair --out rows.png --latents edited.json")
     e.add_argument("checkpoint", help="any latentlab checkpoint with named directions (`latentlab attributes`)")
     e.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (the face is found and aligned)")
     e.add_argument("--direction", action="append", default=[], required=True, metavar="NAME=AMOUNT",
@@ -230,3 +230,24 @@ def cmd_attributes(args) -> int:
         return 0
     print("\n".join(format_rows(attrs)))
     return 0
+
+
+def add_attributes_parser(sub) -> None:
+    a = add_command(sub, "attributes", "compute (with --data or --with/--without) or list attribute vectors",
+                    "latentlab attributes vaegan.safetensors --data celeba:~/celeba --attr Smiling --attr Eyeglasses",
+                    "latentlab attributes vaegan.safetensors --with hats/ --without no-hats/ --name hat")
+    a.add_argument("checkpoint", help="any checkpoint (--data needs a VAE/GAN); vectors go to "
+                   "CKPT.attributes.safetensors")
+    a.add_argument("--data", help="a VAE/GAN and a labelled source: synthetic | celeba:PATH (each label gives a "
+                   "vector)")
+    a.add_argument("--attr", action="append", default=[], metavar="NAME",
+                   help="with --data: only these labels (refused by name if one lacks examples)")
+    a.add_argument("--with", dest="with_dir", metavar="DIR", help="photos that have the attribute (cropped like "
+                   "the training data; each projected into the model, cached)")
+    a.add_argument("--without", dest="without_dir", metavar="DIR", help="photos that do not")
+    a.add_argument("--name", help="with --with/--without: the attribute's name")
+    a.add_argument("--remove", metavar="NAME", help="delete the stored direction NAME")
+    a.add_argument("--steps", type=positive_int, help="with --with/--without: projection steps per photo "
+                   "(default 150; 50 refining a VAE/GAN's encoder)")
+    add_device_option(a, "with --with/--without: where to project")
+    a.add_argument("--max-images", type=positive_int, default=2000, help="at most this many images per source")

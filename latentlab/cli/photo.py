@@ -18,8 +18,8 @@ from latentlab.config import UserError
 
 def add_parsers(sub) -> None:
     a = add_command(sub, "align", "find the face in photos and write it aligned like a model's training data",
-                "latentlab align me.jpg group.jpg --out aligned/ --like model.safetensors",
-                "latentlab align photo.jpg --out aligned/ --crop lfw --size 128 --box 120,80,200,200")
+                    "latentlab align me.jpg group.jpg --out aligned/ --like model.safetensors",
+                    "latentlab align photo.jpg --out aligned/ --crop lfw --size 128 --box 120,80,200,200")
     a.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (EXIF rotation honoured)")
     a.add_argument("--out", required=True, metavar="DIR", help="folder for the aligned PNGs (created if missing)")
     like = a.add_mutually_exclusive_group()
@@ -30,8 +30,8 @@ def add_parsers(sub) -> None:
     _face_options(a)
 
     p = add_command(sub, "project", "find the latent of a photo's face in any model (GAN inversion)",
-                "latentlab project model.safetensors me.jpg --out rows.png --latents me.json",
-                "latentlab project model.safetensors group.jpg --face 2 --steps 300 --out rows.png")
+                    "latentlab project model.safetensors me.jpg --out rows.png --latents me.json",
+                    "latentlab project model.safetensors group.jpg --face 2 --steps 300 --out rows.png")
     p.add_argument("checkpoint", help="any latentlab checkpoint (DCGAN, 2015 GAN, imported netG, VAE/GAN)")
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (EXIF rotation honoured)")
     p.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | aligned | result")
@@ -177,3 +177,15 @@ def cmd_encode(args) -> int:
     print(f"latentlab: wrote {len(encoded.names)} input | reconstruction pair(s) to {out} "
           f"({encoded.crop} crop{skipped})", file=sys.stderr)
     return 0
+
+
+def add_encode_parser(sub) -> None:
+    e = add_command(sub, "encode", "encode photos with a VAE/GAN: write input | reconstruction pairs",
+                    "latentlab encode vaegan.safetensors me.jpg friend.png --out pairs.png",
+                    "latentlab encode vaegan.safetensors photos/*.jpg --out pairs.png --crop center --size 128")
+    e.add_argument("checkpoint", help="a VAE/GAN checkpoint")
+    e.add_argument("images", nargs="+", metavar="IMAGE", help="photos (any size; EXIF rotation, grayscale, RGBA)")
+    e.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | reconstruction")
+    e.add_argument("--crop", choices=["auto", "center", "celeba148", "lfw150", "none"], default="auto",
+                   help="how photos are cropped (auto: like the model's training data, else centre)")
+    e.add_argument("--size", type=positive_int, help="px per cell in the PNG (default: the model's size)")

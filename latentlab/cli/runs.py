@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from latentlab.cli.common import check_out_folder, checked_output
+from latentlab.cli.common import add_command, check_out_folder, checked_output, positive_int
 from latentlab.config import UserError
 from latentlab.run.layout import RunLayout
 
@@ -99,3 +99,55 @@ def cmd_export(args) -> int:
         print(f"latentlab: wrote the {role} as {'ONNX' if fmt == 'onnx' else 'TorchScript'} to {path} "
               f"in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def add_presets_parser(sub) -> None:
+    add_command(sub, "presets", "list the presets", "latentlab presets")
+
+
+
+def add_import_dcgan_parser(sub) -> None:
+    i = add_command(sub, "import-dcgan", "convert a PyTorch DCGAN-example netG.pth into a latentlab checkpoint",
+                    "latentlab import-dcgan netG_epoch_24.pth --out celeba-dcgan.safetensors",
+                    "latentlab import-dcgan netG.pth --out small.safetensors --nz 64 --ngf 32")
+    i.add_argument("netg", metavar="NETG.pth", help="a state dict saved by the PyTorch DCGAN example or tutorial")
+    i.add_argument("--out", required=True, help="the checkpoint to write (.safetensors)")
+    i.add_argument("--nz", type=positive_int, default=100, help="latent size the generator was trained with")
+    i.add_argument("--ngf", type=positive_int, default=64, help="generator width it was trained with")
+    i.add_argument("--force", action="store_true", help="replace --out if it exists")
+
+
+
+def add_tensorboard_parser(sub) -> None:
+    tb = add_command(sub, "tensorboard", "write or back-fill TensorBoard event files (RUN/tb/) for runs",
+                     "latentlab tensorboard runs/tiny runs/dcgan")
+    tb.add_argument("runs", nargs="+", metavar="RUN", help="run directories; each gets RUN/tb/ rebuilt from its logs")
+
+
+
+def add_metrics_parser(sub) -> None:
+    m = add_command(sub, "metrics", "quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid",
+                    "latentlab metrics runs/tiny/checkpoints/latest.safetensors --n 1000",
+                    "latentlab metrics model.safetensors --data celeba:~/celeba --fid --json scores.json")
+    m.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
+    m.add_argument("--data", help="the real images (default: the source the checkpoint was trained on)")
+    m.add_argument("--n", type=positive_int, default=2000, help="generated and real images compared")
+    m.add_argument("--seed", type=int, default=None, help="seed of the generated z (default: fixed)")
+    m.add_argument("--fid", action="store_true", help="also FID and KID (torchmetrics; needs the Inception weights)")
+    m.add_argument("--inception", metavar="PATH", help="the FID Inception weights file "
+                   "(weights-inception-2015-12-05-6726825d.pth); default: torch's cache, else downloaded")
+    m.add_argument("--json", metavar="FILE", help="also write the values to this JSON file")
+
+
+
+def add_export_parser(sub) -> None:
+    x = add_command(sub, "export", "export the generator (and a VAE/GAN's encoder) as ONNX or TorchScript",
+                    "latentlab export vaegan.safetensors --onnx G.onnx --encoder E.onnx",
+                    "latentlab export model.safetensors --onnx G16.onnx --batch 16 --torchscript G.pt")
+    x.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
+    x.add_argument("--onnx", metavar="G.onnx", help="write the generator as ONNX (needs latentlab[export])")
+    x.add_argument("--torchscript", metavar="G.pt", help="write the generator as TorchScript")
+    x.add_argument("--encoder", metavar="E.onnx|E.pt", help="also write a VAE/GAN's encoder (mu, logvar); "
+                   "the format follows the suffix")
+    x.add_argument("--batch", default="dynamic", metavar="dynamic|N",
+                   help="batch size of the ONNX graph: any, or a fixed N (TorchScript takes any)")

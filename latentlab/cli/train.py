@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from latentlab.cli.common import add_command, positive_int
 from latentlab.cli.progress import ProgressLine
 from latentlab.config import UserError
 from latentlab.run.layout import RunLayout
@@ -109,3 +110,26 @@ def cmd_train(args) -> int:
             signal.signal(sig, handler)
     dist.close()
     return status
+
+
+def add_train_parser(sub) -> None:
+    t = add_command(sub, "train", "train a model headless (also under torchrun)",
+                    "latentlab train --preset tiny --out runs/tiny --steps 2000",
+                    "torchrun --nproc-per-node 4 -m latentlab train --preset dcgan --data celeba:~/celeba --out runs/d")
+    t.add_argument("--preset", help="a preset name (see `latentlab presets`)")
+    t.add_argument("--config", help="a config.toml (e.g. RUN/config.toml) to rerun")
+    t.add_argument("--data", help="synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH (default: the preset's)")
+    t.add_argument("--out", help="the run directory (default: runs/PRESET-TIMESTAMP)")
+    t.add_argument("--steps", type=positive_int, help="total steps of the run (default: the preset's)")
+    t.add_argument("--epochs", type=positive_int, help="total epochs (when --steps is not given)")
+    t.add_argument("--batch", type=positive_int, help="images per step, over all ranks (default: the preset's)")
+    t.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"],
+                   help="where to train; auto: CUDA, then MPS, then the CPU (default: the preset's)")
+    t.add_argument("--seed", type=int, help="seed of the weights, the data order and the noise (default: the preset's)")
+    again = t.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its latest checkpoint (--set still changes a setting)")
+    again.add_argument("--force-new", action="store_true",
+                       help="start a fresh run in --out, moving an existing run there to OUT.old-TIME first")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config key")
+    t.add_argument("--quiet", action="store_true", help="no progress line")
