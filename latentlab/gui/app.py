@@ -70,6 +70,8 @@ def make_application(argv: list[str] | None = None) -> QApplication:
         use_settings_dir(os.environ["LATENTLAB_SETTINGS_DIR"])
     apply_theme(app)
     configure_pyqtgraph()
+    from latentlab.gui import wheel
+    wheel.install(app)
     return app
 
 
