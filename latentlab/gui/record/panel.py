@@ -62,6 +62,13 @@ class RecordPanel(QWidget):
                 self.set_model(self.explore.info)
         self._update_enabled()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # A launch that opens on this tab needs the Explore panel's default model without a visit there
+        # (Workspace: the default model becomes the workspace's to load).
+        if self.explore is not None and self.explore.info is None and hasattr(self.explore, "open_demo_soon"):
+            self.explore.open_demo_soon()
+
     # -- construction -------------------------------------------------------------------------------
     def _build_ui(self) -> None:
         self.banner = MessageBanner()
@@ -229,9 +236,7 @@ class RecordPanel(QWidget):
         if self.explore is None or self.explore.info is None:
             self.show_error("Open a model in the Explore panel first")
             return
-        source = self.explore.state.source or "current latent"
-        label = source if self.explore.state.is_pure_seed() else f"edited {source}"
-        self.add_latent(self.explore.current_latent(), label)
+        self.add_latent(self.explore.current_latent(), self.explore.state.label() or "current latent")
 
     def _fill_bookmarks(self) -> None:
         self.bookmark_menu.clear()

@@ -54,6 +54,7 @@ class TrainPanel(QWidget):
         self.follower: RunFollower | None = None
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
         self.state = "idle"
+        self._polls = self._quiet_polls = 0  # reads of the attached run (_follower_polled)
         # While a resumed run's history is read in the background: the session's reports, held back
         # until the history is on the plot, as (handler, payload); None when nothing is pending.
         self._held: list[tuple] | None = None
@@ -200,7 +201,8 @@ class TrainPanel(QWidget):
         self.live_box.setEnabled(state in ("training", "paused"))
         label = {"idle": "Idle", "starting": "Starting…", "training": "Training", "paused": "Paused",
                  "stopping": "Stopping: writing a checkpoint…", "attached": "Attached"}[state]
-        self.status.show_state(label, live=state in ("training", "attached"))
+        # An attached run has a speed and an ETA only once it is seen growing (_follower_polled).
+        self.status.show_state(label, live=state == "training")
         if self.run_dir is not None:
             self.compare.set_own_run(self.run_dir)
         self.state_changed.emit(state)
@@ -380,8 +382,13 @@ class TrainPanel(QWidget):
             session.deleteLater()
         self.view.refresh()
         step = self.series.last_step()
-        if self.total_steps and step >= self.total_steps:
+        finished = bool(self.total_steps and step >= self.total_steps)
+        if finished:
             self.output.new_run(self._base_cfg.name)  # the next Start should not reopen a finished run
+        if self.run_dir is not None:
+            self.view.info.setText(f"{'Finished' if finished else 'Stopped'} at step {step:,} of "
+                                   f"{self.total_steps:,}: {self.run_dir}" if self.total_steps else
+                                   f"Stopped at step {step:,}: {self.run_dir}")
         self._set_state("idle")
 
     def toggle_pause(self) -> None:
@@ -452,12 +459,27 @@ class TrainPanel(QWidget):
         w.events_read.connect(self.view.ingest_events)
         w.samples_found.connect(self.view.add_grids)
         w.failed.connect(self.show_error)
+        w.polled.connect(self._follower_polled)
+        self._polls = self._quiet_polls = 0
         self.follower.start()
         self.view.info.setText(f"Attached to {path}: following it live. Start resumes it from its latest checkpoint.")
         app_settings.remember_run(path)
         self._set_state("attached")
         self.run_attached.emit(str(path))
         return True
+
+    QUIET_POLLS = 60  # reads without a new row (about 15 s) before an attached run counts as not moving
+
+    def _follower_polled(self, rows: int) -> None:
+        """The first read is the run's history; rows after it mean another process is training it."""
+        self._polls += 1
+        if self.state != "attached" or self._polls == 1:
+            return
+        self._quiet_polls = 0 if rows else self._quiet_polls + 1
+        moving = self._quiet_polls < self.QUIET_POLLS
+        if moving != self.status.live:
+            self.status.show_state("Attached: training elsewhere" if moving else "Attached", live=moving)
+            self.view.refresh()
 
     def detach(self) -> None:
         self._held = None  # a pending history read was for the view being replaced
