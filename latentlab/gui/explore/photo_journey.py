@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.config import UserError
-from latentlab.gui.background import run_in_background
 from latentlab.gui.explore.projection import FaceBoxView, PhotoJobs
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
@@ -112,6 +111,7 @@ class PhotoProjectionWidget(QWidget):
         self.references: dict[tuple, float] = {}  # (model, stage, steps, restarts) -> training images' error
         self._read_job = self._project_job = -1
         self._stage = ""  # "encoder" | "search": what the running job is
+        self._pending_verdict: tuple | None = None  # (reference key, the photo's error) awaiting a measurement
         self.open_button.clicked.connect(self.choose_photo)
         self.find_button.clicked.connect(self.find)
         self.stop_button.clicked.connect(self.stop)
@@ -123,6 +123,7 @@ class PhotoProjectionWidget(QWidget):
         self.jobs.progressed.connect(self._progressed)
         self.jobs.finished.connect(self._finished)
         self.jobs.failed.connect(self._failed)
+        self.jobs.measured.connect(self._measured)
         self._set_running(False)
 
     # -- the model ----------------------------------------------------------------------------------
@@ -141,6 +142,7 @@ class PhotoProjectionWidget(QWidget):
         self.result.set_array(None)
         self.progress.setValue(0)
         self.verdict.hide()
+        self._pending_verdict = None
         if self.has_encoder:
             self.find_button.setText("Refine")
             self.find_button.setToolTip("Search further from the encoder's answer (projection: Zhu et al. 2016; "
@@ -167,6 +169,7 @@ class PhotoProjectionWidget(QWidget):
         self.aligned.set_array(None)
         self.result.set_array(None)
         self.verdict.hide()
+        self._pending_verdict = None
         self._project_job = -1
         self._set_running(False)
         self.status.setText(f"Reading {Path(path).name}…")
@@ -214,6 +217,7 @@ class PhotoProjectionWidget(QWidget):
         self.aligned.set_array(aligned.image)
         self.result.set_array(None)
         self.verdict.hide()
+        self._pending_verdict = None
         how = "your box" if view.box is not None else ("the eyes" if not aligned.from_box else "the face box")
         count = f"{len(view.faces)} face(s) found; " if view.faces else ""
         self.status.setText(f"{name}: {count}aligned by {how} ({self.conv.name} crop). Click a face to pick "
@@ -292,11 +296,12 @@ class PhotoProjectionWidget(QWidget):
         if key in self.references:
             self._show_verdict(error, self.references[key])
             return
-        info, renderer, path = self.info, self.renderer, self.path
+        info, renderer = self.info, self.renderer
         if info is None or not getattr(info, "data_source", None):
             return  # an imported generator does not record its training data
+        self._pending_verdict = (key, error)
 
-        def measure():
+        def measure(should_stop):
             from latentlab.gui.models.loading import training_image
             from latentlab.photo import training_error
 
@@ -304,16 +309,15 @@ class PhotoProjectionWidget(QWidget):
             train = max(1, (info.synthetic_count or count) - (info.holdout or 0)) \
                 if info.data_source == "synthetic" else count
             images = [training_image(info, i * max(1, train // count)) for i in range(count)]
-            return training_error(renderer.G, images, E=renderer.E, steps=key[3], restarts=key[4])
+            return training_error(renderer.G, images, E=renderer.E, steps=key[3], restarts=key[4],
+                                  should_stop=should_stop)
 
-        def done(reference, error_text):
-            if error_text:
-                return  # no reference at hand (the data moved): the photo's result stands unjudged
-            self.references[key] = reference
-            if renderer is self.renderer and path == self.path and self._reference_key(stage) == key:
-                self._show_verdict(error, reference)
+        self.jobs.measure(key, measure)
 
-        run_in_background(measure, done)
+    def _measured(self, key, reference: float) -> None:
+        self.references[key] = reference
+        if self._pending_verdict is not None and self._pending_verdict[0] == key:
+            self._show_verdict(self._pending_verdict[1], reference)
 
     def _show_verdict(self, error: float, reference: float) -> None:
         from latentlab.photo import far_from_training

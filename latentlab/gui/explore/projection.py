@@ -39,11 +39,13 @@ class PhotoJobs(QObject):
     finished = Signal(int, object)  # job, latentlab.photo.Projection
     failed = Signal(int, str)  # job, one-line message
     stopped = Signal(int)  # job
+    measured = Signal(object, float)  # key, the training images' error (a measurement beside the jobs)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.job = 0
         self._cancel = threading.Event()
+        self._measure_cancel = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def _start(self, work) -> int:
@@ -92,10 +94,27 @@ class PhotoJobs(QObject):
 
         return self._start(work)
 
+    def measure(self, key, work) -> None:
+        """`work(should_stop) -> float` on its own thread, beside the photo's job (it does not replace it)."""
+        cancel = self._measure_cancel
+
+        def run():
+            try:
+                value = work(cancel.is_set)
+            except Exception:  # noqa: BLE001 - no reference at hand (data moved, cancelled): nothing said
+                return
+            if not cancel.is_set():
+                self.measured.emit(key, float(value))
+
+        thread = threading.Thread(target=run, name="latentlab-photo-reference", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
     def stop(self) -> None:
         self._cancel.set()
 
     def shutdown(self, timeout_s: float = 1.0) -> bool:
+        self._measure_cancel.set()
         self.stop()
         for t in self._threads:
             t.join(timeout_s)
