@@ -476,7 +476,7 @@ class TrainPanel(QWidget):
         if self.state != "attached" or self._polls == 1:
             return
         self._quiet_polls = 0 if rows else self._quiet_polls + 1
-        moving = self._quiet_polls < self.QUIET_POLLS
+        moving = bool(rows) or (self.status.live and self._quiet_polls < self.QUIET_POLLS)
         if moving != self.status.live:
             self.status.show_state("Attached: training elsewhere" if moving else "Attached", live=moving)
             self.view.refresh()
