@@ -297,6 +297,7 @@ class TrainPanel(QWidget):
         w = self.session.worker
         # Bound methods of this widget (never lambdas): Qt then queues each call onto the GUI thread.
         w.data_progressed.connect(self.status.show_loading)
+        w.data_progressed.connect(self.view.show_loading)
         w.run_started.connect(self._run_started)
         w.step_finished.connect(self._step_finished)
         w.sample_written.connect(self._sample_written)
@@ -380,6 +381,7 @@ class TrainPanel(QWidget):
         if session is not None:
             session.qthread.wait(2000)
             session.deleteLater()
+        self.view.end_loading()  # a run stopped or failed while its data was decoded
         self.view.refresh()
         step = self.series.last_step()
         finished = bool(self.total_steps and step >= self.total_steps)
