@@ -405,8 +405,10 @@ class ExplorePanel(QWidget):
         if self.view.image().isNull():
             return
         default = f"seed-{self.state.seed}.png" if self.state.is_pure_seed() else "latentlab-view.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Save the view as PNG", default, "PNG images (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save the view as PNG", app_settings.in_last_folder("export", default),
+                                              "PNG images (*.png)")
         if path:
+            app_settings.remember_folder("export", path)
             self.save_view(path)
 
     def save_view(self, path: str | Path, min_size: int = 256) -> bool:
