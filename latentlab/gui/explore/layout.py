@@ -99,7 +99,7 @@ def build_layout(panel: QWidget) -> None:
     panel.attributes = SliderBankWidget(-3.0, 3.0, "This model has no attribute vectors")
     panel.bookmarks = BookmarksWidget()
     panel.tabs = QTabWidget()
-    panel.tabs.setStyleSheet("QTabBar::tab { padding: 6px 10px; }")  # four tabs fit a narrow column
+    panel.tabs.setStyleSheet("QTabBar::tab { padding: 6px 8px; }")  # the five tabs fit the column at 1440 px
     panel.tabs.addTab(panel.dims, "Latent")
     panel.tabs.addTab(panel.directions, "Directions")
     panel.tabs.addTab(panel.attributes, "Attributes")
@@ -117,7 +117,7 @@ def build_layout(panel: QWidget) -> None:
     panel.main_split.addWidget(side)
     panel.main_split.setStretchFactor(0, 3)
     panel.main_split.setStretchFactor(1, 1)
-    panel.main_split.setSizes([1000, 430])
+    panel.main_split.setSizes([960, 480])
     layout = QHBoxLayout(panel)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(panel.main_split)

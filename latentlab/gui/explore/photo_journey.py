@@ -79,7 +79,7 @@ class PhotoProjectionWidget(QWidget):
 
         pictures = QGridLayout()
         pictures.setContentsMargins(0, 0, 0, 0)
-        for col, (view, caption, stretch) in enumerate(((self.faces_view, "photo", 4), (self.aligned, "aligned", 2),
+        for col, (view, caption, stretch) in enumerate(((self.faces_view, "photo", 3), (self.aligned, "aligned", 2),
                                                          (self.result, "found in the latent space", 2))):
             pictures.addWidget(view, 0, col)
             label = QLabel(caption)
@@ -235,6 +235,8 @@ class PhotoProjectionWidget(QWidget):
             return
         steps, restarts = (0, 1) if stage == "encoder" else (self.steps, self.restarts)
         self._stage = stage
+        self.verdict.hide()  # it judged the answer before this one
+        self._pending_verdict = None
         self.progress.setRange(0, max(1, steps))
         self.progress.setValue(0)
         self._set_running(True)
