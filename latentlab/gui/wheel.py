@@ -10,9 +10,11 @@ wheel event reaching one without the focus is declined, so Qt hands it to the sc
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox
+from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QApplication, QComboBox, QScrollBar
 
 GUARDED = (QAbstractSpinBox, QComboBox, QAbstractSlider)
+# A scroll area hands its wheel events to its scroll bars (which never take the focus): they scroll.
+FREE = (QScrollBar,)
 _WHEEL, _POLISH = QEvent.Wheel, QEvent.Polish
 
 
@@ -20,10 +22,11 @@ class WheelGuard(QObject):
     def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
         kind = event.type()
         if kind == _WHEEL:
-            if isinstance(obj, GUARDED) and not obj.hasFocus():
+            if isinstance(obj, GUARDED) and not isinstance(obj, FREE) and not obj.hasFocus():
                 event.ignore()  # unaccepted, the wheel event goes on to the parent (the scroll area)
                 return True
-        elif kind == _POLISH and isinstance(obj, GUARDED) and obj.focusPolicy() & Qt.WheelFocus == Qt.WheelFocus:
+        elif kind == _POLISH and isinstance(obj, GUARDED) and not isinstance(obj, FREE) and \
+                obj.focusPolicy() & Qt.WheelFocus == Qt.WheelFocus:
             obj.setFocusPolicy(Qt.StrongFocus)  # the wheel must not hand it the focus either
         return False
 

@@ -29,6 +29,14 @@ def test_the_wheel_over_an_unfocused_setting_changes_nothing_and_scrolls_the_for
     panel.setFocus()
     assert not wheel(seed)  # declined: Qt hands it to the scrolling form around the box
     assert seed.value() == before and not seed.hasFocus()
+    # The form itself still scrolls: its scroll area hands the wheel to its (never focused) scroll bar.
+    scroll = seed.parentWidget()
+    while not hasattr(scroll, "verticalScrollBar"):
+        scroll = scroll.parentWidget()
+    bar = scroll.verticalScrollBar()
+    assert bar.maximum() > 0
+    bar.setValue(bar.maximum())
+    assert wheel(bar) and bar.value() < bar.maximum()
     seed.setFocus()
     qtbot.waitUntil(seed.hasFocus)
     assert wheel(seed)
@@ -37,7 +45,7 @@ def test_the_wheel_over_an_unfocused_setting_changes_nothing_and_scrolls_the_for
 
 def test_every_kind_of_control_in_the_window_is_guarded(window, qtbot):
     controls = [w for w in window.findChildren(QSpinBox) + window.findChildren(QComboBox)
-                + window.findChildren(QSlider) if w.isEnabled()]
+                + window.findChildren(QSlider) if w.isEnabled()]  # (QScrollBar is no QSlider)
     assert len(controls) > 10
     for control in controls:
         window.setFocus()
