@@ -87,7 +87,7 @@ def build_layout(panel: QWidget) -> None:
     lower_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     lower_scroll.setMinimumHeight(lower.minimumSizeHint().height() + lower_scroll.horizontalScrollBar().sizeHint().height())
     panel.left_split.addWidget(lower_scroll)
-    panel.lower = lower_scroll
+    panel.lower_area = lower_scroll
     panel.left_split.setStretchFactor(0, 5)
     panel.left_split.setStretchFactor(1, 2)
     lower.setSizes([420, 520])

@@ -374,7 +374,7 @@ class ExplorePanel(QWidget):
         keyframes and the reconstruction below give the journey their room."""
         photo = which == "photo"
         self.stage.setCurrentWidget(self.photo if photo else self.stage.widget(0))
-        self.lower.setVisible(not photo)
+        self.lower_area.setVisible(not photo)
 
     def _come_forward(self) -> None:
         tabs = getattr(self.window(), "tabs", None)

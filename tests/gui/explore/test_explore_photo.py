@@ -48,7 +48,7 @@ def test_a_dropped_photo_is_projected_and_becomes_the_latent(qtbot, panel, tmp_p
     page = panel.photo
     page.steps, page.restarts = 12, 2
     open_photo(qtbot, panel, photos / "one.png")
-    assert panel.stage.currentWidget() is panel.photo and not panel.lower.isVisible()
+    assert panel.stage.currentWidget() is panel.photo and not panel.lower_area.isVisible()
     assert len(page.faces_view.faces) >= 1 and page.aligned.array().shape == (32, 32, 3)
     seen = []
     page.jobs.progressed.connect(lambda job, s: seen.append(s.step))
@@ -57,7 +57,7 @@ def test_a_dropped_photo_is_projected_and_becomes_the_latent(qtbot, panel, tmp_p
     assert seen and seen[-1] == 12 and page.progress.value() == 12
     assert panel.state.source == "photo one"
     qtbot.mouseClick(page.done_button, Qt.LeftButton)  # back to the generator view, the keyframes below
-    assert panel.stage.currentWidget() is not panel.photo and panel.lower.isVisible()
+    assert panel.stage.currentWidget() is not panel.photo and panel.lower_area.isVisible()
     shown = wait_view(qtbot, panel)
     np.testing.assert_array_equal(shown, page.result.array())  # the view renders the latent found
 
