@@ -91,9 +91,15 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out))
     if args.tabs:
-        for name, tab in (("train", window.train_panel), ("record", window.record_panel)):
+        record = window.record_panel
+        record.add_current_latent()  # the edited photo, then four seeds: a walk to preview
+        record.add_random(4, a)
+        for name, tab in (("train", window.train_panel), ("record", record)):
             window.tabs.setCurrentWidget(tab)
             wait(lambda: False, 0.5)
+            if tab is record:
+                wait(lambda: record.preview_frames is not None and not record.preview.busy, 60)
+                wait(lambda: False, 0.5)
             ok = window.grab().save(str(out.with_name(f"{out.stem}-{name}{out.suffix}"))) and ok
     dispose(window)
     print(f"latentlab: wrote {out}" if ok else f"latentlab: error: cannot write {out}", file=sys.stderr)
