@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.gui.theme import ACCENT, CURVE_COLORS, LEVEL_COLORS, MUTED
+from latentlab.run.layout import RunLayout
 
 POLL_MS = 1000
 SERIES = {  # plot -> (metric key, colour, label)
@@ -120,9 +121,9 @@ class MetricsPanel(QWidget):
                                                       symbolPen=pg.mkPen(color, width=1.6))
         self.plot_items["pr"].setYRange(0, 1, padding=0.05)
         self.plot_items["distance"].setLabel("bottom", "step")
-        # checkpoints/best.safetensors: the measurement it was pinned at, starred on the FD curve
+        # the best checkpoint: the measurement it was pinned at, starred on the FD curve
         self.best_marker = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush("#ffd54f"), pen=None)
-        self.best_marker.setToolTip("checkpoints/best.safetensors")
+        self.best_marker.setToolTip(str(RunLayout("").best))
         self.plot_items["distance"].addItem(self.best_marker)
         from latentlab.train.health import ARM_RATIO, COLLAPSE_RATIO
 
@@ -184,7 +185,7 @@ class MetricsPanel(QWidget):
 
     # -- measure now --------------------------------------------------------------------------------------
     def _latest_checkpoint(self) -> Path | None:
-        path = self.run_dir / "checkpoints" / "latest.safetensors" if self.run_dir else None
+        path = RunLayout(self.run_dir).latest if self.run_dir else None
         return path if path is not None and path.is_file() else None
 
     def measure_now(self) -> None:
@@ -220,7 +221,7 @@ class MetricsPanel(QWidget):
             from latentlab.metrics.tracking import evaluate_checkpoint
 
             try:
-                n = load_toml(run / "config.toml").train.quality_n
+                n = load_toml(RunLayout(run).config).train.quality_n
             except Exception:  # noqa: BLE001 - the checkpoint's own config still says what to compare
                 n = 256
             return evaluate_checkpoint(checkpoint, n=n, progress=stage.emit)
@@ -299,7 +300,7 @@ class MetricsPanel(QWidget):
         try:
             from latentlab.config import load_toml
 
-            every = load_toml(self.run_dir / "config.toml").train.quality_every
+            every = load_toml(RunLayout(self.run_dir).config).train.quality_every
         except Exception:  # noqa: BLE001, S110 - a hint only: an unreadable config just says less
             pass
         when = "are off for this run (train.quality_every = 0)" if every == 0 else \
