@@ -28,7 +28,7 @@ class ConfigError(UserError):
     pass
 
 
-def opt(default: Any, label: str, help: str = "", **kw) -> Any:  # noqa: A002 - the field's help text
+def opt(default: Any, label: str, help: str = "", **kw) -> Any:
     """A config field with its label (as the window shows it) and its one-line help in the field's
     metadata: the form, its tooltips and the docs read them here, so they cannot drift from the field."""
     return field(default=default, metadata={"label": label, "help": help}, **kw)

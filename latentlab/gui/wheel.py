@@ -19,7 +19,7 @@ _WHEEL, _POLISH = QEvent.Wheel, QEvent.Polish
 
 
 class WheelGuard(QObject):
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, obj, event) -> bool:
         kind = event.type()
         if kind == _WHEEL:
             if isinstance(obj, GUARDED) and not isinstance(obj, FREE) and not obj.hasFocus():

@@ -53,5 +53,5 @@ def test_the_cli_says_which_package_to_install(monkeypatch, capsys):
     monkeypatch.setattr(app_module.QApplication, "instance", staticmethod(lambda: None))
     assert main(["gui"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["latentlab: error: the window needs the system package libxcb-cursor0: install it "
-                   "(sudo apt install libxcb-cursor0) or launch with scripts/run.sh, which does"]
+    assert err == [("latentlab: error: the window needs the system package libxcb-cursor0: install it "
+                    "(sudo apt install libxcb-cursor0) or launch with scripts/run.sh, which does")]

@@ -9,24 +9,16 @@ while one projects replaces it, and Stop drops the job without touching the expl
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
-    QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from latentlab.config import UserError
-from latentlab.gui.widgets.image_view import ImageViewWidget, fit_rect, to_qimage
+from latentlab.gui.widgets.image_view import fit_rect, to_qimage
 
 HANDLE = 10  # px of the box's resize corner on screen
 

@@ -30,7 +30,6 @@ from latentlab.gui.record.export import WalkExport, ask_video_path
 from latentlab.gui.widgets.alerts import MessageBanner
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
-
 AUTO_SECONDS = 4.0  # the default fps plays the grids over this long (a 12-grid run: 3 fps, 4 s)
 MAX_AUTO_FPS = 30
 
