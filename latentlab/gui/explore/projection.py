@@ -62,6 +62,7 @@ class PhotoJobs(QObject):
     def read(self, path: str) -> int:
         def work(job, cancel):
             from latentlab.data.align import read_photo
+            from latentlab.data.decode import BadImage
             from latentlab.data.faces import detect_faces
 
             photo = read_photo(path)
