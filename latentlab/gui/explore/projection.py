@@ -9,6 +9,7 @@ while one projects replaces it, and Stop drops the job without touching the expl
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
@@ -65,7 +66,11 @@ class PhotoJobs(QObject):
             from latentlab.data.decode import BadImage
             from latentlab.data.faces import detect_faces
 
-            photo = read_photo(path)
+            try:
+                photo = read_photo(path)
+            except (UserError, BadImage) as exc:  # the message names the file, as the window shows it alone
+                text = str(exc)
+                raise UserError(text if Path(path).name in text else f"{Path(path).name}: {text}") from None
             faces = detect_faces(photo.pixels)
             if not cancel.is_set():
                 self.prepared.emit(job, (photo.pixels, faces))

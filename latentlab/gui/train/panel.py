@@ -57,6 +57,7 @@ class TrainPanel(QWidget):
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
         self.state = "idle"
         self._polls = self._quiet_polls = 0  # reads of the attached run (_follower_polled)
+        self._device = ""  # where the session trains, once it said so
         # While a resumed run's history is read in the background: the session's reports, held back
         # until the history is on the plot, as (handler, payload); None when nothing is pending.
         self._held: list[tuple] | None = None
@@ -364,6 +365,7 @@ class TrainPanel(QWidget):
         self.view.total_steps = info["total_steps"]
         self._set_state("paused" if self.session and self.session.control.paused else "training")
         self.view.info.setText(f"Training into {info['out_dir']} on {info['device']}")
+        self._device = info["device"]
         self.view.refresh()
 
     def _checkpoint_written(self, path: str) -> None:
@@ -390,9 +392,11 @@ class TrainPanel(QWidget):
         if finished:
             self.output.new_run(self._base_cfg.name)  # the next Start should not reopen a finished run
         if self.run_dir is not None:
+            where = f" on {self._device}" if self._device else ""
             self.view.info.setText(f"{'Finished' if finished else 'Stopped'} at step {step:,} of "
-                                   f"{self.total_steps:,}: {self.run_dir}" if self.total_steps else
-                                   f"Stopped at step {step:,}: {self.run_dir}")
+                                   f"{self.total_steps:,}{where}: {self.run_dir}" if self.total_steps else
+                                   f"Stopped at step {step:,}{where}: {self.run_dir}")
+        self._device = ""
         self._set_state("idle")
 
     def toggle_pause(self) -> None:
