@@ -206,7 +206,7 @@ def test_bad_inputs_leave_the_previous_model_loaded(qtbot, panel, tmp_path):
         assert panel.info is info and panel.service.generation == info.generation
 
     (tmp_path / "notes.jpg").write_text("not an image at all")
-    refused(lambda: panel.drop_path(tmp_path / "notes.jpg"), "notes.jpg", "cannot read image")
+    refused(lambda: panel.drop_path(tmp_path / "notes.jpg"), "notes.jpg", "not an image")  # the photo journey says
     foreign = make_checkpoint(tmp_path / "foreign.safetensors",
                               mutate=lambda t, c: c.replace('arch = "dcgan"', 'arch = "stylegan9"'))
     refused(lambda: panel.drop_path(foreign), "foreign.safetensors", "stylegan9", "still showing")
@@ -219,7 +219,8 @@ def test_bad_inputs_leave_the_previous_model_loaded(qtbot, panel, tmp_path):
     bad_pth = reference_netg(ngf=8)
     torch.save(bad_pth.state_dict(), tmp_path / "netG.pth")
     refused(lambda: panel.import_dcgan(tmp_path / "netG.pth", NZ, 4), "netG.pth", "main.0.weight")
-    # Still rendering with the model that was there.
+    # Still rendering with the model that was there (back from the photo journey the bad photo opened).
+    panel.photo.done_button.click()
     panel.dims.sliders[1].setValue(250)
     assert not np.array_equal(wait_view(qtbot, panel), shown)
 
