@@ -336,8 +336,8 @@ def test_record_header_follows_the_live_generator_step(window):
 
     info = ModelInfo(renderer=None, label="live training · dcgan 32 px · step 200", kind="live", arch="dcgan",
                      latent_dim=8, image_size=32, step=200)
-    info.step = 450
-    window.explore_panel.model_relabeled.emit(info)
+    window.workspace.model.info = info  # the model on screen, as the Explore panel's loader leaves it
+    window.workspace.model.set_step(450)  # a hot swap of the live generator's weights
     assert window.record_panel.model_label.text() == "Model: live training · dcgan 32 px · step 450"
 
 
@@ -409,3 +409,16 @@ def test_the_photo_journey_shows_all_its_controls_in_a_laptop_window(window, qtb
     # The status's two lines fit under the buttons.
     assert page.status.height() >= 2 * page.status.fontMetrics().height() or \
         page.status.fontMetrics().horizontalAdvance(page.status.text()) <= page.status.width()
+
+
+def test_every_tab_is_a_panel_built_from_the_one_workspace(window):
+    from latentlab.gui.panel import Panel
+
+    assert len(window.panels) == window.tabs.count() == 4
+    for panel in window.panels:
+        assert isinstance(panel, Panel), type(panel).__name__
+        assert panel.workspace is window.workspace
+    window.workspace.say("hello from a panel", 5000)
+    assert window.statusBar().currentMessage() == "hello from a panel"
+    window.workspace.show(window.metrics_panel)
+    assert window.tabs.currentWidget() is window.metrics_panel
