@@ -207,6 +207,9 @@ class Trainer:
             while run.step < self.total_steps:
                 # Commands first: settings and "save now" apply even while paused.
                 action = self.control.next_action()
+                if self.dist.world > 1 and self.dist.any_rank(action == "stop"):
+                    action = "stop"
+                    self.control.stop()
                 for key, value in self.control.take_settings().items():
                     yield log.event(self._apply_setting(key, value))
                 if self.control.take_save():

@@ -104,7 +104,11 @@ class RecordPanel(QWidget):
         add_row1 = QHBoxLayout()
         for w in (self.add_current, self.add_bookmark_button, self.add_photo_button, self.add_encoded):
             add_row1.addWidget(w)
+        from latentlab.gui.record.along import build_button
+
+        self.add_along = build_button(self)
         add_row2 = QHBoxLayout()
+        add_row2.addWidget(self.add_along)
         add_row2.addWidget(self.add_seeds)
         add_row2.addWidget(self.seed_count)
         add_row2.addWidget(QLabel("from seed"))
@@ -238,7 +242,7 @@ class RecordPanel(QWidget):
     def _update_enabled(self, *_) -> None:
         have = self.renderer is not None
         exporting = self.export.running
-        for w in (self.add_current, self.add_bookmark_button, self.add_seeds):
+        for w in (self.add_current, self.add_bookmark_button, self.add_seeds, self.add_along):
             w.setEnabled(have)
         self.add_photo_button.setEnabled(have)  # any model: an encoder, or else a projection
         self.add_encoded.setEnabled(have)
