@@ -259,6 +259,8 @@ class Trainer:
                 if self.quality is not None and self.step % t.quality_every == 0:
                     event = self._log_event(self.quality.measure(self.step, self.generator_for_sampling()))
                     yield event
+                    if event.kind == "quality" and self.health is not None:
+                        yield from self._raise(self.health.check_quality(self.step, event.data))
                     if event.kind == "quality" and best.is_better(event.data, self.best):
                         yield from self._pin_best(event.data[best.FIGURE])
                 if self.step % t.checkpoint_every == 0 and self._last_ckpt_step != self.step:
@@ -408,8 +410,16 @@ class Trainer:
         return images
 
     def _health_check(self) -> Iterator[Event]:
+        from latentlab.train.health import RECON_IMAGES, recon_error
+
+        error = None
+        if "E" in self.nets and self.data.holdout:
+            error = recon_error(self.nets["E"], self.nets["G"], self.feeder.holdout_batch(RECON_IMAGES))
+        alerts = self.health.check(self.step, self._health_samples(), list(self._history), recon_error=error)
+        yield from self._raise(alerts)
+
+    def _raise(self, alerts) -> Iterator[Event]:
         t = self.cfg.train
-        alerts = self.health.check(self.step, self._health_samples(), list(self._history))
         # A condition alerts once, when it starts; the verdict lasts while it is active (or awaiting
         # confirmation), so no checkpoint written during a collapse becomes a rollback target.
         self.healthy = self.health.healthy

@@ -51,15 +51,28 @@ def test_collapse_alerts_once_after_confirmation_and_again_after_recovery(faces)
     diverse = as_samples(faces.images[:64])
     same = as_samples(faces.images[[7] * 64]) + 0.01 * torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     assert mon.check(10, diverse, []) == []
-    assert mon.check(20, same, []) == [] and not mon.healthy  # below the line once: pending
-    alerts = mon.check(30, same, [])
-    assert [a.kind for a in alerts] == ["collapse"] and alerts[0].rollback
-    assert alerts[0].data["diversity"] < 0.05 and alerts[0].data["step"] == 30
+    # one image for every z: unmistakable, so the first check that sees it alerts (no confirmation)
+    alerts = mon.check(20, same, [])
+    assert [a.kind for a in alerts] == ["collapse"] and alerts[0].rollback and not mon.healthy
+    assert alerts[0].data["diversity"] < 0.05 and alerts[0].data["duplicates"] >= H.SEVERE_DUP
+    assert alerts[0].data["step"] == 20
     assert "same face" in alerts[0].message and "lr_g" in alerts[0].advice
-    assert mon.check(40, same, []) == []  # still collapsed: no repeat
-    assert mon.check(50, diverse, []) == [] and mon.healthy
-    mon.check(60, same, [])
-    assert [a.kind for a in mon.check(70, same, [])] == ["collapse"]
+    assert mon.check(30, same, []) == []  # still collapsed: no repeat
+    assert mon.check(40, diverse, []) == [] and mon.healthy
+    assert [a.kind for a in mon.check(50, same, [])] == ["collapse"]
+
+
+def test_a_collapse_without_duplicates_waits_for_confirmation(faces):
+    """Samples squeezed towards their mean: below the line but no near-duplicate pairs, the kind of
+    reading that can flicker about the line; it alerts at the CONFIRM-th check."""
+    mon = H.HealthMonitor(None, faces)
+    diverse = as_samples(faces.images[:64])
+    squeezed = diverse.mean(0, keepdim=True) + 0.12 * (diverse - diverse.mean(0, keepdim=True))
+    assert mon.check(10, diverse, []) == []
+    assert mon.check(20, squeezed, []) == [] and not mon.healthy  # below the line once: pending
+    assert mon.last["diversity"] < H.COLLAPSE_RATIO and mon.last["duplicates"] < H.SEVERE_DUP
+    alerts = mon.check(30, squeezed, [])
+    assert [a.kind for a in alerts] == ["collapse"] and alerts[0].data["step"] == 30
 
 
 def test_an_untrained_generator_does_not_count_as_collapse(faces):
@@ -69,6 +82,60 @@ def test_an_untrained_generator_does_not_count_as_collapse(faces):
     assert all(mon.check(10 * i, same, []) == [] for i in range(1, 5))
     assert not mon.armed
 
+
+def test_a_generator_that_never_varied_alerts_at_the_first_check_past_arm_steps(faces):
+    """The VAE/GAN preset's collapse: one image for every z by step 300, first check at step 500. The
+    detector was never armed by varied samples; at ARM_STEPS it arms anyway and alerts at once."""
+    mon = H.HealthMonitor(None, faces)
+    same = as_samples(faces.images[[3] * 64])
+    assert mon.check(H.ARM_STEPS - 1, same, []) == []
+    alerts = mon.check(H.ARM_STEPS, same, [])
+    assert [a.kind for a in alerts] == ["collapse"] and alerts[0].rollback
+    assert "never varied" in alerts[0].message
+
+
+def test_quality_diversity_below_the_line_alerts_and_clears(faces):
+    mon = H.HealthMonitor(None, faces)
+    assert mon.check_quality(100, {"diversity": 0.1, "precision": 0.0, "recall": 0.0, "n": 256}) == []  # unarmed
+    mon.check(200, as_samples(faces.images[:64]), [])  # varied samples arm it
+    alerts = mon.check_quality(300, {"diversity": 0.13, "precision": 0.0, "recall": 0.0, "n": 256})
+    assert [a.kind for a in alerts] == ["low_diversity"] and "13%" in alerts[0].message
+    assert "precision 0.00" in alerts[0].message and not alerts[0].rollback
+    assert mon.check_quality(400, {"diversity": 0.25}) == []  # between the lines: still active, no repeat
+    assert mon.check(450, as_samples(faces.images[64:128]), []) == []  # the sample check keeps it active
+    assert "low_diversity" in mon.state_dict()["active"]
+    assert mon.check_quality(500, {"diversity": 0.9}) == [] and "low_diversity" not in mon.state_dict()["active"]
+    assert [a.kind for a in mon.check_quality(600, {"diversity": 0.1})] == ["low_diversity"]
+
+
+def test_rising_reconstruction_error_alerts_after_three_rises(faces):
+    samples = as_samples(faces.images[:64])
+    mon = H.HealthMonitor(None, faces)
+    kinds = [[a.kind for a in mon.check(100 * i, samples, [], recon_error=e)]
+             for i, e in enumerate([0.10, 0.08, 0.085, 0.09, 0.096, 0.12, 0.07], 1)]
+    assert kinds == [[], [], [], [], ["recon_rising"], [], []], kinds
+    mon = H.HealthMonitor(None, faces)
+    assert mon.check(100, samples, [], recon_error=0.1) == []
+    # rising three times but by less than RISE_TOTAL in all, or with a fall between: nothing
+    for i, e in enumerate([0.08, 0.082, 0.0838, 0.0855, 0.084, 0.086, 0.088], 2):
+        assert mon.check(100 * i, samples, [], recon_error=e) == []
+
+
+def test_a_held_back_net_is_reported(faces):
+    samples = as_samples(faces.images[:64])
+    mon = H.HealthMonitor(None, faces)
+    rows = [StepStats(s, 0, 0.0, 0.2, 0.7, 1.0, s % 10 == 0, True, 0.0, 3e-4, 3e-4, 100.0) for s in range(1, 101)]
+    alerts = mon.check(100, samples, rows)
+    assert [a.kind for a in alerts] == ["d_held"] and not alerts[0].rollback
+    assert alerts[0].data == {"net": "D", "held": 0.9, "step": 100} and "2015 post" in alerts[0].advice
+    assert not mon.healthy
+    rows = [StepStats(s, 0, 0.0, 0.6, 0.6, 0.9, True, s % 2 == 0, 0.0, 3e-4, 3e-4, 100.0) for s in range(101, 201)]
+    assert mon.check(200, samples, rows) == [] and mon.healthy  # G skipped on half of them: not "most"
+    # a checkpoint written before the update flags were kept resumes with them counted as updated
+    state = mon.state_dict()
+    state["recent"] = [r[:4] for r in state["recent"]]
+    mon.load_state_dict(state)
+    assert mon.check(300, samples, []) == []
 
 def test_partial_collapse_is_reported_as_duplicates(faces):
     mon = H.HealthMonitor(None, faces)
@@ -108,7 +175,8 @@ def test_nan_samples(faces):
 
 def test_state_round_trips_through_json_and_resumes_the_same_alerts(faces):
     diverse = as_samples(faces.images[:64])
-    same = as_samples(faces.images[[9] * 64])
+    # below the line without duplicates: the pending confirmation must survive the resume
+    same = diverse.mean(0, keepdim=True) + 0.12 * (diverse - diverse.mean(0, keepdim=True))
     checks = [(10, diverse, history(30)), (20, same, history(10, 31, real=0.01, fake=0.01, gen=8.0)),
               (30, same, history(30, 41, real=0.01, fake=0.01, gen=8.0)),
               (40, same, history(60, 71, real=0.01, fake=0.01, gen=8.0))]
@@ -156,8 +224,8 @@ def run_watching(trainer, collapse_after=None):
         pass
     check = trainer.health.check
 
-    def recording(step, samples, history):
-        alerts = check(step, samples, history)
+    def recording(step, samples, history, **kw):
+        alerts = check(step, samples, history, **kw)
         ratios[step] = trainer.health.last.get("diversity")
         return alerts
 
