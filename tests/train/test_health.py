@@ -308,3 +308,34 @@ def test_ema_weights_resume_exactly(tmp_path):
     assert any(not torch.equal(ema_b[k], g_b[k]) for k in ema_b if ema_b[k].is_floating_point())
     assert torch.equal(a.sample_images(), b.sample_images())  # the grid comes from the EMA weights
     assert a.health.state_dict() == b.health.state_dict()
+
+
+def test_a_vaegan_whose_decoder_draws_one_image_alerts_at_the_first_check(tmp_path, monkeypatch):
+    """The VAE/GAN preset's collapse (issue: the same square for every z from step 300, the first check
+    at 500, no alert): a decoder that never varied alerts at the first health check past ARM_STEPS, the
+    quality check reports the diversity below the line, and the held-out reconstruction error is
+    checked on the way."""
+    monkeypatch.setattr(H, "ARM_STEPS", 20)
+    cfg = tiny_config("vaegan", steps=30, cache_dir=tmp_path, sample_every=100, checkpoint_every=100,
+                      health_every=10, quality_every=10, quality_n=16, sample_count=16)
+    trainer = Trainer(cfg, tmp_path / "run")
+    for _ in trainer.setup():
+        pass
+    errors = []
+    check = trainer.health.check
+
+    def recording(step, samples, history, **kw):
+        errors.append(kw.get("recon_error"))
+        return check(step, samples, history, **kw)
+
+    trainer.health.check = recording
+    one_face_for_every_z(trainer.nets["G"])
+    events = [e for e in trainer.run() if isinstance(e, Event)]
+    collapse = alerts_of(events, "collapse")
+    assert [e.step for e in collapse] == [20], [e.message for e in alerts_of(events)]
+    assert "never varied" in collapse[0].message
+    low = alerts_of(events, "low_diversity")
+    assert [e.step for e in low] == [20] and low[0].data["diversity"] < H.COLLAPSE_RATIO
+    assert len(errors) == 3 and all(e is not None and 0 < e < 1 for e in errors)
+    logged = [json.loads(line) for line in (tmp_path / "run" / "events.jsonl").read_text().splitlines()]
+    assert {"collapse", "low_diversity"} <= {r["data"].get("kind") for r in logged if r["kind"] == "alert"}
