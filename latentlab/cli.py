@@ -26,6 +26,7 @@ from latentlab.latent.choices import (
     UPSCALE_NAMES,
     X264_PRESETS,
 )
+from latentlab.run.layout import RunLayout
 
 
 def _positive_int(text: str) -> int:
@@ -66,6 +67,18 @@ def _examples(*lines: str) -> str:
 def _command(sub, name: str, help: str, *examples: str) -> argparse.ArgumentParser:
     return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
                           epilog=_examples(*examples), formatter_class=_HelpFormatter)
+
+
+def add_device_option(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="cpu",
+                        help=f"{what}; auto: CUDA, then MPS, then the CPU (default: cpu)")
+
+
+def chosen_device(name: str):
+    """The torch device for --device (a user's error when it is not on this machine)."""
+    from latentlab.train.engine import resolve_device
+
+    return resolve_device(name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--grid", default="1x1", metavar="RxC", help="tile R x C independent walks in one frame")
     w.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
     w.add_argument("--seed", type=int, default=0, help="seed of the random keyframes")
+    add_device_option(w, "where to render")
 
     i = _command(sub, "import-dcgan", "convert a PyTorch DCGAN-example netG.pth into a latentlab checkpoint",
                  "latentlab import-dcgan netG_epoch_24.pth --out celeba-dcgan.safetensors",
@@ -285,8 +299,8 @@ def resolve_train_config(args):
         cfg = load_toml(args.config)
     elif args.preset:
         cfg = load_preset(args.preset)
-    elif args.resume and args.out and (Path(args.out) / "config.toml").is_file():
-        cfg = load_toml(Path(args.out) / "config.toml")
+    elif args.resume and args.out and RunLayout(args.out).config.is_file():
+        cfg = load_toml(RunLayout(args.out).config)
     elif args.resume:
         raise UserError(f"--resume: {args.out or '(no --out)'}: not a run directory with a config.toml")
     else:
@@ -424,7 +438,7 @@ def _cmd_walk(args) -> int:
 
     check_walk_size(args.keyframes if args.seeds is None and args.latents is None else None, args.grid)
     check_output(args.out, args.fps)
-    renderer = Renderer.from_checkpoint(args.checkpoint)
+    renderer = Renderer.from_checkpoint(args.checkpoint, device=chosen_device(args.device))
     result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
                         frames=args.frames, fps=args.fps, interp=args.interp, ease=args.ease, loop=args.loop,
                         size=args.size, upscale=args.upscale, grid=args.grid, truncation=args.truncation,
@@ -450,9 +464,9 @@ def _cmd_tensorboard(args) -> int:
 
     for run in args.runs:
         counts = backfill(run)
-        print(f"latentlab: {run}/tb: {counts['scalars']} metric rows, {counts['images']} grids, "
+        print(f"latentlab: {RunLayout(run).tb}: {counts['scalars']} metric rows, {counts['images']} grids, "
               f"{counts['texts']} alerts and settings, {counts['quality']} quality figures", file=sys.stderr)
-    print(f"latentlab: open them with: tensorboard --logdir {args.runs[0].rstrip('/')}/tb", file=sys.stderr)
+    print(f"latentlab: open them with: tensorboard --logdir {RunLayout(args.runs[0]).tb}", file=sys.stderr)
     return 0
 
 

@@ -15,6 +15,8 @@ from latentlab.config import UserError
 
 def add_parsers(sub, positive_int, command) -> None:
     """`command(sub, name, help, *examples)`: cli.py's subcommand factory (help with examples)."""
+    from latentlab.cli import add_device_option
+
     a = command(sub, "align", "find the face in photos and write it aligned like a model's training data",
                 "latentlab align me.jpg group.jpg --out aligned/ --like model.safetensors",
                 "latentlab align photo.jpg --out aligned/ --crop lfw --size 128 --box 120,80,200,200")
@@ -41,6 +43,7 @@ def add_parsers(sub, positive_int, command) -> None:
                    help="the crop convention (default: the model's training data)")
     p.add_argument("--size", type=positive_int, help="px per cell in the PNG (default: 128)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random starting latents")
+    add_device_option(p, "where to optimise")
     _face_options(p)
 
 
@@ -115,7 +118,7 @@ def cmd_align(args) -> int:
 
 
 def cmd_project(args) -> int:
-    from latentlab.cli import checked_output
+    from latentlab.cli import checked_output, chosen_device
     from latentlab.cli_progress import ProgressLine
     from latentlab.cli_progress import bar as progress_bar
     from latentlab.data.align import convention
@@ -127,7 +130,7 @@ def cmd_project(args) -> int:
     out = checked_output("--out", args.out, ".png", "the rows are written as PNG; name a .png file")
     if args.latents:
         checked_output("--latents", args.latents, ".json", "bookmarks are a .json file; name one")
-    renderer = Renderer.from_checkpoint(args.checkpoint)
+    renderer = Renderer.from_checkpoint(args.checkpoint, device=chosen_device(args.device))
     conv = convention(args.crop) if args.crop else model_convention(renderer)
     size = renderer.image_size
     prepared, errors = _prepare_all(args.photos, conv, size, args.box, args.face)

@@ -53,6 +53,12 @@ class DataConfig:
     # Find and align each photo's face while the cache is built (an unaligned collection); photos
     # without a face found are skipped and counted. Synthetic faces are aligned already.
     align: bool = False
+    # On a GPU, keep the decoded uint8 set in device memory when it fits in a quarter of what is free,
+    # so batches are drawn there; false (or too big): each batch goes through pinned host memory,
+    # the next one copied on a side stream while the current step runs.
+    on_device: bool = True
+    hflip: bool = False  # mirror a random half of each batch's images (left-right)
+    jitter: int = 0  # random crops: shift each image by up to this many px (edges repeated); 0: off
 
 
 @dataclass
@@ -144,6 +150,8 @@ class Config:
                f"data.crop must be auto, center, celeba148, lfw150 or none (got {d.crop!r})")
         _check(d.synthetic_count >= 1, f"data.synthetic_count must be at least 1 (got {d.synthetic_count})")
         _check(d.holdout >= 0, f"data.holdout must be 0 or more (got {d.holdout})")
+        _check(0 <= d.jitter <= m.image_size // 4,
+               f"data.jitter must be 0 to a quarter of the image size, {m.image_size // 4} px (got {d.jitter})")
         _check(t.steps >= 0 and t.epochs >= 0, "train.steps and train.epochs must be 0 or more")
         _check(t.batch >= 2 and (not t.half_batch_d or t.batch % 2 == 0),
                f"train.batch must be at least 2 (and even with half_batch_d) (got {t.batch})")
@@ -310,7 +318,3 @@ def apply_override(cfg: Config, assignment: str) -> None:
             raise ConfigError(f"--set {key}: unknown key; allowed: {allowed}")
         section, name = hits[0], key
     setattr(getattr(cfg, section), name, _coerce(section, name, value, f"--set {key}"))
-
-
-def all_keys() -> list[str]:
-    return [f"{s}.{k}" for s in SECTIONS for k in _field_names(s)]

@@ -277,8 +277,3 @@ def rows_image(rows: Sequence[Sequence[np.ndarray]], cell: int) -> np.ndarray:
                 image = upscale(image[None], cell, "nearest" if cell % image.shape[0] == 0 else "bicubic")[0]
             cells.append(image)
     return tile(np.stack(cells), rows=len(rows), cols=len(rows[0]), fill=255, border=False)
-
-
-def renderer_nets(renderer) -> tuple[torch.nn.Module, torch.nn.Module | None]:
-    """The networks a projection runs: the renderer's eval copies (BatchNorm folded, same function)."""
-    return renderer.G, renderer.E

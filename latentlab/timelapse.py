@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,9 +22,9 @@ import numpy as np
 from latentlab.config import UserError
 from latentlab.latent.choices import TIMELAPSE_CRF, TIMELAPSE_PRESET, X264_PRESETS
 from latentlab.pipeline import pipeline
+from latentlab.run.layout import RunLayout
 from latentlab.video import MAX_SIDE, WalkResult, check_output, open_writer
 
-GRID_FILE = re.compile(r"^step-(\d{8})\.png$")
 DEFAULT_SIDE = 512  # grids shorter than this are upscaled by the smallest whole factor reaching it
 QUEUE_FRAMES = 8
 
@@ -37,24 +36,14 @@ class TimelapseResult(WalkResult):  # frames counts the hold too
 
 def grid_files(run: str | os.PathLike, start: int | None = None, stop: int | None = None) -> list[tuple[int, Path]]:
     """(step, path) of the run's sample grids with start <= step <= stop, in step order."""
-    folder = Path(run) / "samples"
-    found = []
-    if folder.is_dir():
-        for entry in os.scandir(folder):
-            m = GRID_FILE.match(entry.name)
-            if m:
-                step = int(m.group(1))
-                if (start is None or step >= start) and (stop is None or step <= stop):
-                    found.append((step, Path(entry.path)))
-    found.sort()
-    return found
+    return RunLayout(run).grids(start, stop)
 
 
 def epochs_of(run: str | os.PathLike, steps) -> dict[int, int]:
     """The epoch of each of `steps`, read from metrics.jsonl (streamed: a long log is never held)."""
     wanted, out = set(steps), {}
     try:
-        with open(Path(run) / "metrics.jsonl", "rb") as f:
+        with open(RunLayout(run).metrics, "rb") as f:
             for line in f:
                 try:
                     row = json.loads(line)
@@ -177,7 +166,8 @@ def write_timelapse(run: str | os.PathLike, out: str | os.PathLike, *, fps: floa
 
     started = time.perf_counter()
     run = Path(run)
-    if not run.is_dir() or not ((run / "config.toml").is_file() or (run / "samples").is_dir()):
+    layout = RunLayout(run)
+    if not run.is_dir() or not (layout.config.is_file() or layout.samples.is_dir()):
         raise UserError(f"{run}: not a latentlab run directory (no config.toml or samples/)")
     if start is not None and stop is not None and start > stop:
         raise UserError(f"--from {start} is after --to {stop}")

@@ -26,14 +26,16 @@ UNBALANCED = ("saturation", "collapse", "duplicates", "gen_band", "nan", "nan_sa
 
 
 def read_run(path: Path) -> dict:
-    rows = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines() if line.strip()]
-    events = [json.loads(line) for line in (path / "events.jsonl").read_text().splitlines() if line.strip()]
-    cfg = tomllib.loads((path / "config.toml").read_text())
+    from latentlab.run.layout import RunLayout
+
+    run = RunLayout(path)
+    rows = [json.loads(line) for line in run.metrics.read_text().splitlines() if line.strip()]
+    events = [json.loads(line) for line in run.events.read_text().splitlines() if line.strip()]
+    cfg = tomllib.loads(run.config.read_text())
     train = cfg.get("train", {})
     band = (float(train.get("l2_band_low", 0.9)), float(train.get("l2_band_high", 1.3)))
-    grids = sorted((path / "samples").glob("step-*.png"))
-    grids = [g for g in grids if "recon" not in g.name]
-    return {"rows": rows, "events": events, "band": band, "grid": grids[-1] if grids else None}
+    grids = run.grids()
+    return {"rows": rows, "events": events, "band": band, "grid": grids[-1][1] if grids else None}
 
 
 def summary(run: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Benchmark photo alignment and projection on this CPU (figures for the README).
+"""Benchmark photo alignment and projection on this CPU (figures in docs/benchmarks.md).
 
 Usage: OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_project.py [--threads 1] [--quick]
 

@@ -29,18 +29,20 @@ import numpy as np
 def synthesize(run: Path, grids: int) -> None:
     from latentlab.data.synthetic import render_many
     from latentlab.run.grids import save_png, tile
+    from latentlab.run.layout import RunLayout
 
-    (run / "samples").mkdir(parents=True)
-    (run / "config.toml").write_text('name = "bench"\n')
+    layout = RunLayout(run)
+    layout.samples.mkdir(parents=True)
+    layout.config.write_text('name = "bench"\n')
     faces = render_many(0, 64, 32)[0].astype(np.float32)
     rng = np.random.default_rng(0)
     noise = rng.normal(128, 60, faces.shape).astype(np.float32)
-    with open(run / "metrics.jsonl", "w") as f:
+    with open(layout.metrics, "w") as f:
         for i in range(grids):
             t = min(1.0, (i + 1) / (0.6 * grids))  # faces emerge over the first 60% of the run
             jitter = rng.normal(0, 6, faces.shape).astype(np.float32)
             images = np.clip((1 - t) * noise + t * faces + jitter, 0, 255).astype(np.uint8)
-            save_png(tile(images), run / "samples" / f"step-{i + 1:08d}.png")
+            save_png(tile(images), layout.sample(i + 1))
             f.write(json.dumps({"step": i + 1, "epoch": (i + 1) // 155}) + "\n")
 
 

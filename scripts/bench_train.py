@@ -22,6 +22,7 @@ forward+backward (3 x G): 8·D + 3·G, with D and G the analytic forward FLOPs o
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -158,12 +159,14 @@ def example_nets(nz: int = 100, ngf: int = 64, ndf: int = 64) -> tuple[nn.Module
 class ExampleLoop:
     """One iteration = the example's: next batch from the loader, D on real and fake, G on fake."""
 
-    def __init__(self, folder: Path, batch: int, device: torch.device, workers: int = 2):
+    def __init__(self, folder: Path, batch: int, device: torch.device, workers: int = 2, nz: int = 100,
+                 ngf: int = 64, ndf: int = 64):
         data = JpegFolder(folder, 64)
         self.loader = torch.utils.data.DataLoader(data, batch_size=batch, shuffle=True, num_workers=workers,
                                                   drop_last=True, persistent_workers=workers > 0)
         self.device = device
-        self.G, self.D = (net.to(device) for net in example_nets())
+        self.nz = nz
+        self.G, self.D = (net.to(device) for net in example_nets(nz, ngf, ndf))
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.loss = nn.BCELoss()
@@ -176,16 +179,19 @@ class ExampleLoop:
             self._it = iter(self.loader)
             return next(self._it)
 
-    def step(self) -> float:
+    def step(self) -> tuple[float, float]:
+        """(seconds waiting for the loader's batch and its copy to the device, seconds of the whole step)."""
         _sync(self.device)
         t0 = time.perf_counter()
         real = self._next().to(self.device)
+        _sync(self.device)
+        waited = time.perf_counter() - t0
         b = real.size(0)
         self.D.zero_grad()
         out = self.D(real).view(-1)
         err_real = self.loss(out, torch.ones(b, device=self.device))
         err_real.backward()
-        fake = self.G(torch.randn(b, 100, 1, 1, device=self.device))
+        fake = self.G(torch.randn(b, self.nz, 1, 1, device=self.device))
         out = self.D(fake.detach()).view(-1)
         self.loss(out, torch.zeros(b, device=self.device)).backward()
         self.opt_d.step()
@@ -194,7 +200,7 @@ class ExampleLoop:
         self.loss(out, torch.ones(b, device=self.device)).backward()
         self.opt_g.step()
         _sync(self.device)
-        return time.perf_counter() - t0
+        return waited, time.perf_counter() - t0
 
 
 # -- per-layer transposed-convolution backward ----------------------------------------------------------
@@ -272,6 +278,9 @@ def main() -> int:
     p.add_argument("--data", default="", help="a folder of face images to train on")
     p.add_argument("--baseline", action="store_true", help="also run the PyTorch DCGAN example's loop")
     p.add_argument("--layers", action="store_true", help="per-layer transposed-convolution backward")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (allocator, kernels, loader workers)")
+    p.add_argument("--json", help="also write the figures here")
+    p.add_argument("--matmul-size", type=int, default=2048, help="side of the reference matmul (default 2048)")
     args = p.parse_args()
     device = resolve_device(args.device)
     batches = args.batch or ([128, 512] if device.type == "cuda" else [64])
@@ -280,9 +289,13 @@ def main() -> int:
     if args.layers:
         layer_report(args.preset, batches[0], device)
         return 0
-    mm = matmul_flops(device)
-    mm_bf16 = matmul_flops(device, torch.bfloat16) if device.type == "cuda" else 0.0
-    print(f"2048² matmul: fp32 {mm / 1e9:.1f} GFLOP/s" + (f", bf16 {mm_bf16 / 1e9:.1f} GFLOP/s" if mm_bf16 else ""))
+    mm = matmul_flops(device, n=args.matmul_size)
+    mm_bf16 = matmul_flops(device, torch.bfloat16, n=args.matmul_size) if device.type == "cuda" else 0.0
+    print(f"{args.matmul_size}² matmul: fp32 {mm / 1e9:.1f} GFLOP/s"
+          + (f", bf16 {mm_bf16 / 1e9:.1f} GFLOP/s" if mm_bf16 else ""))
+    report = {"device": str(device), "device_name": torch.cuda.get_device_name(device) if device.type == "cuda"
+              else "cpu", "torch": torch.__version__, "preset": args.preset, "matmul_size": args.matmul_size,
+              "matmul_fp32": mm, "matmul_bf16": mm_bf16 or None, "rows": []}
     with tempfile.TemporaryDirectory(prefix="latentlab-bench-train-") as tmp:
         data = Path(args.data) if args.data else None
         if args.faces:
@@ -294,33 +307,47 @@ def main() -> int:
             return 2
         for batch in batches:
             trainer = make_trainer(args, batch, data, Path(tmp) / "cache")
-            example = ExampleLoop(data, batch, device) if args.baseline else None
-            for step in range(3):  # warm-up (allocator, kernels, loader workers)
+            m = trainer.cfg.model  # the example's own sizes (nz 100, widths 64) unless --set shrinks both
+            example = ExampleLoop(data, batch, device, nz=m.latent_dim, ngf=m.g_width, ndf=m.d_width) \
+                if args.baseline else None
+            for step in range(args.warmup):  # warm-up (allocator, kernels, loader workers)
                 latentlab_step(trainer, step)
                 if example:
                     example.step()
-            ours, feed, theirs = [], [], []
-            for step in range(3, 3 + args.steps):
+            ours, feed, theirs, waits = [], [], [], []
+            for step in range(args.warmup, args.warmup + args.steps):
                 data_s, step_s = latentlab_step(trainer, step)
                 ours.append(step_s)
                 feed.append(data_s)
                 if example:
-                    theirs.append(example.step())
+                    wait_s, their_s = example.step()
+                    theirs.append(their_s)
+                    waits.append(wait_s)
             per_step = statistics.median(ours)
             model = trainer.cfg.model
             flops = batch * (8 * discriminator_flops(model) + 3 * generator_flops(model)) / per_step
-            ref = (mm + matmul_flops(device)) / 2
+            ref = (mm + matmul_flops(device, n=args.matmul_size)) / 2
             line = (f"{args.preset} {model.image_size}px batch {batch}: {batch / per_step:.0f} images/s, data path "
                     f"{100 * statistics.median(feed) / per_step:.1f}% of the step, {flops / 1e9:.1f} GFLOP/s = "
                     f"{100 * flops / ref:.0f}% of fp32 matmul")
             if mm_bf16:
                 line += f", {100 * flops / mm_bf16:.0f}% of bf16 matmul"
             print(line)
+            row = {"batch": batch, "images_per_s": batch / per_step, "data_share": statistics.median(feed) / per_step,
+                   "flops": flops, "of_fp32": flops / ref, "of_bf16": flops / mm_bf16 if mm_bf16 else None,
+                   "resident": trainer.feeder.resident, "steps": args.steps}
             if example:
-                ex = batch / statistics.median(theirs)
-                print(f"  PyTorch DCGAN example's loop, same data and batch: {ex:.0f} images/s; "
-                      f"latentlab / example = {batch / per_step / ex:.2f}x")
+                their_step = statistics.median(theirs)
+                ex = batch / their_step
+                row.update(example_images_per_s=ex, example_data_share=statistics.median(waits) / their_step,
+                           speedup=batch / per_step / ex)
+                print(f"  PyTorch DCGAN example's loop, same data and batch: {ex:.0f} images/s, waiting for its "
+                      f"loader {100 * row['example_data_share']:.1f}% of the step; latentlab / example = "
+                      f"{row['speedup']:.2f}x")
+            report["rows"].append(row)
     print(f"load average {os.getloadavg()[0]:.1f} at the end")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     return 0
 
 

@@ -89,6 +89,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, help="torch threads (default: 1 when the machine is busy, else all)")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other override")
+    p.add_argument("--held-out", type=int, default=HELD_OUT_FACES, help="held-out faces (and random samples) the "
+                   f"closing reconstruction benchmark uses (default {HELD_OUT_FACES})")
     p.add_argument("--grids", default="/tmp/latentlab-demo", help="prefix of the sample/reconstruction PNGs")
     return p.parse_args(argv)
 
@@ -149,8 +151,9 @@ def write_slim(run_dir: Path, out: Path, extra_meta: dict) -> Path:
     encoder of the run's latest checkpoint, with config and metadata: what load_model needs, without
     D or the optimizer/RNG state that only resuming needs."""
     from latentlab.run.checkpoint import read_checkpoint, save_checkpoint, split_prefix
+    from latentlab.run.layout import RunLayout
 
-    tensors, meta = read_checkpoint(run_dir / "checkpoints" / "latest.safetensors")
+    tensors, meta = read_checkpoint(RunLayout(run_dir).latest)
     decoder = split_prefix(tensors, "G_ema") or split_prefix(tensors, "G")
     nets = {f"G.{k}": v for k, v in decoder.items()}
     nets.update({f"E.{k}": v for k, v in split_prefix(tensors, "E").items()})
@@ -186,8 +189,8 @@ def main(argv=None) -> int:
     write_slim(Path(args.run_dir), out, {"trained_by": "scripts/train_demo.py", "train_seconds": round(train_seconds),
                                          "train_threads": threads, "machine_cpus": os.cpu_count()})
     model = load_encoder_model(out)  # what every user of the file will get
-    faces = held_out_faces(cfg, "synthetic", HELD_OUT_FACES)  # indices never trained on
-    figures, rec, fake = measure(model.G, model.E, faces, samples=256)
+    faces = held_out_faces(cfg, "synthetic", args.held_out)  # indices never trained on
+    figures, rec, fake = measure(model.G, model.E, faces, samples=args.held_out)
     save_grids(faces, rec, fake, f"{args.grids}-recon.png", f"{args.grids}-samples.png")
     attrs = attributes_from_labels(model, "synthetic", max_images=4000)
     apath = store_attributes(out, attrs, replace=True)

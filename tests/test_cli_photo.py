@@ -12,6 +12,7 @@ from latentlab.latent.bookmarks import load_bookmarks
 from latentlab.render import Renderer
 from latentlab.run.checkpoint import save_checkpoint
 from tests.data.test_data_align import _png_header
+from tests.devices import DEVICES
 from tests.test_photo import NZ, tiny_dcgan
 
 PAD = 2
@@ -58,10 +59,11 @@ def cells(png, rows, cols, cell):
              for c in range(cols)] for r in range(rows)]
 
 
-def test_project_writes_rows_and_latents_that_walk_reads(checkpoint, photos, tmp_path, capsys):
+@pytest.mark.parametrize("device", DEVICES)
+def test_project_writes_rows_and_latents_that_walk_reads(checkpoint, photos, tmp_path, capsys, device):
     out, latents = tmp_path / "pairs.png", tmp_path / "z.json"
     result = cli(capsys, "project", checkpoint, photos / "portrait.jpg", "--out", out, "--latents", latents,
-                 "--steps", 8, "--restarts", 2, "--size", 32)
+                 "--steps", 8, "--restarts", 2, "--size", 32, "--device", device)
     assert result.returncode == 0, result.stderr
     assert "step 8/8" in result.stderr and "mean error" in result.stderr
     row = cells(out, 1, 3, 32)[0]
@@ -71,8 +73,20 @@ def test_project_writes_rows_and_latents_that_walk_reads(checkpoint, photos, tmp
     np.testing.assert_allclose(row[2].astype(int), renderer.render_uint8(marks[0].z)[0].astype(int), atol=2)
     assert row[1].std() > 10  # the aligned face, not a flat cell
     walk = cli(capsys, "walk", checkpoint, "--latents", latents, "--out", str(tmp_path / "frames") + "/",
-               "--frames", 2)
+               "--frames", 2, "--device", device)
     assert walk.returncode == 0, walk.stderr
+    frame = np.asarray(Image.open(min((tmp_path / "frames").glob("*.png"))).convert("RGB"))
+    np.testing.assert_allclose(frame.astype(int), renderer.render_uint8(marks[0].z)[0].astype(int), atol=2)
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+@pytest.mark.parametrize("command", ["walk", "project"])
+def test_device_cuda_without_a_gpu_is_one_line(checkpoint, photos, tmp_path, capsys, command):
+    extra = ["--latents", tmp_path / "z.json"] if command == "walk" else [photos / "portrait.jpg"]
+    out = tmp_path / ("w.gif" if command == "walk" else "p.png")
+    result = cli(capsys, command, checkpoint, *(extra if command == "project" else []), "--out", out,
+                 "--device", "cuda")
+    assert result.returncode == 2 and "no CUDA GPU" in result.stderr and not out.exists()
 
 
 def test_align_writes_the_face_at_the_convention(photos, tmp_path, capsys):

@@ -81,7 +81,7 @@ def _boxes(gray: np.ndarray, min_side: int, step: float = 1.1,
            fallback: bool = True) -> list[tuple[tuple[int, int, int, int], float]]:
     """(box, neighbours) from alt2, else (fallback) from the default cascade (which needs more
     neighbours: it fires more readily on texture). The neighbour counts keep pure noise at 0 of 256
-    (README). step: the scale ratio between searched window sizes."""
+    (docs/photos.md). step: the scale ratio between searched window sizes."""
     cascades = (("frontalface_alt2", 3), ("frontalface_default", 5))
     for name, neighbours in cascades[:2 if fallback else 1]:
         boxes, counts = _cascade(name).detectMultiScale2(
@@ -314,7 +314,7 @@ def face_rate(images_uint8: np.ndarray) -> float:
     """The share of images (N×H×W×3 uint8, e.g. a model's 32-64 px samples) in which a face is found.
 
     Upright faces only (no tilted copies, no eyes): it scores a model's outputs, which are aligned
-    like its training data. Measured in the README on the synthetic faces and on pure noise.
+    like its training data. Measured in docs/photos.md on the synthetic faces and on pure noise.
     """
     import cv2
 

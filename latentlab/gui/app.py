@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication
 from latentlab.gui.background import freeze_long_lived_objects
 from latentlab.gui.settings import APPLICATION, ORGANIZATION, use_settings_dir
 from latentlab.gui.theme import app_icon, apply_theme, configure_pyqtgraph
+from latentlab.run.layout import RunLayout
 
 SCREENSHOT_SIZE = (1440, 900)
 SCREENSHOT_WAIT_S = 20.0
@@ -121,9 +122,9 @@ def take_screenshot(app: QApplication, window, out: str | Path, path: str | None
     window.persist = False
     window.resize(*SCREENSHOT_SIZE)
     panel = window.train_panel
-    samples = Path(path) / "samples" if path else None
-    expect_grid = bool(samples and samples.is_dir() and any(samples.glob("step-*.png")))
-    expect_plot = bool(path and (Path(path) / "metrics.jsonl").is_file())
+    run = RunLayout(path) if path else None
+    expect_grid = bool(run and run.grids())
+    expect_plot = bool(run and run.metrics.is_file())
 
     def ready() -> bool:
         plotted = not expect_plot or len(panel.series) > 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from latentlab.run.layout import RunLayout
 from latentlab.run.rundir import Tail
 
 HEALTH_KINDS = ("alert", "rollback")
@@ -16,7 +17,7 @@ class QualityHistory:
 
     def __init__(self, run_dir: str | Path):
         self.root = Path(run_dir)
-        self._tail = Tail(self.root / "events.jsonl")
+        self._tail = Tail(RunLayout(self.root).events)
         self.quality: list[dict] = []  # {"step": .., metric: value, ...}
         self.health: list[dict] = []  # event rows of HEALTH_KINDS
         self.best: dict | None = None  # {"step", "fd_random"} of checkpoints/best.safetensors (train/best.py)

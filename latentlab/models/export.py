@@ -138,7 +138,7 @@ def export_torchscript(net: nn.Module, model_cfg: ModelConfig, role: str, path: 
     module, example, _, _ = _graph(net, model_cfg, role, None)
     meta = json.dumps(export_metadata(model_cfg, role, None, extra_meta), indent=1)
     with warnings.catch_warnings():
-        # torch marks TorchScript deprecated (README says so once); the tracer's note concerns the
+        # torch marks TorchScript deprecated (docs/export.md says so once); the tracer's note concerns the
         # latent-size check, a constant of the model, not a value that varies between inputs.
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.jit")
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)

@@ -21,7 +21,6 @@ from latentlab.models.common import latent_vector
 # Odena, Dumoulin & Olah 2016, "Deconvolution and checkerboard artifacts"). convT4 divides evenly;
 # resize (nearest-neighbour x2, then a 3x3 convolution) cannot make the pattern at all.
 UPSAMPLINGS = VAE_UPSAMPLINGS
-FEATURE_LAYERS = (1, 2, 3, 4)
 
 
 def _down(c_in: int, c_out: int) -> list[nn.Module]:

@@ -15,23 +15,24 @@ import time
 from pathlib import Path
 
 from latentlab.config import UserError
-from latentlab.run.lock import LOCK_NAME, RunLock
+from latentlab.run import layout
+from latentlab.run.layout import RunLayout
+from latentlab.run.lock import RunLock
 
-# What a run directory holds; a folder with anything else and no run in it is a user's folder.
-RUN_MARKERS = ("config.toml", "metrics.jsonl", "events.jsonl")
-RUN_ENTRIES = {*RUN_MARKERS, "samples", "checkpoints", "tb", LOCK_NAME}
 # Temporary files of writes a kill interrupted: `.NAME.<random>.tmp` (latentlab.atomic), and the
 # sample-grid temporaries of earlier versions (`.step-00001200.<random>.png`).
 STALE_TEMP = re.compile(r"^\..+\.tmp$|^\.(step|recon)-\d{8}\.[A-Za-z0-9_]+\.png$|^\.write-test$")
 
 
 def is_run(root: Path) -> bool:
-    return root.is_dir() and (any((root / name).is_file() for name in RUN_MARKERS)
-                              or any((root / "checkpoints").glob("*.safetensors")))
+    run = RunLayout(root)
+    return root.is_dir() and (any((root / name).is_file() for name in layout.MARKERS)
+                              or any(run.checkpoints.glob("*.safetensors")))
 
 
 def _foreign_entries(root: Path) -> list[str]:
-    return sorted(name for name in os.listdir(root) if name not in RUN_ENTRIES and not STALE_TEMP.match(name))
+    """What a run directory would not hold; a folder with any of it and no run in it is a user's folder."""
+    return sorted(name for name in os.listdir(root) if name not in layout.ENTRIES and not STALE_TEMP.match(name))
 
 
 def aside_name(root: Path) -> Path:
@@ -46,7 +47,8 @@ def aside_name(root: Path) -> Path:
 def sweep_temporaries(root: Path) -> int:
     """Remove what interrupted writes left in the run's folders; only the lock holder may call this."""
     removed = 0
-    for folder in (root, root / "checkpoints", root / "samples"):
+    run = RunLayout(root)
+    for folder in (root, run.checkpoints, run.samples):
         try:
             entries = list(os.scandir(folder))
         except OSError:
@@ -107,9 +109,9 @@ def _remove_if_unused(root: Path, top: Path | None = None) -> None:
         names = set(os.listdir(root))
     except OSError:
         return
-    if not names <= {LOCK_NAME, "samples", "checkpoints"}:
+    if not names <= {layout.LOCK, layout.SAMPLES, layout.CHECKPOINTS}:
         return
-    for name in names - {LOCK_NAME}:
+    for name in names - {layout.LOCK}:
         if any((root / name).iterdir()):
             return
     shutil.rmtree(root, ignore_errors=True)

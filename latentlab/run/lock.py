@@ -16,8 +16,7 @@ import time
 from pathlib import Path
 
 from latentlab.config import UserError
-
-LOCK_NAME = ".lock"
+from latentlab.run.layout import RunLayout
 
 try:
     import fcntl
@@ -61,7 +60,7 @@ class RunLock:
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
-        self.path = self.root / LOCK_NAME
+        self.path = RunLayout(self.root).lock
         self._fd: int | None = None
         self._unverifiable = False  # no flock here and the holder is on another machine
 

@@ -1,7 +1,5 @@
-"""The run directory: the contract between the trainer and every viewer (docs/design.md).
+"""Writing and following a run directory (its paths: `latentlab.run.layout`; docs/design.md).
 
-RUN/config.toml, RUN/metrics.jsonl, RUN/events.jsonl, RUN/samples/step-NNNNNNNN.png,
-RUN/checkpoints/step-NNNNNNNN.safetensors and RUN/checkpoints/latest.safetensors.
 `RunWriter` appends (one flushed line per record); `RunReader` (and any `Tail`) follows incrementally, so the GUI can
 follow a run written by another process or another machine on a shared disk.
 """
@@ -10,49 +8,46 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
 from latentlab.config import UserError
 from latentlab.atomic import named, write_text_atomic
+from latentlab.run.layout import SAMPLE_FILE, STEP_FILE, RunLayout
 
-STEP_FILE = re.compile(r"^step-(\d{8})\.(png|safetensors)$")
-SAMPLE_FILE = re.compile(r"^[a-z]+-(\d{8})\.png$")  # a grid: step-N.png, recon-N.png
-
-
-def step_name(step: int, ext: str) -> str:
-    return f"step-{step:08d}.{ext}"
+NOT_A_RUN = "not a latentlab run directory (no config.toml or metrics.jsonl)"
 
 
 class RunWriter:
     def __init__(self, root: str | Path):
-        self.root = Path(root)
+        self.layout = RunLayout(root)
+        self.root = self.layout.root
         try:
-            for sub in ("", "samples", "checkpoints"):
-                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            for folder in (self.root, self.layout.samples, self.layout.checkpoints):
+                folder.mkdir(parents=True, exist_ok=True)
             probe = self.root / ".write-test"
             probe.write_text("")
             probe.unlink()
         except OSError as exc:
             raise UserError(f"{self.root}: cannot write the run directory ({exc.strerror or exc})") from None
-        self.samples = self.root / "samples"
-        self.checkpoints = self.root / "checkpoints"
         self._metrics = None
         self._events = None
 
+    @property
+    def samples(self) -> Path:
+        return self.layout.samples
+
     def write_config(self, toml_text: str) -> None:
-        write_text_atomic(self.root / "config.toml", toml_text)
+        write_text_atomic(self.layout.config, toml_text)
 
     def truncate_after(self, step: int) -> None:
         """On resume, drop records and sample grids written after the checkpoint, so the log and
         samples/ (and a timelapse of them) equal an unbroken run. Checkpoints stay."""
-        for grid in self.samples.glob("*.png"):
+        for grid in self.layout.samples.glob("*.png"):
             found = SAMPLE_FILE.match(grid.name)
             if found and int(found.group(1)) > step:
                 grid.unlink(missing_ok=True)
-        for name in ("metrics.jsonl", "events.jsonl"):
-            path = self.root / name
+        for path in (self.layout.metrics, self.layout.events):
             if not path.exists():
                 continue
             keep = []
@@ -65,30 +60,29 @@ class RunWriter:
                     keep.append(line)
             write_text_atomic(path, "".join(line + "\n" for line in keep))
 
-    def _open(self, name: str):
-        return open(self.root / name, "a", encoding="utf-8", buffering=1)
+    @staticmethod
+    def _open(path: Path):
+        return open(path, "a", encoding="utf-8", buffering=1)
 
-    def _append(self, f, name: str, row: dict[str, Any]) -> None:
+    @staticmethod
+    def _append(f, path: Path, row: dict[str, Any]) -> None:
         try:
             f.write(json.dumps(row, separators=(",", ":")) + "\n")
         except OSError as exc:  # a full disk: name the file (a half line is skipped by every reader)
-            raise named(exc, self.root / name) from None
+            raise named(exc, path) from None
 
     def metric(self, row: dict[str, Any]) -> None:
         if self._metrics is None:
-            self._metrics = self._open("metrics.jsonl")
-        self._append(self._metrics, "metrics.jsonl", row)
+            self._metrics = self._open(self.layout.metrics)
+        self._append(self._metrics, self.layout.metrics, row)
 
     def event(self, row: dict[str, Any]) -> None:
         if self._events is None:
-            self._events = self._open("events.jsonl")
-        self._append(self._events, "events.jsonl", row)
+            self._events = self._open(self.layout.events)
+        self._append(self._events, self.layout.events, row)
 
-    def sample_path(self, step: int, kind: str = "") -> Path:
-        return self.samples / (step_name(step, "png") if not kind else f"{kind}-{step:08d}.png")
-
-    def checkpoint_path(self, step: int) -> Path:
-        return self.checkpoints / step_name(step, "safetensors")
+    def sample_path(self, step: int, kind: str = "step") -> Path:
+        return self.layout.sample(step, kind)
 
     def close(self) -> None:
         for f in (self._metrics, self._events):
@@ -135,29 +129,29 @@ class Tail:
 
 class RunReader:
     def __init__(self, root: str | Path):
-        self.root = Path(root)
-        if not self.is_run_dir(self.root):
-            raise UserError(f"{self.root}: not a latentlab run directory (no config.toml or metrics.jsonl)")
-        self._metrics = Tail(self.root / "metrics.jsonl")
-        self._events = Tail(self.root / "events.jsonl")
+        self.layout = RunLayout(root)
+        self.root = self.layout.root
+        if not self.layout.is_run():
+            raise UserError(f"{self.root}: {NOT_A_RUN}")
+        self._metrics = Tail(self.layout.metrics)
+        self._events = Tail(self.layout.events)
         self._seen_samples: set[str] = set()
 
     @staticmethod
     def is_run_dir(path: str | Path) -> bool:
-        path = Path(path)
-        return path.is_dir() and ((path / "config.toml").is_file() or (path / "metrics.jsonl").is_file())
+        return RunLayout(path).is_run()
 
     def config(self):
         from latentlab.config import load_toml
 
-        return load_toml(self.root / "config.toml")
+        return load_toml(self.layout.config)
 
     def poll(self) -> tuple[list[dict], list[dict], list[Path]]:
         """New metric rows, new events and new sample grids (sorted by step) since the last poll."""
         rows = self._metrics.read()
         events = self._events.read()
         new = []
-        folder = self.root / "samples"
+        folder = self.layout.samples
         if folder.is_dir():
             for entry in os.scandir(folder):
                 if entry.name not in self._seen_samples and STEP_FILE.match(entry.name):
@@ -165,7 +159,3 @@ class RunReader:
                     new.append(Path(entry.path))
         new.sort()
         return rows, events, new
-
-    def latest_checkpoint(self) -> Path | None:
-        path = self.root / "checkpoints" / "latest.safetensors"
-        return path if path.is_file() else None

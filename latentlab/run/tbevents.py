@@ -16,6 +16,8 @@ import shutil
 import time
 from pathlib import Path
 
+from latentlab.run.layout import RunLayout
+
 TEXT_KINDS = {"alert": "alerts", "rollback": "alerts", "error": "alerts", "setting": "settings"}
 IMAGE_KINDS = {"sample": "samples", "recon": "reconstructions"}
 NOT_SCALARS = ("step",)
@@ -81,7 +83,7 @@ def open_sink(run_dir: str | os.PathLike, purge_step: int | None = None) -> Tens
     """A sink writing into RUN/tb, or None when the tensorboard package is not installed."""
     if not available():
         return None
-    return TensorBoardSink(Path(run_dir) / "tb", purge_step=purge_step)
+    return TensorBoardSink(RunLayout(run_dir).tb, purge_step=purge_step)
 
 
 def _rows(path: Path):
@@ -101,17 +103,18 @@ def backfill(run: str | os.PathLike) -> dict:
     then swapped in, so running it twice gives the same files and never duplicates a point."""
     from latentlab.config import UserError
     from latentlab.atomic import make_temp_dir
-    from latentlab.run.rundir import STEP_FILE, RunReader
+    from latentlab.run.rundir import NOT_A_RUN
 
     run = Path(run)
-    if not RunReader.is_run_dir(run):
-        raise UserError(f"{run}: not a latentlab run directory (no config.toml or metrics.jsonl)")
+    where = RunLayout(run)
+    if not where.is_run():
+        raise UserError(f"{run}: {NOT_A_RUN}")
     if not available():
         raise UserError("TensorBoard files need the tensorboard package: pip install 'latentlab[tensorboard]'")
     if not os.access(run, os.W_OK | os.X_OK):
         raise UserError(f"{run}: not writable")
-    events = list(_rows(run / "events.jsonl"))
-    metrics_file = run / "metrics.jsonl"
+    events = list(_rows(where.events))
+    metrics_file = where.metrics
     age = time.time() - metrics_file.stat().st_mtime if metrics_file.exists() else float("inf")
     if events and events[-1].get("kind") != "done" and age < LIVE_SECONDS:
         raise UserError(f"{run}: still training (metrics.jsonl written {age:.0f} s ago); its trainer writes tb/ "
@@ -122,7 +125,7 @@ def backfill(run: str | os.PathLike) -> dict:
     for row in _rows(metrics_file):
         last_time = float(row.get("time", last_time))
     start = (metrics_file.stat().st_mtime if metrics_file.exists() else time.time()) - last_time
-    tmp = make_temp_dir(run / "tb", ".part")
+    tmp = make_temp_dir(where.tb, ".part")
     try:
         sink = TensorBoardSink(tmp, flush_secs=3600)
         times = {}
@@ -134,19 +137,17 @@ def backfill(run: str | os.PathLike) -> dict:
             step = int(row.get("step", 0))
             if row.get("kind") in IMAGE_KINDS and row.get("path"):
                 # events.jsonl names the file where the trainer wrote it; the run may have moved since
-                row = {**row, "path": str(run / "samples" / Path(row["path"]).name)}
+                row = {**row, "path": str(where.samples / Path(row["path"]).name)}
                 grid_events.add(Path(row["path"]).name)
             sink.event(row, walltime=times.get(step))
         if not grid_events:  # a log that does not list its grids: take them from samples/
-            for path in sorted((run / "samples").glob("step-*.png")):
-                m = STEP_FILE.match(path.name)
-                if m:
-                    sink.image("samples", path, int(m.group(1)), times.get(int(m.group(1))))
+            for step, path in where.grids():
+                sink.image("samples", path, step, times.get(step))
         sink.close()
-        old = run / "tb"
+        old = where.tb
         if old.exists():
-            trash = make_temp_dir(run / "tb", ".old")
-            os.replace(old, trash / "tb")
+            trash = make_temp_dir(old, ".old")
+            os.replace(old, trash / old.name)
             os.replace(tmp, old)
             shutil.rmtree(trash, ignore_errors=True)
         else:

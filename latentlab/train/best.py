@@ -19,7 +19,6 @@ from pathlib import Path
 from latentlab.atomic import AtomicFile
 
 FIGURE = "fd_random"
-BEST_NAME = "best.safetensors"
 
 
 def is_better(values: dict, best: dict | None) -> bool:
@@ -29,9 +28,9 @@ def is_better(values: dict, best: dict | None) -> bool:
     return best is None or value < float(best[FIGURE])
 
 
-def pin(step_checkpoint: Path, checkpoints: Path) -> Path:
-    """Make checkpoints/best.safetensors the same file as `step_checkpoint`, atomically."""
-    with AtomicFile(checkpoints / BEST_NAME) as f:
+def pin(step_checkpoint: Path, best: Path) -> Path:
+    """Make `best` (RunLayout.best) the same file as `step_checkpoint`, atomically."""
+    with AtomicFile(best) as f:
         f.tmp.unlink()
         try:
             os.link(step_checkpoint, f.tmp)

@@ -1,12 +1,14 @@
 """The training engine: one loop for the GUI, the CLI and torchrun.
 
 `Trainer.run()` yields a `StepStats` per step and an `Event` for everything else (sample grids,
-checkpoints, alerts). It knows nothing of its driver: commands arrive through a `Control`.
+checkpoints, alerts). It knows nothing of its driver: commands arrive through a `Control`. The step
+itself is steps.py's (explicit inputs: a `StepParts`); what the loop writes is outputs.py's
+(`RunLog`, `Grids`, `Checkpoints`); the health checks are health.py's; what a checkpoint holds is
+trainstate.py's `TrainState`. The loop below calls them in order, once per step.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -16,16 +18,17 @@ from pathlib import Path
 
 import torch
 
-from latentlab.config import Config, TrainConfig, UserError
+from latentlab.config import Config, UserError
 from latentlab.run import checkpoint as ckpt
 from latentlab.run.claim import RunClaim, claim_run
 from latentlab.run.control import Control, Event, StepStats
-from latentlab.run.grids import save_grid, to_uint8
+from latentlab.run.layout import RunLayout
 from latentlab.run.rundir import RunWriter
-from latentlab.train import best, trainstate
+from latentlab.train import best
 from latentlab.train.distributed import DistContext
-from latentlab.train.rules import AdaptiveL2, EquilibriumRule, LRSchedule, MarginRule
+from latentlab.train.outputs import Checkpoints, Grids, RunLog
 from latentlab.train.steps import NonFiniteLoss, gan_step, vaegan_step
+from latentlab.train.trainstate import TrainState, apply_changed_rules, build_state, load_state, rule_fields
 
 SKIP_STORM = 200  # consecutive skipped updates of one net before the window is told
 
@@ -44,49 +47,79 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def _of_state(path: str, before_setup=lambda: None, settable: bool = False) -> property:
+    """A Trainer attribute that is the field `path` (dotted) of its TrainState; before_setup() until then."""
+    owner, _, name = path.rpartition(".")
+
+    def holder(trainer):
+        return trainer.state if not owner else getattr(trainer.state, owner)
+
+    def get(trainer):
+        return before_setup() if trainer.state is None else getattr(holder(trainer), name)
+
+    def put(trainer, value):
+        setattr(holder(trainer), name, value)
+
+    return property(get, put if settable else None, doc=f"TrainState.{path}")
+
+
 class Trainer:
     def __init__(self, cfg: Config, out_dir: str | Path | None, *, resume: bool = False, force_new: bool = False,
                  control: Control | None = None, data_progress=None, dist: DistContext | None = None):
         self.cfg = cfg.copy().validate()
-        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.layout = RunLayout(out_dir) if out_dir is not None else None
         self.resume = resume
         self.force_new = force_new
-        self.claim: RunClaim | None = None  # the right to write out_dir (rank 0), taken first thing in setup()
         self.control = control or Control()
         self.data_progress = data_progress
         self.dist = dist or DistContext.single()
         self.device = self.dist.device or resolve_device(self.cfg.train.device)
-        self.nets: dict[str, torch.nn.Module] = {}
-        self.optims: dict[str, torch.optim.Optimizer] = {}
-        self.step = 0
         self.total_steps = self.cfg.train.steps
-        self.writer: RunWriter | None = None
-        self.fixed_noise: torch.Tensor | None = None
-        self.G_ema: torch.nn.Module | None = None
+        self.claim: RunClaim | None = None  # the right to write the run (rank 0), taken first thing in setup()
+        # Set up by setup(): the state a checkpoint holds, the data, and the loop's collaborators.
+        self.state: TrainState | None = None
+        self.data = self.feeder = None
+        self.log = RunLog()  # metrics and events, once the run directory is claimed
+        self.saver = Checkpoints(self.layout, writes=self.dist.is_main)
+        self.grids: Grids | None = None
+        self.quality = None  # a QualityTracker on rank 0 (train.quality_every)
+        self.history: deque[StepStats] = deque(maxlen=2000)  # what the health checks look back on
         self._nan_seen = False
-        self._time_offset = 0.0
-        self._last_ckpt_step = -1
-        self.health = None  # a HealthMonitor once set up (train.health)
-        self.quality = None  # a QualityTracker once set up (train.quality_every)
-        self.best: dict | None = None  # {"step", "fd_random"} of the best quality so far (train/best.py)
-        self.tb = None  # a TensorBoardSink on rank 0 when the tensorboard package is installed
-        self.healthy = True  # the verdict of the latest health check
-        self.rollbacks = 0
-        self._last_healthy: Path | None = None
-        self._history: deque[StepStats] = deque(maxlen=2000)
-        self._sample_cache: tuple[int, torch.Tensor | None] = (-1, None)
+
+    # The state, by the names its callers use: nets, optimizers and rules are the step's parts, so a
+    # step may be handed the Trainer itself (as tests do, after swapping in an optimizer or a rule).
+    parts = _of_state("parts")
+    nets = _of_state("parts.nets", dict)
+    optims = _of_state("parts.optims", dict, settable=True)
+    balance = _of_state("parts.balance", settable=True)
+    l2 = _of_state("parts.l2")
+    autocast = _of_state("parts.autocast")
+    sched = _of_state("sched")
+    G_ema = _of_state("G_ema")
+    health = _of_state("health")
+    step = _of_state("progress.step", int, settable=True)
+    best = _of_state("progress.best")
+
+    def noise(self, n_local: int) -> torch.Tensor:
+        return self.parts.noise(n_local)
+
+    def reduce_errors(self, *losses: torch.Tensor) -> list[float]:
+        return self.parts.reduce_errors(*losses)
+
+    def sync_grads(self, name: str) -> None:
+        self.parts.sync_grads(name)
 
     # -- set-up ---------------------------------------------------------------------------------
     def setup(self) -> list[Event]:
         """Claim the run directory, load data, build nets and optimizers, restore a checkpoint.
         Separate from run() so a caller can show set-up progress; run() calls it when needed.
         A failure leaves the run directory as it was (a folder the claim created is removed)."""
-        if self.out_dir is not None and self.dist.is_main:
-            self.claim = claim_run(self.out_dir, resume=self.resume, force_new=self.force_new)
+        if self.layout is not None and self.dist.is_main:
+            self.claim = claim_run(self.layout.root, resume=self.resume, force_new=self.force_new)
         try:
             return self._setup()
         except BaseException:
-            if self.claim is not None and self.writer is None:
+            if self.claim is not None and self.log.writer is None:
                 self.claim.abandon()
             elif self.claim is not None:
                 self.claim.release()
@@ -94,15 +127,14 @@ class Trainer:
 
     def _setup(self) -> list[Event]:
         from latentlab.data import BatchFeeder, open_source, skip_summary
-        from latentlab.models import build_models
 
         cfg, t = self.cfg, self.cfg.train
         events = []
         resume_path = None
         if self.resume:
-            resume_path = self.out_dir / "checkpoints" / "latest.safetensors" if self.out_dir else None
-            if resume_path is None or not resume_path.parent.parent.is_dir():
-                raise UserError(f"--resume: {self.out_dir}: no run directory to resume")
+            if self.layout is None or not self.layout.root.is_dir():
+                raise UserError(f"--resume: {self.layout and self.layout.root}: no run directory to resume")
+            resume_path = self.layout.latest
             if not resume_path.is_file():  # killed before its first checkpoint: start over, in place
                 events.append(Event("info", 0, "no checkpoint yet: the run starts again from step 0"))
                 resume_path = None
@@ -116,38 +148,19 @@ class Trainer:
             raise UserError(f"{cfg.data.source}: {n_train} training images ({len(self.data)} in all, "
                             f"{self.data.holdout} held out for validation), fewer than one batch of {t.batch}; "
                             "lower --batch or data.holdout, or add images")
-        self.feeder = BatchFeeder(self.data, t.batch, t.seed, self.device, channels_last=t.channels_last)
+        self.feeder = BatchFeeder(self.data, t.batch, t.seed, self.device, channels_last=t.channels_last,
+                                  on_device=cfg.data.on_device, hflip=cfg.data.hflip, jitter=cfg.data.jitter)
         if self.total_steps == 0:
             self.total_steps = max(1, t.epochs) * self.feeder.steps_per_epoch
         events.insert(0, Event("info", 0, f"data: {len(self.data)} images of {cfg.data.source}"
                                f"{skip_summary(self.data)}", data={"images": len(self.data),
                                                                     "skipped": self.data.skipped}))
 
-        torch.manual_seed(t.seed)
-        self.nets = {name: self.dist.convert_batchnorm(net) for name, net in build_models(cfg.model).items()}
-        for net in self.nets.values():
-            net.to(self.device)
-            if t.channels_last:
-                net.to(memory_format=torch.channels_last)
-        self.fixed_noise = torch.randn(t.sample_count, cfg.model.latent_dim, generator=torch.Generator().manual_seed(
-            t.seed + 1), device="cpu").to(self.device)
-        if t.ema > 0:
-            self.G_ema = copy.deepcopy(self.nets["G"]).eval().requires_grad_(False)
-        self.optims = {name: self._make_optimizer(net, name) for name, net in self.nets.items()}
-        self.sched = {"D": LRSchedule(t.lr_d, t.warmup, t.lr_decay, t.lr_min),
-                      "G": LRSchedule(t.lr_g, t.warmup, t.lr_decay, t.lr_min)}
-        self.balance = (EquilibriumRule(t.vae_equilibrium, t.vae_margin) if cfg.model.arch == "vaegan"
-                        else MarginRule(t.margin))
-        self.l2 = AdaptiveL2(t.l2_adaptive, t.l2_init, t.l2_band_low, t.l2_band_high, t.l2_step)
-        self.autocast = None
-        if self.device.type == "cuda" and t.amp in ("auto", "bf16"):
-            self.autocast = partial(torch.autocast, "cuda", dtype=torch.bfloat16)
-        elif t.amp == "bf16":
-            self.autocast = partial(torch.autocast, self.device.type, dtype=torch.bfloat16)
+        self.state = build_state(cfg, self.dist, self.device)
         if t.health:
             from latentlab.train.health import HealthMonitor
 
-            self.health = HealthMonitor(self.cfg, self.data)
+            self.state.health = HealthMonitor(self.cfg, self.data)
         if t.quality_every and self.dist.is_main:
             from latentlab.metrics.tracking import QualityTracker
 
@@ -158,113 +171,110 @@ class Trainer:
                 event.step = max(event.step, self.step)
         if self.claim is not None:  # only once the inputs and the checkpoint proved good
             self.claim.begin()
-            self.writer = RunWriter(self.out_dir)
+            writer = RunWriter(self.layout.root)
+            self.log = RunLog(writer)
             if self.claim.moved_to is not None:
-                events.append(Event("info", self.step, f"the earlier run in {self.out_dir} was moved to "
+                events.append(Event("info", self.step, f"the earlier run in {self.layout.root} was moved to "
                                     f"{self.claim.moved_to}", path=str(self.claim.moved_to)))
             if self.claim.swept:
                 events.append(Event("info", self.step, f"removed {self.claim.swept} temporary file(s) left by "
                                     "interrupted writes"))
             if self.resume:  # never a step twice: drop what was logged after the restored checkpoint
-                self.writer.truncate_after(self.step)
-            self.writer.write_config(cfg.to_toml())
+                writer.truncate_after(self.step)
+            writer.write_config(cfg.to_toml())
             from latentlab.run.tbevents import open_sink
 
-            self.tb = open_sink(self.out_dir, purge_step=self.step + 1 if self.resume else None)
+            self.log.tb = open_sink(self.layout.root, purge_step=self.step + 1 if self.resume else None)
+        holdout = partial(self.feeder.holdout_batch, min(16, self.data.holdout) or 8)
+        self.grids = Grids(self.state, self.layout if self.log.writer is not None else None, holdout)
         return events
-
-    def _make_optimizer(self, net: torch.nn.Module, name: str) -> torch.optim.Optimizer:
-        t = self.cfg.train
-        lr = t.lr_d if name == "D" else t.lr_g
-        if t.optimizer == "adam":
-            return torch.optim.Adam(net.parameters(), lr=lr, betas=(t.adam_beta1, t.adam_beta2),
-                                    weight_decay=t.weight_decay)
-        return torch.optim.RMSprop(net.parameters(), lr=lr, alpha=t.rms_alpha, eps=t.rms_eps,
-                                   weight_decay=t.weight_decay)
 
     # -- the loop -------------------------------------------------------------------------------
     def run(self) -> Iterator[StepStats | Event]:
-        if not self.nets:
+        if self.state is None:
             for event in self.setup():
-                yield self._log_event(event)
-        t = self.cfg.train
-        step_fn = vaegan_step if self.cfg.model.arch == "vaegan" else gan_step
-        run_clock = time.perf_counter() - self._time_offset
+                yield self.log.event(event)
+        t, s, log = self.cfg.train, self.state, self.log
+        run = s.progress
+        vaegan = self.cfg.model.arch == "vaegan"
+        clock = time.perf_counter() - run.time
         rate = None
-        skip_run = {"D": 0, "G": 0}
+        skipped = {"D": 0, "G": 0}  # consecutive skipped updates
         self.nets_train(True)
         finished_cleanly = False
         try:
-            while self.step < self.total_steps:
+            while run.step < self.total_steps:
+                # Commands first: settings and "save now" apply even while paused.
                 action = self.control.next_action()
                 for key, value in self.control.take_settings().items():
-                    yield self._log_event(self._apply_setting(key, value))
+                    yield log.event(self._apply_setting(key, value))
                 if self.control.take_save():
-                    yield self._save()
+                    yield from self._save()
                 if action == "stop":
                     break
                 if action == "idle":
-                    run_clock += 0.1  # paused time does not count
+                    clock += 0.1  # paused time does not count
                     continue
-                epoch = self.step // self.feeder.steps_per_epoch
-                for name, opt in self.optims.items():
-                    lr = self.sched["D" if name == "D" else "G"].lr(self.step, epoch)
+
+                # One step: learning rates of this step, a batch, the update.
+                epoch = run.step // self.feeder.steps_per_epoch
+                for name, opt in s.parts.optims.items():
+                    lr = s.sched["D" if name == "D" else "G"].lr(run.step, epoch)
                     for group in opt.param_groups:
                         group["lr"] = lr
                 started = time.perf_counter()
-                x = self.dist.shard(self.feeder.get(self.step))
+                x = self.dist.shard(self.feeder.get(run.step))
                 # BatchNorm running statistics change in the forward pass, before any loss is seen;
                 # a copy (a few KB) lets a non-finite step leave no trace at all.
-                buffers = {name: [b.clone() for b in net.buffers()] for name, net in self.nets.items()}
+                buffers = {name: [b.clone() for b in net.buffers()] for name, net in s.parts.nets.items()}
                 try:
-                    result = step_fn(self, x)
+                    result = vaegan_step(s.parts, x) if vaegan else gan_step(s.parts, x, self.instance_noise())
                 except NonFiniteLoss as exc:
                     with torch.no_grad():
                         for name, saved in buffers.items():
-                            for b, old in zip(self.nets[name].buffers(), saved):
+                            for b, old in zip(s.parts.nets[name].buffers(), saved):
                                 b.copy_(old)
                     self._nan_seen = True
                     self.control.pause()
-                    yield self._log_event(Event("alert", self.step + 1, f"{exc}. Training stopped before the update; "
-                                                "the last checkpoint is intact. Try lower learning rates.",
-                                                data={"kind": "nan", **exc.values}))
+                    yield log.event(Event("alert", run.step + 1, f"{exc}. Training stopped before the update; "
+                                          "the last checkpoint is intact. Try lower learning rates.",
+                                          data={"kind": "nan", **exc.values}))
                     return
-                self.step += 1
-                if self.G_ema is not None:
+                run.step += 1
+                if s.G_ema is not None:
                     self._update_ema()
                 elapsed = time.perf_counter() - started
                 inst = x.shape[0] * self.dist.world / max(elapsed, 1e-9)
                 rate = inst if rate is None else 0.9 * rate + 0.1 * inst
-                stats = replace(result, step=self.step, epoch=epoch, time=time.perf_counter() - run_clock,
-                                l2_d=self.l2.coef, lr_d=self.optims["D"].param_groups[0]["lr"],
-                                lr_g=self.optims["G"].param_groups[0]["lr"], img_per_s=rate)
-                self._time_offset = stats.time
-                if self.writer is not None and self.step % t.log_every == 0:
-                    row = stats.to_row()
-                    self.writer.metric(row)
-                    if self.tb is not None:
-                        self.tb.metric(row)
-                self._history.append(stats)
+                stats = replace(result, step=run.step, epoch=epoch, time=time.perf_counter() - clock,
+                                l2_d=s.parts.l2.coef, lr_d=s.parts.optims["D"].param_groups[0]["lr"],
+                                lr_g=s.parts.optims["G"].param_groups[0]["lr"], img_per_s=rate)
+                run.time = stats.time
+                if run.step % t.log_every == 0:
+                    log.metric(stats.to_row())
+                self.history.append(stats)
                 yield stats
+
+                # What the loop does besides: alerts, grids, health, quality and the best, checkpoints.
                 for net, updated in (("D", result.d_updated), ("G", result.g_updated)):
-                    skip_run[net] = 0 if updated else skip_run[net] + 1
-                    if skip_run[net] == SKIP_STORM:
-                        yield self._log_event(Event("alert", self.step, f"{net}'s update skipped for {SKIP_STORM} "
-                                                    "steps in a row: the balance is stuck; consider changing the "
-                                                    "margin or learning rates", data={"kind": "skip_storm"}))
-                if self.step % t.sample_every == 0 or self.step == self.total_steps:
-                    yield from self._samples()
-                if self.health is not None and self.step % (t.health_every or t.sample_every) == 0:
+                    skipped[net] = 0 if updated else skipped[net] + 1
+                    if skipped[net] == SKIP_STORM:
+                        yield log.event(Event("alert", run.step, f"{net}'s update skipped for {SKIP_STORM} "
+                                              "steps in a row: the balance is stuck; consider changing the "
+                                              "margin or learning rates", data={"kind": "skip_storm"}))
+                if (run.step % t.sample_every == 0 or run.step == self.total_steps) and self.dist.is_main:
+                    yield from self.grids.write(log, recon="E" in s.parts.nets and run.step % t.checkpoint_every == 0)
+                if s.health is not None and run.step % (t.health_every or t.sample_every) == 0:
                     yield from self._health_check()
-                if self.quality is not None and self.step % t.quality_every == 0:
-                    event = self._log_event(self.quality.measure(self.step, self.generator_for_sampling()))
+                if self.quality is not None and run.step % t.quality_every == 0:
+                    event = log.event(self.quality.measure(run.step, self.grids.generator()))
                     yield event
-                    if event.kind == "quality" and self.health is not None:
-                        yield from self._raise(self.health.check_quality(self.step, event.data))
-                    if event.kind == "quality" and best.is_better(event.data, self.best):
+                    if event.kind == "quality" and s.health is not None:
+                        yield from self._raise(s.health.check_quality(run.step, event.data))
+                    if event.kind == "quality" and best.is_better(event.data, run.best):
                         yield from self._pin_best(event.data[best.FIGURE])
-                if self.step % t.checkpoint_every == 0 and self._last_ckpt_step != self.step:
-                    yield self._save()
+                if run.step % t.checkpoint_every == 0 and self.saver.last_step != run.step:
+                    yield from self._save()
             finished_cleanly = True
         except GeneratorExit:
             # The consumer closed the iterator (a stop): save, but a closing generator may not yield.
@@ -275,22 +285,15 @@ class Trainer:
                 event = self._final_save()
                 if event is not None:
                     yield event
-            if self.writer is not None:
-                try:
-                    self.writer.event(Event("done", self.step, "training finished" if self.step >= self.total_steps
-                                            else "training stopped").to_row())
-                except OSError:  # a full disk: the error that stopped the run is the one to report
-                    pass
-                self.writer.close()
-            if self.tb is not None:
-                self.tb.close()
+            log.close(Event("done", run.step, "training finished" if run.step >= self.total_steps
+                            else "training stopped"))
             if self.claim is not None:
                 self.claim.release()
 
     def _final_save(self) -> Event | None:
-        if self._nan_seen or not self.nets or self._last_ckpt_step == self.step:
+        if self._nan_seen or self.state is None or self.saver.last_step == self.step:
             return None
-        return self._save()
+        return next(self._save(), None)
 
     def nets_train(self, mode: bool) -> None:
         for net in self.nets.values():
@@ -300,25 +303,19 @@ class Trainer:
         # Warm-up: early on the average would be mostly the random initial weights, so the
         # decay starts low and rises to train.ema: min(ema, (1 + step) / (10 + step)).
         decay = min(self.cfg.train.ema, (1.0 + self.step) / (10.0 + self.step))
-        G = self.nets["G"]
+        G, G_ema = self.nets["G"], self.G_ema
         with torch.no_grad():
-            ema_p = list(self.G_ema.parameters())
+            ema_p = list(G_ema.parameters())
             torch._foreach_lerp_(ema_p, [p.detach() for p in G.parameters()], 1.0 - decay)
-            for b_ema, b in zip(self.G_ema.buffers(), G.buffers()):
+            for b_ema, b in zip(G_ema.buffers(), G.buffers()):
                 b_ema.copy_(b)
 
     def generator_for_sampling(self) -> torch.nn.Module:
-        return self.G_ema if self.G_ema is not None else self.nets["G"]
+        return self.grids.generator()
 
-    # -- distributed hooks used by steps.py -------------------------------------------------------
-    def reduce_errors(self, *losses: torch.Tensor) -> list[float]:
-        return self.dist.mean_floats(torch.stack([loss.detach().float() for loss in losses]))
-
-    def noise(self, n_local: int) -> torch.Tensor:
-        """This rank's slice of one global batch of z: every rank draws the same global batch, so a
-        run's z (and its RNG state) do not depend on how many ranks share the work."""
-        z = torch.randn(n_local * self.dist.world, self.cfg.model.latent_dim, device=self.device)
-        return self.dist.shard(z)
+    def sample_images(self) -> torch.Tensor:
+        """The fixed-noise samples (eval mode, EMA weights where present), on the CPU in [-1, 1]."""
+        return self.grids.images()
 
     def instance_noise(self) -> float:
         """σ of the instance noise for the step about to run: linear from train.instance_noise at
@@ -329,202 +326,95 @@ class Trainer:
         frac = self.step / max(1, self.total_steps - 1)
         return t.instance_noise + (t.instance_noise_end - t.instance_noise) * min(1.0, frac)
 
-    def add_instance_noise(self, images: torch.Tensor, sigma: float) -> torch.Tensor:
-        """images + σ·N(0, 1), the noise drawn for the global batch and sharded, as `noise` does."""
-        shape = (images.shape[0] * self.dist.world, *images.shape[1:])
-        eps = torch.randn(shape, device=images.device, dtype=images.dtype)
-        return images + sigma * self.dist.shard(eps)
-
-    def sync_grads(self, name: str) -> None:
-        self.dist.all_reduce_grads(self.nets[name])
-
-    # -- outputs --------------------------------------------------------------------------------
-    def _log_event(self, event: Event) -> Event:
-        if self.writer is not None:
-            row = event.to_row()
-            self.writer.event(row)
-            if self.tb is not None:
-                self.tb.event(row)
-        return event
+    # -- checkpoints, the best, health and rollback -------------------------------------------------
+    def _save(self) -> Iterator[Event]:
+        """The current state as a checkpoint (nothing on a rank that does not write the run)."""
+        event = self.saver.save(self.state, self.step // self.feeder.steps_per_epoch, self.data.fingerprint)
+        if event is not None:
+            yield self.log.event(event)
 
     def _pin_best(self, figure: float) -> Iterator[Event]:
-        self.best = {"step": self.step, best.FIGURE: figure}
-        if self.writer is None:
+        run = self.state.progress
+        run.best = {"step": run.step, best.FIGURE: figure}
+        if self.log.writer is None:
             return
-        if self._last_ckpt_step != self.step:  # the checkpoint written now carries the new best
-            yield self._save()
-        path = best.pin(self.writer.checkpoint_path(self.step), self.writer.checkpoints)
-        yield self._log_event(Event("best", self.step, f"best checkpoint so far: step {self.step} "
-                                    f"({best.FIGURE} {figure:.4g})", path=str(path), data=dict(self.best)))
-
-    def _rule_fields(self) -> dict[str, list[tuple[object, str]]]:
-        """The train keys whose values live in a rule's state, each with the attributes it sets. A
-        checkpoint restores those states, so on resume the config alone would not reach them."""
-        scheds = list(self.sched.values())
-        fields = {"l2_adaptive": [(self.l2, "enabled")], "l2_band_low": [(self.l2, "band_low")],
-                  "l2_band_high": [(self.l2, "band_high")], "l2_step": [(self.l2, "step")],
-                  "lr_d": [(self.sched["D"], "base")], "lr_g": [(self.sched["G"], "base")],
-                  "warmup": [(s, "warmup") for s in scheds], "lr_decay": [(s, "decay") for s in scheds],
-                  "lr_min": [(s, "lr_min") for s in scheds]}
-        if isinstance(self.balance, EquilibriumRule):
-            fields.update(vae_equilibrium=[(self.balance, "equilibrium")], vae_margin=[(self.balance, "margin")])
-        else:
-            fields["margin"] = [(self.balance, "margin")]
-        return fields
-
-    def _apply_setting(self, key: str, value: float) -> Event:
-        # Live, "margin" is the margin of whichever balancing rule the run has (the VAE/GAN's too).
-        targets = [(self.balance, "margin")] if key == "margin" else self._rule_fields().get(key, [])
-        for rule, attr in targets:
-            setattr(rule, attr, value)
-        setattr(self.cfg.train, key, value)
-        if self.writer is not None:  # config.toml stays the run's current settings (a resume reads it)
-            self.writer.write_config(self.cfg.to_toml())
-        return Event("setting", self.step, f"{key} set to {value:g}", data={"key": key, "value": value})
-
-    def _apply_changed_rules(self, saved: TrainConfig) -> list[Event]:
-        """On resume: the rule settings this config changes from the checkpoint's (`--set lr_d=…`,
-        the form's values) replace the restored ones, each logged as a setting."""
-        events = []
-        for key, targets in self._rule_fields().items():
-            old, new = getattr(saved, key), getattr(self.cfg.train, key)
-            if old == new:
-                continue
-            for rule, attr in targets:
-                setattr(rule, attr, type(getattr(rule, attr))(new))
-            events.append(Event("setting", self.step, f"{key} set to {_shown(new)} on resume (the checkpoint's "
-                                f"run had {_shown(old)})", data={"key": key, "value": new}))
-        return events
-
-    def sample_images(self) -> torch.Tensor:
-        """The fixed-noise samples (eval mode, EMA weights where present), on the CPU in [-1, 1]."""
-        if self._sample_cache[0] == self.step:
-            return self._sample_cache[1]
-        G = self.generator_for_sampling()
-        was_training = G.training
-        G.eval()
-        with torch.no_grad():
-            images = G(self.fixed_noise).float().cpu()
-        G.train(was_training)
-        self._sample_cache = (self.step, images)
-        return images
+        if self.saver.last_step != run.step:  # the checkpoint written now carries the new best
+            yield from self._save()
+        yield self.log.event(self.saver.pin_best(run.step, figure, dict(run.best)))
 
     def _health_check(self) -> Iterator[Event]:
         from latentlab.train.health import RECON_IMAGES, recon_error
 
-        error = None
-        if "E" in self.nets and self.data.holdout:
-            error = recon_error(self.nets["E"], self.nets["G"], self.feeder.holdout_batch(RECON_IMAGES))
-        alerts = self.health.check(self.step, self._health_samples(), list(self._history), recon_error=error)
+        s = self.state
+        nets, error = s.parts.nets, None
+        if "E" in nets and self.data.holdout:
+            error = recon_error(nets["E"], nets["G"], self.feeder.holdout_batch(RECON_IMAGES))
+        alerts = s.health.check(s.progress.step, self.grids.training_images(), list(self.history), recon_error=error)
         yield from self._raise(alerts)
 
     def _raise(self, alerts) -> Iterator[Event]:
-        t = self.cfg.train
+        t, s = self.cfg.train, self.state
         # A condition alerts once, when it starts; the verdict lasts while it is active (or awaiting
         # confirmation), so no checkpoint written during a collapse becomes a rollback target.
-        self.healthy = self.health.healthy
+        s.progress.healthy = s.health.healthy
         serious = [a for a in alerts if a.rollback]
         for a in alerts:
-            yield self._log_event(Event("alert", self.step, f"{a.message} {a.advice}".strip(),
-                                        data={"kind": a.kind, **a.data}))
+            yield self.log.event(Event("alert", self.step, f"{a.message} {a.advice}".strip(),
+                                       data={"kind": a.kind, **a.data}))
         if serious and t.rollback:
-            if self._last_healthy is None:
-                yield self._log_event(Event("info", self.step, "no healthy checkpoint yet to roll back to"))
-            elif self.rollbacks >= t.max_rollbacks:
-                yield self._log_event(Event("info", self.step, f"rollback limit ({t.max_rollbacks}) reached"))
+            if self.saver.last_healthy is None:
+                yield self.log.event(Event("info", self.step, "no healthy checkpoint yet to roll back to"))
+            elif s.progress.rollbacks >= t.max_rollbacks:
+                yield self.log.event(Event("info", self.step, f"rollback limit ({t.max_rollbacks}) reached"))
             else:
-                yield self._log_event(self._rollback(serious[0].kind))
-
-    def _health_samples(self) -> torch.Tensor:
-        """The training G's fixed-noise samples (eval mode): EMA weights trail G by about 1/(1-ema)
-        steps, which would delay a collapse alert by as much."""
-        if self.G_ema is None:
-            return self.sample_images()
-        G = self.nets["G"]
-        was_training = G.training
-        G.eval()
-        with torch.no_grad():
-            images = G(self.fixed_noise).float().cpu()
-        G.train(was_training)
-        return images
+                yield self.log.event(self._rollback(serious[0].kind))
 
     def _rollback(self, reason: str) -> Event:
         """Back to the last healthy checkpoint's weights, optimizer and rule states, with a changed
         seed and lowered learning rates; the step count keeps going forward (the log stays append-only)."""
-        t = self.cfg.train
-        path = self._last_healthy
+        t, s = self.cfg.train, self.state
+        run = s.progress
+        path = self.saver.last_healthy
         self.dist.barrier()  # rank 0 wrote the file
         tensors, meta = ckpt.read_checkpoint(path)
-        trainstate.load_state(self, tensors, meta, str(path), progress=False)
-        self.rollbacks += 1
-        torch.manual_seed(t.seed + 7919 * self.rollbacks)
+        load_state(s, tensors, meta, str(path), progress=False)
+        run.rollbacks += 1
+        torch.manual_seed(t.seed + 7919 * run.rollbacks)
         # The checkpoint's own learning rates (load_state restored them, as it restores the margin and
         # the L2 band: a setting changed since may be what went wrong), lowered once for every rollback
         # since that checkpoint was written, so returning to the same one twice lowers them twice.
-        lower = t.rollback_lr_factor ** max(1, self.rollbacks - int(meta.get("rollbacks", 0)))
-        for sched in self.sched.values():
+        lower = t.rollback_lr_factor ** max(1, run.rollbacks - int(meta.get("rollbacks", 0)))
+        for sched in s.sched.values():
             sched.base *= lower
-        self.healthy = True
-        self._history.clear()
-        self._sample_cache = (-1, None)  # same step number, other weights
-        if self.health is not None:
-            self.health.reset()
-        return Event("rollback", self.step, f"rolled back to {path.name} after {reason}; seed changed, learning "
-                     f"rates of then x{lower:g} (lr_d {self.sched['D'].base:.3g}, lr_g {self.sched['G'].base:.3g})",
-                     path=str(path), data={"kind": reason, "to_step": int(meta["step"]), "rollbacks": self.rollbacks})
-
-    def _samples(self) -> Iterator[Event]:
-        if not self.dist.is_main:
-            return
-        images = self.sample_images()
-        if self.writer is None:
-            yield Event("sample", self.step, "sample grid", data={"images": to_uint8(images).cpu().numpy()})
-            return
-        path = save_grid(images, self.writer.sample_path(self.step))
-        yield self._log_event(Event("sample", self.step, "sample grid", path=str(path)))
-        if "E" in self.nets and self.step % self.cfg.train.checkpoint_every == 0:
-            yield self._log_event(self._recon_grid())
-
-    def _recon_grid(self) -> Event:
-        E, G = self.nets["E"], self.generator_for_sampling()
-        x = self.feeder.holdout_batch(min(16, self.data.holdout) or 8)
-        modes = (E.training, G.training)
-        E.eval(), G.eval()
-        with torch.no_grad():
-            rec = G(E(x)[0])
-        E.train(modes[0]), G.train(modes[1])
-        path = save_grid(torch.cat([x.float().cpu(), rec.float().cpu()]), self.writer.sample_path(self.step, "recon"),
-                         rows=2)
-        return Event("recon", self.step, "reconstructions of held-out images (input above)", path=str(path))
-
-    def _save(self) -> Event | None:
-        if self.out_dir is not None and self.healthy:
-            self._last_healthy = self.out_dir / "checkpoints" / f"step-{self.step:08d}.safetensors"
-        if not self.dist.is_main or self.writer is None:
-            return None
-        tensors, meta = self.state_tensors()
-        path = ckpt.save_checkpoint(self.writer.checkpoint_path(self.step), tensors, meta)
-        ckpt.save_checkpoint(self.writer.checkpoints / "latest.safetensors", tensors, meta)
-        self._last_ckpt_step = self.step
-        return self._log_event(Event("checkpoint", self.step, f"checkpoint at step {self.step}", path=str(path)))
-
-    def state_tensors(self) -> tuple[dict[str, torch.Tensor], dict]:
-        return trainstate.state_tensors(self)
+        run.healthy = True
+        self.history.clear()
+        self.grids.forget()  # same step number, other weights
+        if s.health is not None:
+            s.health.reset()
+        return Event("rollback", run.step, f"rolled back to {path.name} after {reason}; seed changed, learning "
+                     f"rates of then x{lower:g} (lr_d {s.sched['D'].base:.3g}, lr_g {s.sched['G'].base:.3g})",
+                     path=str(path), data={"kind": reason, "to_step": int(meta["step"]), "rollbacks": run.rollbacks})
 
     def _restore(self, path: Path) -> list[Event]:
         tensors, meta = ckpt.read_checkpoint(path)
-        trainstate.load_state(self, tensors, meta, str(path), progress=True)
-        changed = self._apply_changed_rules(ckpt.config_from_meta(meta, str(path)).train)
+        load_state(self.state, tensors, meta, str(path), progress=True)
+        changed = apply_changed_rules(self.state, ckpt.config_from_meta(meta, str(path)).train)
         # A resumed run can roll back to the checkpoint it resumed from, if that one was healthy.
-        self.healthy = bool(meta.get("healthy", True))
-        own = path.parent / f"step-{self.step:08d}.safetensors"
-        self._last_healthy = own if self.healthy and own.is_file() else None
+        self.state.progress.healthy = bool(meta.get("healthy", True))
+        self.saver.restored(self.step, self.state.progress.healthy)
         events = [Event("info", self.step, f"resumed from {path.name} at step {self.step}"), *changed]
         if meta.get("data_fingerprint") != self.data.fingerprint:
             events.append(Event("alert", self.step, "the data differs from the data this run started with",
                                 data={"kind": "data_changed"}))
         return events
 
-
-def _shown(value) -> str:
-    return str(value).lower() if isinstance(value, bool) else f"{value:g}"
+    # -- settings ---------------------------------------------------------------------------------
+    def _apply_setting(self, key: str, value: float) -> Event:
+        # Live, "margin" is the margin of whichever balancing rule the run has (the VAE/GAN's too).
+        targets = [(self.balance, "margin")] if key == "margin" else rule_fields(self.state).get(key, [])
+        for rule, attr in targets:
+            setattr(rule, attr, value)
+        setattr(self.cfg.train, key, value)
+        if self.log.writer is not None:  # config.toml stays the run's current settings (a resume reads it)
+            self.log.writer.write_config(self.cfg.to_toml())
+        return Event("setting", self.step, f"{key} set to {value:g}", data={"key": key, "value": value})

@@ -6,7 +6,6 @@ Every rule exposes `state_dict()` / `load_state_dict()` so a checkpoint restores
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 
@@ -132,7 +131,3 @@ class LRSchedule:
         self.warmup = bool(state["warmup"])
         self.decay = float(state["decay"])
         self.lr_min = float(state["lr_min"])
-
-
-def is_finite(*values: float) -> bool:
-    return all(math.isfinite(v) for v in values)

@@ -1,19 +1,73 @@
 """One optimisation step of each model family (docs/algorithms.md §1-3).
 
-Each function computes the three monitored errors, lets the balancing rule decide which nets
-update, refuses to apply any update whose loss is not finite, and returns plain floats: the loss
-part of a `StepStats`, which the engine completes with the step, time, rates and settings.
+Each function takes its inputs explicitly (`StepParts`: the nets, their optimizers, the balancing
+and L2 rules, the settings) and never sees the loop. It computes the three monitored errors, lets
+the balancing rule decide which nets update, refuses to apply any update whose loss is not finite,
+and returns plain floats: the loss part of a `StepStats`, which the engine completes with the step,
+time, rates and settings.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from contextlib import nullcontext
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
+from latentlab.config import Config
 from latentlab.run.control import StepStats
+from latentlab.train.distributed import DistContext
+from latentlab.train.rules import AdaptiveL2, EquilibriumRule, MarginRule
+
+
+@dataclass
+class StepParts:
+    """What a step reads and updates. The engine owns one (`Trainer.parts`); the Trainer also answers
+    to these names itself, so a test may hand it to a step directly."""
+
+    cfg: Config
+    nets: dict[str, torch.nn.Module]  # "G", "D" and, for the VAE/GAN, "E"
+    optims: dict[str, torch.optim.Optimizer]  # one per net, same keys
+    balance: MarginRule | EquilibriumRule  # which nets update this step
+    l2: AdaptiveL2  # D's weight decay, adapted to G's error
+    dist: DistContext  # how the ranks share a global batch
+    device: torch.device
+    autocast: Callable | None = None  # a bf16 autocast context factory, or None for fp32
+
+    def noise(self, n_local: int) -> torch.Tensor:
+        return noise(self, n_local)
+
+    def reduce_errors(self, *losses: torch.Tensor) -> list[float]:
+        return reduce_errors(self, *losses)
+
+    def sync_grads(self, name: str) -> None:
+        sync_grads(self, name)
+
+
+def noise(t, n_local: int) -> torch.Tensor:
+    """This rank's slice of one global batch of z: every rank draws the same global batch, so a
+    run's z (and its RNG state) do not depend on how many ranks share the work."""
+    z = torch.randn(n_local * t.dist.world, t.cfg.model.latent_dim, device=t.device)
+    return t.dist.shard(z)
+
+
+def add_instance_noise(t, images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """images + σ·N(0, 1), the noise drawn for the global batch and sharded, as `noise` does."""
+    shape = (images.shape[0] * t.dist.world, *images.shape[1:])
+    eps = torch.randn(shape, device=images.device, dtype=images.dtype)
+    return images + sigma * t.dist.shard(eps)
+
+
+def reduce_errors(t, *losses: torch.Tensor) -> list[float]:
+    """The losses as floats, averaged over the ranks (every rank then takes the same decisions)."""
+    return t.dist.mean_floats(torch.stack([loss.detach().float() for loss in losses]))
+
+
+def sync_grads(t, name: str) -> None:
+    t.dist.all_reduce_grads(t.nets[name])
 
 
 class NonFiniteLoss(RuntimeError):
@@ -41,8 +95,8 @@ def _apply_l2(net: torch.nn.Module, coef: float) -> None:
         torch._foreach_add_([p.grad for p in params], params, alpha=coef)
 
 
-def gan_step(t, x: torch.Tensor) -> StepStats:
-    """DCGAN and the 2015 GAN. `t` is the Trainer (nets, optimizers, rules, config)."""
+def gan_step(t: StepParts, x: torch.Tensor, sigma: float = 0.0) -> StepStats:
+    """DCGAN and the 2015 GAN; every image D sees carries instance noise of σ `sigma` (0: none)."""
     cfg = t.cfg.train
     G, D = t.nets["G"], t.nets["D"]
     opt_g, opt_d = t.optims["G"], t.optims["D"]
@@ -52,8 +106,7 @@ def gan_step(t, x: torch.Tensor) -> StepStats:
     n_fake = x_real.shape[0]
 
     z = t.noise(n_fake)
-    sigma = t.instance_noise()
-    seen = (lambda images: t.add_instance_noise(images, sigma)) if sigma > 0 else (lambda images: images)
+    seen = (lambda images: add_instance_noise(t, images, sigma)) if sigma > 0 else (lambda images: images)
     with autocast():
         fake = G(z)
         loss_real = _bce(D(seen(x_real)), 1.0)
@@ -94,7 +147,7 @@ def _add_scaled(a: torch.Tensor | None, b: torch.Tensor | None, scale: float) ->
     return b * scale if a is None else a.add(b, alpha=scale)
 
 
-def vaegan_step(t, x: torch.Tensor) -> StepStats:
+def vaegan_step(t: StepParts, x: torch.Tensor) -> StepStats:
     """Larsen et al. (2016): E ← prior + feature reconstruction; Dec ← γ·reconstruction + GAN; D ← GAN."""
     cfg = t.cfg.train
     E, G, D = t.nets["E"], t.nets["G"], t.nets["D"]

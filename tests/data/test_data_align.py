@@ -8,7 +8,7 @@ from latentlab.data.synthetic import face_in_picture
 
 PICTURE = 256
 # Faces of the synthetic set whose eye search is not drawn to a brow at any tilt (a property of the
-# deterministic renderer and the cascade files). Over all faces the rate is lower: README, alignment.
+# deterministic renderer and the cascade files). Over all faces the rate is lower: docs/photos.md, alignment.
 CASES = [(1, -25, 0.3), (1, 12, 1.0), (5, 25, 0.65), (5, -12, 0.3), (25, 0, 1.0), (25, 25, 0.3),
          (46, -25, 0.65), (46, 12, 0.3), (47, -12, 1.0), (47, 25, 0.65)]
 

@@ -86,12 +86,15 @@ def test_too_few_images_for_one_batch_is_a_user_error():
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_resident_matches_cpu():
+@pytest.mark.parametrize("on_device, placement", [(True, "resident"), (False, "prefetch")])
+@pytest.mark.parametrize("augment", [False, True])
+def test_cuda_paths_match_cpu(on_device, placement, augment):
     s = _numbered(n=64, size=8)
-    cpu = BatchFeeder(s, 8, seed=3, device="cpu")
-    gpu = BatchFeeder(s, 8, seed=3, device="cuda")
-    assert gpu.resident
-    for step in (0, 5, 9):
+    aug = {"hflip": augment, "jitter": 2 if augment else 0}
+    cpu = BatchFeeder(s, 8, seed=3, device="cpu", **aug)
+    gpu = BatchFeeder(s, 8, seed=3, device="cuda", on_device=on_device, **aug)
+    assert gpu.placement == placement  # data.on_device = false turns the resident set off
+    for step in (0, 1, 2, 5, 9, 10):
         x = gpu.get(step)
         assert x.device.type == "cuda" and x.is_contiguous(memory_format=torch.channels_last)
         assert torch.allclose(x.cpu(), cpu.get(step))
@@ -106,3 +109,82 @@ def test_device_conversion_path_matches_the_cpu_path():
     x = f._to_float(u8)
     assert x.dtype == torch.float32 and x.is_contiguous(memory_format=torch.channels_last)
     assert torch.allclose(x, f.get(3), atol=1e-6)
+
+
+PLACEMENTS = ["host", "resident", "prefetch"]
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_every_placement_gives_the_same_batches_in_any_order(placement):
+    """The GPU's two data paths (the set kept on the device; pinned prefetch one step ahead) run on
+    the CPU here: batch for batch the same as the host path, also when asked out of turn."""
+    s = _numbered(n=64, size=8)
+    ref = BatchFeeder(s, 8, seed=3)
+    f = BatchFeeder(s, 8, seed=3, placement=placement)
+    assert f.placement == placement and f.resident == (placement == "resident")
+    for step in (0, 1, 2, 3, 9, 4, 5, 5, 0, 6):  # runs in turn, a jump, a repeat, back to the start
+        x = f.get(step)
+        assert x.is_contiguous(memory_format=torch.channels_last)
+        # numpy's and torch's conversions to float may round the last bit apart; the pixels are the same
+        assert torch.allclose(x, ref.get(step), atol=1e-6), (placement, step)
+    assert torch.allclose(f.holdout_batch(4), ref.holdout_batch(4), atol=1e-6)
+    if placement == "prefetch":
+        assert f._prefetch.hits == 4  # steps 1, 2, 3 and the first 5 were on their way when asked for
+        f._prefetch.close()
+
+
+def test_a_prefetched_batch_is_not_overwritten_by_the_next_ones():
+    f = BatchFeeder(_numbered(n=64, size=8), 8, seed=2, placement="prefetch")
+    first = f.get(0)
+    copy = first.clone()
+    for step in range(1, 6):
+        f.get(step)
+    assert torch.equal(first, copy)
+    f._prefetch.close()
+
+
+@pytest.mark.parametrize("placement", PLACEMENTS)
+def test_flips_and_crops_are_a_function_of_seed_and_step(placement):
+    s = _numbered(n=64, size=8)
+    s.images[:] = np.random.default_rng(0).integers(0, 256, s.images.shape, dtype=np.uint8)
+    plain = BatchFeeder(s, 8, seed=5)
+    f = BatchFeeder(s, 8, seed=5, hflip=True, jitter=2, placement=placement)
+    host = BatchFeeder(s, 8, seed=5, hflip=True, jitter=2)
+    rows, cols = f.augmentation(3)
+    u8 = s.images[f.indices(3)]
+    expected = np.stack([u8[i][rows[i]][:, cols[i]] for i in range(8)])
+    x = f.get(3)
+    assert torch.allclose(x, host.get(3), atol=1e-6)  # every placement: the same pixels
+    assert torch.allclose(x, torch.from_numpy(expected.astype(np.float32) / 127.5 - 1).permute(0, 3, 1, 2),
+                          atol=1e-6)
+    assert torch.equal(f.get(3), x) and not torch.equal(x, plain.get(3))
+    # The draws: shifts within ±2 (edges repeated), about half mirrored, different at every step.
+    mirrored = cols[:, 0] > cols[:, -1]
+    shifts = np.where(mirrored[:, None], 7 - cols, cols) - np.arange(8)
+    assert np.abs(shifts).max() <= 2 and np.abs(rows - np.arange(8)).max() <= 2
+    draws = [f.augmentation(k)[1] for k in range(20)]
+    assert 0.25 < np.mean([(c[:, 0] > c[:, -1]).mean() for c in draws]) < 0.75
+    assert not np.array_equal(draws[0], draws[1])
+    if f._prefetch is not None:
+        f._prefetch.close()
+
+
+def test_jitter_is_bounded_by_the_config():
+    from latentlab.config import ConfigError, load_preset
+
+    cfg = load_preset("tiny")
+    cfg.data.jitter = 9  # a quarter of 32 px is 8
+    with pytest.raises(ConfigError, match="data.jitter"):
+        cfg.validate()
+    cfg.data.jitter, cfg.data.hflip, cfg.data.on_device = 8, True, False
+    cfg.validate()
+
+
+@pytest.mark.parametrize("augment", [False, True])
+def test_another_device_gets_host_batches_copied_to_it(augment):
+    """MPS (here the shape-only meta device stands in): gathered on the host, then copied."""
+    f = BatchFeeder(_numbered(), 8, seed=0, device="meta", hflip=augment, jitter=augment)
+    assert f.placement == "host"
+    x = f.get(0)
+    assert x.device.type == "meta" and x.shape == (8, 3, 4, 4) and x.dtype == torch.float32
+    assert f.holdout_batch(3).device.type == "meta"

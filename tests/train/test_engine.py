@@ -1,6 +1,4 @@
 import json
-import threading
-import time
 
 import pytest
 import torch
@@ -102,24 +100,36 @@ def test_nan_loss_stops_before_the_update(tmp_path, monkeypatch):
 
 
 def test_control_pause_step_stop(tmp_path):
+    """Paused, the engine asks its Control and is told to idle, and runs no step; Step runs exactly
+    one; a live setting reaches it while paused; Stop ends the run with a checkpoint. The commands
+    are given from inside the engine's own questions (a spy on next_action), so nothing depends on
+    how fast the machine is."""
     control = Control()
     control.pause()
     trainer = Trainer(tiny_config("dcgan", steps=50, cache_dir=tmp_path), tmp_path / "run", control=control)
-    got = []
-    thread = threading.Thread(target=lambda: got.extend(trainer.run()))
-    thread.start()
-    time.sleep(1.0)
-    assert not [g for g in got if isinstance(g, StepStats)]
-    control.step_once()
-    deadline = time.time() + 10
-    while time.time() < deadline and len([g for g in got if isinstance(g, StepStats)]) < 1:
-        time.sleep(0.05)
-    time.sleep(0.5)
-    assert [g.step for g in got if isinstance(g, StepStats)] == [1]
-    control.set("margin", 0.2)
-    control.stop()
-    thread.join(10)
-    assert not thread.is_alive()
+    got, answers = [], []
+    ask = control.next_action
+
+    def stepped():
+        return [g.step for g in got if isinstance(g, StepStats)]
+
+    def spy(timeout=0.1):
+        action = ask(0.0)
+        answers.append(action)
+        idles = answers.count("idle")
+        if action == "idle" and idles == 3:
+            assert stepped() == [], "a step ran while paused"
+            control.step_once()
+        elif action == "idle" and idles == 6:
+            assert stepped() == [1], "Step ran more or less than one step"
+            control.set("margin", 0.2)
+            control.stop()
+        return action
+
+    control.next_action = spy
+    got.extend(trainer.run())
+    assert answers == ["idle"] * 3 + ["step"] + ["idle"] * 3 + ["stop"]
+    assert stepped() == [1]
     settings = [g for g in got if isinstance(g, Event) and g.kind == "setting"]
     assert settings and settings[0].data == {"key": "margin", "value": 0.2}
     _, meta = read_checkpoint(tmp_path / "run" / "checkpoints" / "latest.safetensors")

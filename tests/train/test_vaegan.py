@@ -298,7 +298,7 @@ DEMO = demo_checkpoint()
 def test_demo_model_reconstructs_held_out_faces_faithfully():
     """The reconstruction targets, on 64 synthetic faces beyond the training set: each reconstruction
     nearest (pixel L2) to its own input, MAE at most 12/255, no speckle and no blur (high-frequency
-    energy 0.8-1.2 times the input's). Measured on 256 faces: 100%, 9.0/255, 0.93 (README)."""
+    energy 0.8-1.2 times the input's). Measured on 256 faces: 100%, 9.0/255, 0.93 (docs/experiments/demo.md)."""
     from latentlab.data.synthetic import render_many
     from latentlab.encode import attributes_path, read_attributes, reconstruct
     from latentlab.metrics.recon import reconstruction_figures
@@ -323,7 +323,7 @@ def test_demo_model_reconstructs_held_out_faces_faithfully():
 def test_demo_model_samples_are_faces_to_the_detector():
     """Random samples of the shipped demo are faces to the project's face detector far more often
     than chance: a floor under the measured 71.5% of 256 samples (the faces themselves: 76.6%;
-    README), so a worse retrain fails."""
+    docs/experiments/demo.md), so a worse retrain fails."""
     from latentlab.data.faces import face_rate
     from latentlab.run.checkpoint import load_model
     from latentlab.run.grids import to_uint8

@@ -14,10 +14,11 @@ Two ways in, the first preferred:
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
+
+from latentlab.run.layout import RunLayout
 
 DEFAULT_EVERY = 50
 ATTACHED_POLL_MS = 2000
@@ -149,7 +150,7 @@ class TrainingLink(QObject):
 
     def _fetch_latest(self) -> None:
         run = getattr(self.train_panel, "run_dir", None)
-        latest = Path(run) / "checkpoints" / "latest.safetensors" if run is not None else None
+        latest = RunLayout(run).latest if run is not None else None
         if latest is not None and latest.is_file():
             self.fetch_checkpoint.emit(str(latest))
 
@@ -195,7 +196,7 @@ class TrainingLink(QObject):
         run = getattr(self.train_panel, "run_dir", None)
         if run is None:
             return
-        latest = Path(run) / "checkpoints" / "latest.safetensors"
+        latest = RunLayout(run).latest
         try:
             mtime = latest.stat().st_mtime_ns
         except OSError:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.gui.theme import ACCENT, CURVE_COLORS, LEVEL_COLORS, MUTED
+from latentlab.run.layout import RunLayout
 
 POLL_MS = 1000
 SERIES = {  # plot -> (metric key, colour, label)
@@ -86,9 +87,9 @@ class MetricsPanel(QWidget):
                                              symbolBrush=color, symbolPen=None, name=label)
         self.plot_items["pr"].setYRange(0, 1, padding=0.05)
         self.plot_items["distance"].setLabel("bottom", "step")
-        # checkpoints/best.safetensors: the measurement it was pinned at, starred on the FD curve
+        # the best checkpoint: the measurement it was pinned at, starred on the FD curve
         self.best_marker = pg.ScatterPlotItem(symbol="star", size=16, brush=pg.mkBrush("#ffd54f"), pen=None)
-        self.best_marker.setToolTip("checkpoints/best.safetensors")
+        self.best_marker.setToolTip(str(RunLayout("").best))
         self.plot_items["distance"].addItem(self.best_marker)
         from latentlab.train.health import ARM_RATIO, COLLAPSE_RATIO
 
@@ -179,7 +180,7 @@ class MetricsPanel(QWidget):
         try:
             from latentlab.config import load_toml
 
-            every = load_toml(self.run_dir / "config.toml").train.quality_every
+            every = load_toml(RunLayout(self.run_dir).config).train.quality_every
         except Exception:  # noqa: BLE001, S110 - a hint only: an unreadable config just says less
             pass
         when = "are off for this run (train.quality_every = 0)" if every == 0 else \

@@ -39,6 +39,8 @@ from latentlab.gui.train.setup import (
     check_output_dir,
 )
 from latentlab.gui.train.worker import TrainingSession
+from latentlab.run.layout import RunLayout
+from latentlab.run.rundir import NOT_A_RUN
 
 DEFAULT_PRESET = "tiny"
 
@@ -434,12 +436,12 @@ class TrainPanel(QWidget):
             self.show_error("Stop training before opening another run.")
             return False
         if not RunReader.is_run_dir(path):
-            self.show_error(f"{path}: not a latentlab run directory (no config.toml or metrics.jsonl)")
+            self.show_error(f"{path}: {NOT_A_RUN}")
             return False
         self.detach()
         self.view.reset()
         try:
-            cfg = load_toml(path / "config.toml")
+            cfg = load_toml(RunLayout(path).config)
             self.load_config(cfg)
             self.view.total_steps = cfg.train.steps
         except UserError as exc:

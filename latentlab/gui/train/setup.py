@@ -172,6 +172,7 @@ def fresh_run_dir(root: str | Path, preset: str) -> Path:
 def check_output_dir(out_dir: Path) -> tuple[Path, bool]:
     """(folder, resume?) for Start: an existing run resumes from its latest checkpoint (unless another
     process is writing it); anything else must be new or empty, so no one's files are mixed in."""
+    from latentlab.run.layout import RunLayout
     from latentlab.run.lock import RunLock
     from latentlab.run.rundir import RunReader
 
@@ -180,7 +181,7 @@ def check_output_dir(out_dir: Path) -> tuple[Path, bool]:
     if out_dir.exists() and not out_dir.is_dir():
         raise UserError(f"{out_dir}: exists and is not a folder; choose another output folder")
     if RunReader.is_run_dir(out_dir):
-        if not (out_dir / "checkpoints" / "latest.safetensors").is_file():
+        if not RunLayout(out_dir).latest.is_file():
             raise UserError(f"{out_dir}: holds a run without a checkpoint; choose a new output folder")
         writer = RunLock(out_dir).writer()
         if writer is not None:

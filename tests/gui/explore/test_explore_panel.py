@@ -16,6 +16,7 @@ from latentlab.models import build_models
 from latentlab.resources import demo_checkpoint
 from latentlab.run.checkpoint import load_model, save_checkpoint
 from latentlab.run.grids import to_uint8
+from tests.devices import DEVICES
 
 NZ = 8
 
@@ -363,10 +364,16 @@ def _follow_the_trainer(qtbot, panel, trainer, steps):
     steps.close()
 
 
-def test_follow_training_in_the_train_panel(qtbot, window_panel, window, tiny):
-    """The live generator follows the run: offered by the training worker, and its final checkpoint."""
+@pytest.mark.parametrize("device", DEVICES)
+def test_follow_training_in_the_train_panel(qtbot, window_panel, window, tiny, device):
+    """The live generator follows the run: offered by the training worker, and its final checkpoint.
+    On CUDA the worker trains on the GPU while the render worker draws the generator it hands over."""
     panel, train = window_panel, window.train_panel
     tiny(train, **{"train.checkpoint_every": 2, "train.steps": 6})
+    if device != "cpu":
+        train.probe_devices()
+        qtbot.waitUntil(lambda: device in train.device.devices(), timeout=20000)
+    train.device.set_device(device)
     assert not panel.follow.check.isEnabled()
     train.start_training(paused=True)
     qtbot.waitUntil(lambda: panel.follow.check.isEnabled(), timeout=5000)
@@ -375,6 +382,10 @@ def test_follow_training_in_the_train_panel(qtbot, window_panel, window, tiny):
     qtbot.waitUntil(lambda: panel.info is not None and panel.info.kind == "live", timeout=30000)
     qtbot.waitUntil(lambda: train.session is None, timeout=30000)
     assert panel.link.hooked and panel.live_feed.offers >= 1  # the training worker offered its generator
+    assert train.view.info.text().rsplit(" on ", 1)[-1].startswith(device)
+    # The worker hands over CPU copies of the weights between steps: the render thread makes no CUDA
+    # call at all, so no slider move waits on the GPU and no two threads share its context.
+    assert panel.info.renderer.device.type == "cpu"
     qtbot.waitUntil(lambda: panel.info.step == 6 and "step 6" in panel.model_label.text(), timeout=10000)
     image = wait_view(qtbot, panel)
     G = load_model(train.run_dir / "checkpoints" / "latest.safetensors").G
