@@ -44,6 +44,10 @@ every sample the same square by step 300, first check at step 500, no alert):
   train.quality_n samples, the Metrics tab's line at COLLAPSE_RATIO) below the line once armed. The
   quality check runs on the main rank only, so it neither rolls back nor changes the healthy verdict
   (every rank must agree on both); the samples' collapse detector, on every rank, does.
+- off_data (advice only): from ARM_STEPS on, the quality check's precision and recall both below
+  OFF_DATA (0.01): no sample near the data and no data near a sample. The probe that collapsed had
+  precision 0.000 and recall 0.000 at step 500 with its diversity still 0.49; healthy runs of the
+  same length had precision 0.12-0.74.
 - recon_rising (rollback; models with an encoder): the mean absolute error of the held-out images'
   reconstructions rose at RISE_CHECKS (3) consecutive checks, by at least RISE_STEP (2%) each, and
   stands RISE_TOTAL (15%) above its lowest. A learning VAE/GAN's error falls or holds; the collapsed
@@ -83,11 +87,13 @@ RISE_STEP = 0.02
 RISE_TOTAL = 0.15
 HELD_FRACTION = 0.8
 RECON_IMAGES = 64
+OFF_DATA = 0.01
+OFF_DATA_CLEAR = 0.05
 
 
 @dataclass
 class HealthAlert:
-    kind: str  # collapse | duplicates | saturation | gen_band | nan_samples | low_diversity | recon_rising | d_held | g_held
+    kind: str  # collapse | duplicates | saturation | gen_band | nan_samples | low_diversity | off_data | recon_rising | d_held | g_held
     message: str
     advice: str = ""
     rollback: bool = False  # serious enough to return to the last healthy checkpoint
@@ -95,6 +101,7 @@ class HealthAlert:
 
 
 SERIOUS = {"collapse", "duplicates", "saturation", "nan_samples", "recon_rising"}
+QUALITY_KINDS = {"low_diversity", "off_data"}  # from the quality check (main rank only): advice only
 
 
 class HealthMonitor:
@@ -124,8 +131,8 @@ class HealthMonitor:
         found.update(self._check_held())
         if recon_error is not None:
             found.update(self._check_recon(recon_error))
-        if "low_diversity" in self._active:  # set and cleared by the quality checks (check_quality)
-            found["low_diversity"] = self._quality_alert or HealthAlert("low_diversity", "")
+        for kind in QUALITY_KINDS & self._active:  # set and cleared by the quality checks (check_quality)
+            found[kind] = self._quality_alerts.get(kind) or HealthAlert(kind, "")
         alerts = [a for kind, a in found.items() if kind not in self._active]
         self._active = set(found)
         for a in alerts:
@@ -138,7 +145,7 @@ class HealthMonitor:
         awaiting confirmation (gen_band included), D not saturating for half of the recent steps, and,
         once armed, samples clearly varied (ratio >= CLEAR_RATIO), so a rollback does not land on
         weights already sliding into collapse."""
-        if (self._active - {"low_diversity"}) or any(self._pending.values()):
+        if (self._active - QUALITY_KINDS) or any(self._pending.values()):
             return False
         if self._recent and self._saturated_fraction() >= CLEAR_FRACTION:
             return False  # saturating, not yet for a full window: still no state to return to
@@ -146,29 +153,38 @@ class HealthMonitor:
 
     def check_quality(self, step: int, values: dict) -> list[HealthAlert]:
         """The quality check's figures (precision, recall, diversity: latentlab.metrics.tracking) at
-        `step`: low_diversity when the diversity is below the line once the detector is armed."""
-        diversity = values.get("diversity")
-        if diversity is None or not math.isfinite(diversity):
-            return []
+        `step`: low_diversity when the diversity is below the line once the detector is armed,
+        off_data when precision and recall are both near 0 from ARM_STEPS on."""
         if not self.armed and step >= ARM_STEPS:
             self.armed, self._armed_late = True, True
-        active = "low_diversity" in self._active
-        if not self.armed or not (diversity < COLLAPSE_RATIO or (active and diversity < CLEAR_RATIO)):
-            self._active.discard("low_diversity")
-            return []
-        if active:
-            return []
-        extra = ""
-        if "precision" in values and "recall" in values:
-            extra = f" (precision {values['precision']:.2f}, recall {values['recall']:.2f})"
-        self._quality_alert = HealthAlert(
-            "low_diversity", f"Low diversity: the quality check's {values.get('n', '')} samples are {diversity:.0%} "
-            f"as varied as the training images{extra}, below the line at {COLLAPSE_RATIO:.0%}.",
-            "The generator covers few faces (mode collapse). Roll back to the last healthy checkpoint; for a "
-            "VAE/GAN give the decoder more of the reconstruction (a larger train.vae_gamma), otherwise lower lr_g.",
-            rollback=False, data={"diversity": round(float(diversity), 4), "step": step})
-        self._active.add("low_diversity")
-        return [self._quality_alert]
+        found: dict[str, HealthAlert] = {}
+        diversity = values.get("diversity")
+        if self.armed and diversity is not None and math.isfinite(diversity):
+            limit = CLEAR_RATIO if "low_diversity" in self._active else COLLAPSE_RATIO
+            if diversity < limit:
+                found["low_diversity"] = HealthAlert(
+                    "low_diversity", f"Low diversity: the quality check's {values.get('n', '')} samples are "
+                    f"{diversity:.0%} as varied as the training images, below the line at {COLLAPSE_RATIO:.0%}.",
+                    "The generator covers few faces (mode collapse). Roll back to the last healthy checkpoint; for "
+                    "a VAE/GAN give the decoder more of the reconstruction (a larger train.vae_gamma), otherwise "
+                    "lower lr_g.", data={"diversity": round(float(diversity), 4)})
+        p, r = values.get("precision"), values.get("recall")
+        if step >= ARM_STEPS and p is not None and r is not None and math.isfinite(p) and math.isfinite(r):
+            limit = OFF_DATA_CLEAR if "off_data" in self._active else OFF_DATA
+            if max(p, r) < limit:
+                found["off_data"] = HealthAlert(
+                    "off_data", f"Samples unlike the data: precision {p:.2f} and recall {r:.2f} at the quality "
+                    "check; no sample lies among the training images' nearest neighbours, nor they among the samples'.",
+                    "The generator has left the data (the start of a collapse, or no learning at all). Roll back to "
+                    "the last healthy checkpoint; for a VAE/GAN give the decoder more of the reconstruction "
+                    "(train.vae_gamma), otherwise lower the learning rates.",
+                    data={"precision": round(float(p), 4), "recall": round(float(r), 4)})
+        new = [a for kind, a in found.items() if kind not in self._active]
+        for a in new:
+            a.data.setdefault("step", step)
+        self._active = (self._active - QUALITY_KINDS) | set(found)
+        self._quality_alerts = {**{k: v for k, v in self._quality_alerts.items() if k in found}, **{a.kind: a for a in new}}
+        return new
 
     def _saturated_fraction(self) -> float:
         recent = self._recent
@@ -185,7 +201,7 @@ class HealthMonitor:
             self.armed, self._armed_late = False, False
         self.last: dict[str, float] = {}
         self._recon: list[float] = []  # the held-out reconstruction error at each check
-        self._quality_alert: HealthAlert | None = None
+        self._quality_alerts: dict[str, HealthAlert] = {}
 
     def state_dict(self) -> dict:
         return {"active": sorted(self._active), "pending": dict(self._pending), "armed": self.armed,

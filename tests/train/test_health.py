@@ -96,16 +96,29 @@ def test_a_generator_that_never_varied_alerts_at_the_first_check_past_arm_steps(
 
 def test_quality_diversity_below_the_line_alerts_and_clears(faces):
     mon = H.HealthMonitor(None, faces)
-    assert mon.check_quality(100, {"diversity": 0.1, "precision": 0.0, "recall": 0.0, "n": 256}) == []  # unarmed
+    assert mon.check_quality(100, {"diversity": 0.1, "precision": 0.3, "recall": 0.2, "n": 256}) == []  # unarmed
     mon.check(200, as_samples(faces.images[:64]), [])  # varied samples arm it
-    alerts = mon.check_quality(300, {"diversity": 0.13, "precision": 0.0, "recall": 0.0, "n": 256})
+    alerts = mon.check_quality(300, {"diversity": 0.13, "precision": 0.3, "recall": 0.2, "n": 256})
     assert [a.kind for a in alerts] == ["low_diversity"] and "13%" in alerts[0].message
-    assert "precision 0.00" in alerts[0].message and not alerts[0].rollback
+    assert not alerts[0].rollback and alerts[0].data == {"diversity": 0.13, "step": 300}
     assert mon.check_quality(400, {"diversity": 0.25}) == []  # between the lines: still active, no repeat
     assert mon.check(450, as_samples(faces.images[64:128]), []) == []  # the sample check keeps it active
-    assert "low_diversity" in mon.state_dict()["active"]
+    assert "low_diversity" in mon.state_dict()["active"] and mon.healthy  # advice: main rank only
     assert mon.check_quality(500, {"diversity": 0.9}) == [] and "low_diversity" not in mon.state_dict()["active"]
     assert [a.kind for a in mon.check_quality(600, {"diversity": 0.1})] == ["low_diversity"]
+
+
+def test_samples_unlike_the_data_are_reported_from_arm_steps(faces):
+    """The probe of the old vaegan preset at step 500: precision 0, recall 0, diversity still 0.49."""
+    mon = H.HealthMonitor(None, faces)
+    early = {"diversity": 0.9, "precision": 0.0, "recall": 0.0}
+    assert mon.check_quality(H.ARM_STEPS - 1, early) == []  # an untrained G draws nothing like the data
+    alerts = mon.check_quality(H.ARM_STEPS, {"diversity": 0.49, "precision": 0.0, "recall": 0.0})
+    assert [a.kind for a in alerts] == ["off_data"] and not alerts[0].rollback
+    assert "precision 0.00 and recall 0.00" in alerts[0].message
+    assert mon.check_quality(H.ARM_STEPS + 100, {"diversity": 0.5, "precision": 0.03, "recall": 0.0}) == []
+    assert mon.check_quality(H.ARM_STEPS + 200, {"diversity": 0.5, "precision": 0.3, "recall": 0.2}) == []
+    assert "off_data" not in mon.state_dict()["active"]
 
 
 def test_rising_reconstruction_error_alerts_after_three_rises(faces):
