@@ -16,7 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from latentlab import bounds
 from latentlab.cli_progress import ProgressLine, silence
+from latentlab.cli_streams import BackgroundErrors, NamedStdout, describe_os_error, reopen_closed_streams, say_error
 from latentlab.config import UserError
 from latentlab.latent.choices import (
     EASING_NAMES,
@@ -39,12 +41,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
-MAX_SAMPLES = 1024  # one grid of 32x32 faces; more is a data set, not a picture
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own usage errors: one line, exit 2
         self.exit(2, f"latentlab: error: {message} (see `{self.prog} --help`)\n")
+
+    def _print_message(self, message, file=None):
+        # argparse drops a failed write silently; --help and --version into a full disk or a closed
+        # pipe fail like any other output (exit 2 or 141).
+        if message and (file is None or file is sys.stderr):
+            super()._print_message(message, file)
+        elif message:
+            file.write(message)
+            file.flush()
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -124,9 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
                  "latentlab sample model.safetensors --out safe.png --n 16 --seed 3 --truncation 0.7")
     s.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     s.add_argument("--out", required=True, help="the PNG to write")
-    s.add_argument("--n", type=_positive_int, default=64, help=f"how many samples (at most {MAX_SAMPLES})")
+    s.add_argument("--n", type=_positive_int, default=64, help="how many samples")
     s.add_argument("--seed", type=int, default=0, help="seed of the latent vectors")
-    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
+    s.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="lower = safer faces, less variety")
 
     _command(sub, "presets", "list the presets", "latentlab presets")
 
@@ -139,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--keyframes", type=_positive_int, default=4, help="N random keyframes")
     keys.add_argument("--seeds", help="keyframes from seeds, e.g. 1,2,3 (the app's seeds give the same faces)")
     keys.add_argument("--latents", metavar="FILE", help="keyframes from a bookmarks file exported by the app")
-    w.add_argument("--frames", type=_positive_int, default=30, help="frames per segment")
+    w.add_argument("--frames", type=_positive_int, default=30, help="frames per segment; at most "
+                   f"{bounds.MAX_WALK_FRAMES} in the whole walk")
     w.add_argument("--fps", type=float, default=30.0, help="frames per second of the video")
     w.add_argument("--interp", choices=INTERPOLATION_NAMES, default="slerp", help="path between keyframes")
     w.add_argument("--ease", choices=EASING_NAMES, default="linear", help="pace along each segment")
@@ -147,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--size", type=_positive_int, help="output px per face (default: the model's size)")
     w.add_argument("--upscale", choices=UPSCALE_NAMES, default="nearest", help="filter when --size enlarges")
     w.add_argument("--grid", default="1x1", metavar="RxC", help="tile R x C independent walks in one frame")
-    w.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="in (0, 1]; lower = safer faces")
+    w.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="lower = safer faces, less variety")
     w.add_argument("--seed", type=int, default=0, help="seed of the random keyframes")
     add_device_option(w, "where to render")
 
@@ -158,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--out", required=True, help="the checkpoint to write (.safetensors)")
     i.add_argument("--nz", type=_positive_int, default=100, help="latent size the generator was trained with")
     i.add_argument("--ngf", type=_positive_int, default=64, help="generator width it was trained with")
+    i.add_argument("--force", action="store_true", help="replace --out if it exists")
 
     e = _command(sub, "encode", "encode photos with a VAE/GAN: write input | reconstruction pairs",
                  "latentlab encode vaegan.safetensors me.jpg friend.png --out pairs.png",
@@ -167,8 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | reconstruction")
     e.add_argument("--crop", choices=["auto", "center", "celeba148", "lfw150", "none"], default="auto",
                    help="how photos are cropped (auto: like the model's training data, else centre)")
-    e.add_argument("--size", type=_positive_int, help="px per cell in the PNG (default: the model's size; "
-                   "at most 1024)")
+    e.add_argument("--size", type=_positive_int, help="px per cell in the PNG (default: the model's size)")
 
     a = _command(sub, "attributes", "compute (with --data or --with/--without) or list attribute vectors",
                  "latentlab attributes vaegan.safetensors --data celeba:~/celeba --attr Smiling --attr Eyeglasses",
@@ -229,53 +238,62 @@ def build_parser() -> argparse.ArgumentParser:
                    "the format follows the suffix")
     x.add_argument("--batch", default="dynamic", metavar="dynamic|N",
                    help="batch size of the ONNX graph: any, or a fixed N (TorchScript takes any)")
+    for name, command in sub.choices.items():
+        bounds.apply(command, name)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    reopen_closed_streams()
+    hooks = BackgroundErrors()
+    stdout = sys.stdout
+    sys.stdout = NamedStdout(stdout)
+    try:
+        status = hooks.status(_main(argv, hooks))
+    finally:
+        sys.stdout = stdout
+    hooks.decided = True  # from here on a background thread's failure changes nothing: stay quiet
+    return status
+
+
+def _main(argv: list[str] | None, hooks: BackgroundErrors) -> int:
     try:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as exc:  # --help, or a usage error already printed as one line
             return int(exc.code or 0)
         command = args.command or "gui"
+        # The window's workers report their own errors on screen; one that escapes is a bug whose
+        # traceback helps, while the window is open.
+        hooks.show_while_running = command == "gui"
         try:
             status = _cmd_gui(args) if command == "gui" else COMMANDS[command](args)
             sys.stdout.flush()  # here, where a closed pipe can still be handled, not at exit
             return status
         except UserError as exc:
-            _say_error(str(exc))
+            say_error(str(exc))
             return 2
         except KeyboardInterrupt:
-            _say_error("interrupted", prefix="latentlab: ")
+            say_error("interrupted", prefix="latentlab: ")
             return 130
-        except OSError as exc:
-            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
-                raise
-            _say_error(describe_os_error(exc))
-            return 2
-    except BrokenPipeError:
-        # The reader of stdout went away: stop quietly. Python would otherwise report the failed
-        # flush of the rest of the output at exit.
-        silence(sys.stdout)
-        return 141
-
-
-def describe_os_error(exc: OSError) -> str:
-    """"PATH: No space left on device": the file and the system's reason, no traceback."""
-    where = exc.filename if exc.filename is not None else ""
-    reason = exc.strerror or str(exc)
-    return f"{where}: {reason}" if where else reason
-
-
-def _say_error(text: str, prefix: str = "latentlab: error: ") -> None:
-    try:
-        print(f"{prefix}{text}", file=sys.stderr)
-    except OSError:  # stderr itself is gone: the exit code is all that is left to say it
-        silence(sys.stderr)
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+            # The reader of stdout went away: stop quietly. Python would otherwise report the failed
+            # flush of the rest of the output at exit.
+            silence(sys.stdout)
+            return 141
+        say_error(describe_os_error(exc))
+        silence(sys.stdout)  # what is left in its buffer has nowhere to go; do not try again at exit
+        return 2
 
 
 def _cmd_gui(args) -> int:
+    if getattr(args, "screenshot", None):  # refused before a window opens
+        checked_output("--screenshot", args.screenshot, ".png", "the screenshot is written as PNG; name a .png file")
+        if args.path and Path(args.path).is_file() and args.path.lower().endswith(".safetensors"):
+            from latentlab.run.checkpoint import load_model
+
+            load_model(args.path)  # a damaged checkpoint fails here with its reason, and no shot is taken
     from latentlab.gui.app import run_app
 
     return run_app(getattr(args, "path", None), getattr(args, "screenshot", None))
@@ -326,18 +344,26 @@ def resolve_train_config(args):
 
 
 def _cmd_train(args) -> int:
+    cfg = resolve_train_config(args)  # refused before torch is even imported
+
     from latentlab.run.control import Control, Event, StepStats
     from latentlab.train.distributed import DistContext
     from latentlab.train.engine import Trainer
 
-    cfg = resolve_train_config(args)
     out = Path(args.out) if args.out else Path("runs") / f"{cfg.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     dist = DistContext.from_env(cfg.train.device)
     show = dist.is_main and not args.quiet
     control = Control()
     bar = ProgressLine(enabled=show)
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda *_: control.stop())  # first Ctrl-C: stop cleanly with a checkpoint
+    # Ctrl-C and SIGTERM (what `timeout`, SLURM and Kubernetes send, and torchrun forwards to its
+    # ranks) stop the same way: after the step under way, with a checkpoint, every rank together.
+    received: list[int] = []
+
+    def stop(signum, _frame) -> None:
+        received.append(signum)
+        control.stop()
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     status = 0
     try:
         trainer = Trainer(cfg, out, resume=args.resume, force_new=args.force_new, control=control, dist=dist,
@@ -362,7 +388,8 @@ def _cmd_train(args) -> int:
             state = "stopped" if control.stopped else "done"
             bar.message(f"latentlab: {state} at step {trainer.step}; run directory {out}")
         if control.stopped and status == 0:
-            status = 130
+            # A stop agreed with the other ranks without a signal here: a peer was sent SIGTERM.
+            status = 128 + (received[0] if received else signal.SIGTERM)
     except RuntimeError as exc:
         if dist.world == 1:
             raise
@@ -373,15 +400,26 @@ def _cmd_train(args) -> int:
         sys.stderr.flush()
         os._exit(3)  # the process group cannot be torn down cleanly without its peers
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     dist.close()
     return status
 
 
 def _check_out_folder(flag: str, path: Path) -> None:
-    """Refuse an output whose folder is missing or read-only before any work is done."""
+    """Refuse an output whose folder is missing or read-only before any work is done: a temporary
+    file is made there and removed (permission bits do not tell, for root or in /proc), so a command
+    with several outputs writes none when one of them cannot be written."""
+    from latentlab.atomic import AtomicFile
+
     if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
         raise UserError(f"{flag} {path}: the folder does not exist or is not writable")
+    if path.is_dir():
+        raise UserError(f"{flag} {path}: a folder; name a file")
+    try:
+        AtomicFile(path).discard()
+    except OSError as exc:
+        raise UserError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def checked_output(flag: str, value: str | os.PathLike, suffix: str, wrong_suffix: str) -> Path:
@@ -402,8 +440,6 @@ def _cmd_sample(args) -> int:
 
     if not 0 < args.truncation <= 1:
         raise UserError(f"--truncation must be in (0, 1] (got {args.truncation})")
-    if args.n > MAX_SAMPLES:
-        raise UserError(f"--n {args.n}: at most {MAX_SAMPLES} samples in one grid")
     out = checked_output("--out", args.out, ".png", "the grid is written as PNG; name a .png file")
     model = load_model(args.checkpoint)
     z = torch.randn(args.n, model.config.model.latent_dim, generator=torch.Generator().manual_seed(args.seed))
@@ -421,6 +457,10 @@ def _cmd_import_dcgan(args) -> int:
     from latentlab.run.checkpoint import load_model, save_checkpoint
 
     out = checked_output("--out", args.out, ".safetensors", "latentlab checkpoints are .safetensors files; name one")
+    if out.exists() and not args.force:
+        raise UserError(f"--out {out}: already exists; name another file or add --force to replace it")
+    if out.is_dir():
+        raise UserError(f"--out {out}: a folder; name a .safetensors file")
     model_cfg, G = import_dcgan_file(args.netg, nz=args.nz, ngf=args.ngf)
     cfg = Config(name=f"imported-{Path(args.netg).stem}", model=model_cfg).validate()
     tensors = {f"G.{k}": v for k, v in G.state_dict().items()}
@@ -436,7 +476,12 @@ def _cmd_walk(args) -> int:
     from latentlab.render import Renderer
     from latentlab.video import check_output, check_walk_size, write_walk
 
-    check_walk_size(args.keyframes if args.seeds is None and args.latents is None else None, args.grid)
+    keyframes = args.keyframes if args.seeds is None and args.latents is None else None
+    if args.seeds is not None:
+        from latentlab.latent import parse_seeds
+
+        keyframes = len(parse_seeds(args.seeds))
+    check_walk_size(keyframes, args.grid, args.frames, args.loop)
     check_output(args.out, args.fps)
     renderer = Renderer.from_checkpoint(args.checkpoint, device=chosen_device(args.device))
     result = write_walk(renderer, args.out, n_keyframes=args.keyframes, seeds=args.seeds, latents_file=args.latents,
@@ -536,8 +581,8 @@ def _cmd_metrics(args) -> int:
 
     if args.n < 8:
         raise UserError(f"--n {args.n}: at least 8 images are needed for precision/recall")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise UserError(f"--json {args.json}: the folder does not exist")
+    if args.json:
+        _check_out_folder("--json", Path(args.json))
     values = evaluate_checkpoint(args.checkpoint, args.data, n=args.n, fid=args.fid or bool(args.inception),
                                  inception=args.inception, seed=Z_SEED if args.seed is None else args.seed,
                                  progress=lambda stage: print(f"latentlab metrics: {stage}", file=sys.stderr))
@@ -572,7 +617,7 @@ def _cmd_export(args) -> int:
         if flag != "--encoder" and fmt != flag[2:]:
             raise UserError(f"{flag} {path}: name a {'.onnx' if flag == '--onnx' else '.pt'} file")
         _check_out_folder(flag, path)
-    batch = parse_batch(args.batch)
+    batch = parse_batch(str(args.batch))
     model = load_model(args.checkpoint)
     if args.encoder and model.E is None:
         raise UserError(f"--encoder: {args.checkpoint} is a {model.config.model.arch} checkpoint without an "

@@ -95,8 +95,9 @@ class ProgressLine:
         if self.started is None:
             self.started = now
         if self.due(final=done == total, log_every=self.tty_every):
-            rate = done / max(now - self.started, 1e-9)
-            self.show(f"frame {done}/{total} {bar(done / max(total, 1))} {rate:.0f} frames/s", final=done == total)
+            elapsed = now - self.started
+            rate = f" {done / elapsed:.0f} frames/s" if elapsed > 0.1 else ""  # none yet from the first batch
+            self.show(f"frame {done}/{total} {bar(done / max(total, 1))}{rate}", final=done == total)
 
     def message(self, text: str) -> None:
         """A line of its own above the progress line."""

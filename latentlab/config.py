@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from latentlab.bounds import CONFIG as CONFIG_BOUNDS
 from latentlab.resources import preset_dir
 
 ARCHS = ("dcgan", "torchgan2015", "vaegan")
@@ -185,6 +186,10 @@ class Config:
         _check(t.vae_pixel_weight >= 0, f"train.vae_pixel_weight must be 0 or more (got {t.vae_pixel_weight})")
         _check(t.vae_kl_weight > 0, f"train.vae_kl_weight must be above 0 (got {t.vae_kl_weight})")
         _check(1 <= t.vae_feature_layer <= 4, f"train.vae_feature_layer must be 1, 2, 3 or 4 (got {t.vae_feature_layer})")
+        for key, bound in CONFIG_BOUNDS.items():  # the ranges of bounds.py: nothing absurd reaches an allocation
+            section, name = key.split(".")
+            value = getattr(getattr(self, section), name)
+            _check(bound.contains(value), f"{key} must be {bound.describe()} (got {value})")
         return self
 
 

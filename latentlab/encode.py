@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from latentlab.bounds import MAX_CELL
 from latentlab.config import Config, UserError
 
 ATTRIBUTES_SUFFIX = ".attributes.safetensors"
@@ -90,7 +91,6 @@ def encode_photos(renderer, paths: Sequence[str | Path], crop: str = "auto",
     return EncodedPhotos(inputs, recs, z, names, crop, skipped)
 
 
-MAX_CELL = 1024  # px per cell of a pairs image: two cells per photo, one row per photo
 
 
 def check_cell(cell: int | None) -> None:

@@ -226,6 +226,12 @@ def prepare_photo(path: str | Path, conv, size: int, *, box=None, index: int = 0
     user_box = None
     if box is not None:
         user_box = tuple(float(v) * photo.scale for v in box)
+        h, w = photo.pixels.shape[:2]
+        x, y, bw, bh = user_box
+        if x >= w or y >= h or x + bw <= 0 or y + bh <= 0:
+            shown = ",".join(f"{v:g}" for v in box)
+            raise UserError(f"{path}: --box {shown} lies outside the photo ({round(w / photo.scale)}x"
+                            f"{round(h / photo.scale)} px); give the face's box in the photo's own pixels")
     try:
         aligned, faces = align_photo(photo.pixels, conv, size, box=user_box, index=index)
     except UserError as exc:

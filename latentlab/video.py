@@ -8,6 +8,7 @@ straight into one of them (the CLI's `latentlab walk` and the app's Record panel
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
@@ -18,15 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.atomic import AtomicFile, make_temp_dir
+from latentlab.atomic import AtomicFile, make_temp_dir, named
+from latentlab.bounds import MAX_GRID_CELLS, MAX_KEYFRAMES, MAX_SIDE, MAX_WALK_FRAMES
 from latentlab.config import UserError
 from latentlab.pipeline import PIPELINE_DEPTH, pipeline
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 ENCODERS = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}
-MAX_SIDE = 16384
-MAX_KEYFRAMES = 10_000  # random keyframes of one walk (each is a latent held in memory)
-MAX_GRID_CELLS = 64  # walks tiled in one frame (8x8): every cell is rendered for every frame
 # H.264 defaults. x264's veryfast at crf 16 gives a walk's frames a higher PSNR than fast at crf 18
 # (50.7 vs 50.1 dB on the demo model's walk, 256 px) in the same file size, encoding in half the time.
 H264_PRESET, H264_CRF = "veryfast", 16
@@ -83,6 +82,13 @@ def check_output(path: str | os.PathLike, fps: float = 30) -> str:
         raise UserError(f"{p}: folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"{p}: folder {parent} is not writable")
+    if kind != "png":
+        try:  # permission bits do not tell (root, /proc): a temporary file there does
+            AtomicFile(p, suffix=".part").discard()
+        except OSError as exc:
+            raise UserError(f"{p}: cannot write there ({exc.strerror or exc})") from None
+    if kind == "png" and p.exists() and not p.is_dir():
+        raise UserError(f"{p}: a file, not a folder; name a new or empty folder for the PNG frames")
     if kind == "png" and p.is_dir() and any(p.glob("frame-*.png")):
         raise UserError(f"{p}: already holds frame-*.png files; pick an empty or new folder")
     return kind
@@ -103,6 +109,14 @@ class FrameWriter:
         self.path, self.fps, self.width, self.height = path, fps, width, height
         self.frames = 0
         self._closed = False
+
+    def _named(self, exc: OSError) -> OSError:
+        """A write error naming the destination the user gave, not the hidden temporary file."""
+        if isinstance(exc, BrokenPipeError):
+            return exc
+        if exc.errno is None:
+            return OSError(errno.EIO, str(exc) or type(exc).__name__, str(self.path))
+        return named(exc, self.path)
 
     def _check_rgb(self, frames) -> np.ndarray:
         arr = np.asarray(frames)
@@ -129,6 +143,9 @@ class FrameWriter:
             return self.path
         try:
             self._finish()
+        except OSError as exc:
+            self.abort()
+            raise self._named(exc) from None
         except BaseException:
             self.abort()
             raise
@@ -211,8 +228,11 @@ class AVWriter(FrameWriter):
             frame.pts = round(self.frames * 100 / self._rate)
         else:
             frame.pts = self.frames
-        for packet in self._stream.encode(frame):
-            self._container.mux(packet)
+        try:
+            for packet in self._stream.encode(frame):
+                self._container.mux(packet)
+        except OSError as exc:
+            raise self._named(exc) from None
         self.frames += 1
 
     def write(self, frames) -> None:
@@ -288,7 +308,10 @@ class PNGWriter(FrameWriter):
         from PIL import Image
 
         for img in self._check_rgb(frames):
-            Image.fromarray(img).save(self._tmp / f"frame-{self.frames:05d}.png", compress_level=self._level)
+            try:
+                Image.fromarray(img).save(self._tmp / f"frame-{self.frames:05d}.png", compress_level=self._level)
+            except OSError as exc:
+                raise self._named(exc) from None
             self.frames += 1
 
     def _finish(self) -> None:
@@ -345,15 +368,21 @@ def _available_bytes() -> int:
         return 4 << 30
 
 
-def check_walk_size(n_keyframes: int | None, grid) -> tuple[int, int]:
-    """Bounds on a walk's size, checked before a checkpoint is even loaded; returns (rows, cols)."""
-    from latentlab.latent import parse_grid
+def check_walk_size(n_keyframes: int | None, grid, frames: int | None = None, loop: bool = False) -> tuple[int, int]:
+    """Bounds on a walk's size, checked before a checkpoint is even loaded; returns (rows, cols).
+    With `frames` (per segment) the whole walk's frame count is bounded too."""
+    from latentlab.latent import parse_grid, walk_length
 
     rows, cols = parse_grid(grid)
     if rows * cols > MAX_GRID_CELLS:
         raise UserError(f"grid {rows}x{cols}: at most {MAX_GRID_CELLS} walks in one frame (e.g. 8x8)")
     if n_keyframes is not None and int(n_keyframes) > MAX_KEYFRAMES:
         raise UserError(f"{n_keyframes} keyframes: at most {MAX_KEYFRAMES} in one walk")
+    if n_keyframes is not None and frames is not None:
+        total = walk_length(int(n_keyframes), int(frames), loop)
+        if total > MAX_WALK_FRAMES:
+            raise UserError(f"--frames {frames}: {n_keyframes} keyframes at {frames} frames a segment make {total} "
+                            f"frames; at most {MAX_WALK_FRAMES} in one walk")
     return rows, cols
 
 
@@ -415,6 +444,7 @@ def write_walk(renderer, out, *, keyframes=None, n_keyframes: int = 4, seeds=Non
     kf = walk_keyframes(renderer.latent_dim, keyframes=keyframes, n_keyframes=n_keyframes, seeds=seeds,
                         latents_file=latents_file, cells=cells, seed=seed)
     n = int(frames)
+    check_walk_size(kf.shape[1], (rows, cols), n, loop)
     total = walk_length(kf.shape[1], n, loop)
     step = max(1, min(int(batch), budget // (per_frame * (PIPELINE_DEPTH + 2))))  # + one made, one written
     path = Path(os.fspath(out))

@@ -242,7 +242,7 @@ def run(args, app, panel, ckpt, tmp) -> None:
     train_cfg.data.synthetic_count, train_cfg.data.cache_dir = 2000, str(tmp / "cache")
     train_cfg.train.steps, train_cfg.train.device = 1_000_000, "cpu"
     session = TrainingSession(train_cfg, tmp / "run")
-    panel.set_training_active(True)  # what the main window does when the Train panel starts
+    panel.workspace.set_training("training")  # what the Train panel tells the Workspace when it starts
     steps = []
     session.worker.step_finished.connect(lambda row: steps.append(row["step"]))
     session.start()
@@ -258,7 +258,7 @@ def run(args, app, panel, ckpt, tmp) -> None:
     app.processEvents()
     steps_during = (steps[-1] if steps else 0) - first_step
     session.stop(wait_ms=30_000)
-    panel.set_training_active(False)
+    panel.workspace.set_training("idle")
     app.processEvents()
 
     for _ in range(500):  # settle allocator pools before the memory baseline

@@ -58,7 +58,7 @@ def test_resume_via_cli_continues_to_total(tmp_path):
         (["train", "--preset", "tiny", "--set", "bogus=1"], "unknown key; allowed:"),
         (["train", "--preset", "tiny", "--set", "lr_d=abc"], "train.lr_d must be float"),
         (["train", "--preset", "tiny", "--data", "/no/such/folder", "--steps", "1"], "/no/such/folder"),
-        (["train", "--preset", "tiny", "--steps", "0"], "must be at least 1"),
+        (["train", "--preset", "tiny", "--steps", "0"], "--steps: must be a whole number 1 to"),
         (["sample", "/no/such.safetensors", "--out", "x.png"], "no such checkpoint"),
     ],
 )

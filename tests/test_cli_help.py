@@ -51,7 +51,7 @@ def test_every_option_has_help_and_the_command_has_examples(name, capsys):
 def test_walk_shows_its_defaults(capsys):
     assert main(["walk", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
-    assert "frames per segment (default: 30)" in text and "(default: slerp)" in text
+    assert "frames per segment" in text and "(1 to 100000) (default: 30)" in text and "(default: slerp)" in text
 
 
 def test_progress_line_in_a_log_writes_the_final_count_once():

@@ -108,13 +108,13 @@ def test_every_latentlab_module_imported_exists():
 
 # docs/design.md's layers, bottom (0) to top: a module imports only its own layer or lower ones.
 LAYERS = {
-    "config": 0, "atomic": 0, "resources": 0,
+    "config": 0, "atomic": 0, "resources": 0, "bounds": 0,
     "data": 1, "models": 1,
     "run": 2, "latent": 2,
     "metrics": 3,
     "train": 4,
     "render": 5, "render_onnx": 5, "video": 5, "timelapse": 5, "pipeline": 5, "photo": 5, "encode": 5,
-    "cli": 6, "cli_photo": 6, "cli_progress": 6,
+    "cli": 6, "cli_photo": 6, "cli_progress": 6, "cli_streams": 6,
     "gui": 7, "__main__": 7,
 }
 LAZY_UPWARD = {("cli", "gui")}  # `latentlab gui` loads the window on demand; a training node needs no Qt
@@ -136,3 +136,65 @@ def test_no_import_runs_back_up_the_layers():
             if me and other and LAYERS[other] > LAYERS[me] and (me, other) not in LAZY_UPWARD:
                 upward.append(f"{module_name(path)} imports {name}")
     assert upward == []
+
+
+# Panels share state only through the Workspace (gui/models/workspace.py): a tab never looks the
+# window or another panel up by name, which no import check could see.
+WINDOW_NAMES = ("window", "main_window")
+PANEL_ATTRIBUTES = tuple(f"{tab}_panel" for tab in TABS)  # the window's handles on its tabs
+
+
+def _reached(node: ast.expr) -> str | None:
+    """The name when `node` is the window or a panel: window, self.main_window, self.train_panel,
+    panel, self.window(), ..."""
+    if isinstance(node, ast.Call):  # self.window()
+        node = node.func
+    name = node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else None
+    if name is not None and (name in WINDOW_NAMES or name.endswith("panel")):
+        return name
+    return None
+
+
+def reaches_by_name(source: str) -> list[str]:
+    """Every hasattr/getattr/setattr on the window or a panel; in a tab's code also every use of the
+    window's handles on its tabs (window.train_panel) and every call of .window()."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and \
+                node.func.id in ("hasattr", "getattr", "setattr") and node.args and _reached(node.args[0]):
+            found.append(f"line {node.lineno}: {node.func.id}({ast.unparse(node.args[0])}, ...)")
+    return found
+
+
+def reaches_the_window(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute) and node.attr in PANEL_ATTRIBUTES:
+            found.append(f"line {node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "window":
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)}()")
+    return found
+
+
+def test_the_reach_checks_see_what_they_look_for():
+    """Guards the two checks below against passing because they look for nothing."""
+    caught = reaches_by_name(
+        "hasattr(window, 'train_panel')\ngetattr(self.train_panel, 'run_dir', None)\n"
+        "getattr(self.window(), 'tabs', None)\nif hasattr(panel, 'shutdown'): pass\n"
+        "setattr(self.main_window, 'x', 1)\ngetattr(cfg.train, 'lr_d')\n")
+    assert len(caught) == 5 and "line 6" not in " ".join(caught)
+    caught = reaches_the_window("self.window().tabs.setCurrentWidget(self)\nwin.explore_panel.state\nself.state\n")
+    assert len(caught) == 2
+
+
+def test_no_gui_code_reaches_the_window_or_a_panel_by_name():
+    offenders = [f"{module_name(path)} {hit}" for path in sources(GUI)
+                 for hit in reaches_by_name(path.read_text(encoding="utf-8"))]
+    assert not offenders, f"share state through the Workspace instead: {offenders}"
+
+
+@pytest.mark.parametrize("tab", TABS)
+def test_tabs_know_neither_the_window_nor_each_other(tab):
+    offenders = [f"{module_name(path)} {hit}" for path in sources(GUI / tab)
+                 for hit in reaches_the_window(path.read_text(encoding="utf-8"))]
+    assert not offenders, f"a panel gets the Workspace, not the window: {offenders}"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -24,11 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
+from latentlab.atomic import AtomicFile, write_with
 from latentlab.config import UserError
 from latentlab.data import synthetic
 from latentlab.data.decode import CROPS, BadImage, decode, reason_kind
 from latentlab.data.sources import Source, parse_spec
-from latentlab.atomic import AtomicFile, write_text_atomic, write_with
 
 CACHE_FORMAT = 1
 DECODE_WORKERS = 2
@@ -102,12 +104,53 @@ def resolve_crop(crop: str, dataset: str, arch: str) -> str:
     return "center"
 
 
+_BUILD_TMP = re.compile(r"\.build-(?P<host>.+)-(?P<pid>\d+)\.tmp$")
+
+
+def _build_suffix() -> str:
+    """The suffix of every temporary file a cache build writes: it names the host and process, so a
+    later build can tell the leftovers of a killed one (gigabytes, for a large source) from the files
+    of a build still running beside it."""
+    return f".build-{socket.gethostname()}-{os.getpid()}.tmp"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, under another account
+        return True
+    return True
+
+
+def sweep_dead_builds(folder: Path) -> list[Path]:
+    """Remove the temporary files of cache builds on this host whose process is gone."""
+    removed, host = [], socket.gethostname()
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        m = _BUILD_TMP.search(path.name)
+        if not (m and path.name.startswith(".") and m.group("host") == host):
+            continue
+        pid = int(m.group("pid"))
+        if pid != os.getpid() and not _alive(pid):
+            try:
+                path.unlink()
+                removed.append(path)
+            except OSError:
+                pass
+    return removed
+
+
 class _NpyWriter:
     """Streams rows into a temporary .npy whose header (row count) is written when it is finished."""
 
     def __init__(self, final: Path, row_shape: tuple[int, ...]):
         self.final, self.row_shape, self.count = final, row_shape, 0
-        self.atomic = AtomicFile(final)
+        self.atomic = AtomicFile(final, suffix=_build_suffix())
         self.f = open(self.atomic.tmp, "wb")  # noqa: SIM115 - closed by finish() or abort()
         self.f.write(b"\0" * HEADER_BYTES)
 
@@ -196,7 +239,7 @@ class _RenderHelper:
 
     def __init__(self, start: int, stop: int, size: int, folder: Path, style: str = "cartoon"):
         self.start, self.stop, self.size, self.done, self.style = start, stop, size, 0, style
-        self.path = folder / f".render-{os.getpid()}-{threading.get_ident()}-{start}.tmp"
+        self.path = folder / f".render-{threading.get_ident()}-{start}{_build_suffix()}"
         code = ("import sys; from latentlab.data.synthetic import _render_to_file; "
                 "_render_to_file(*map(int, sys.argv[1:4]), sys.argv[4], sys.argv[5])")
         env = dict(os.environ)
@@ -385,6 +428,7 @@ def _build(src: Source, stem: Path, key: str, size: int, crop: str, progress: Pr
     if progress is None:
         progress = _TtyBar(f"decoding {where}") if sys.stderr.isatty() else (lambda done, total: None)
     progress = _throttled(progress)
+    sweep_dead_builds(stem.parent)
     try:
         stem.with_suffix(".json").unlink(missing_ok=True)  # invalidate first: the .npy is replaced below
     except OSError:
@@ -416,10 +460,11 @@ def _write_cache(src: Source, stem: Path, key: str, size: int, crop: str, progre
         with open(tmp, "wb") as f:  # a file object: given a name, np.savez would append ".npz" to it
             np.savez(f, **arrays)
 
-    write_with(stem.with_suffix(".labels.npz"), write_labels)
+    write_with(stem.with_suffix(".labels.npz"), write_labels, suffix=_build_suffix())
     meta = {"format": CACHE_FORMAT, "key": key, "spec": src.spec, "source": where, "count": writer.count,
             "image_size": size, "crop": crop, "aligned": conv.name if conv else None, "skipped": result["skipped"],
             "skipped_files": result["skipped_files"][:50], "skip_reasons": result.get("skip_reasons", {}),
             "labels": sorted(result["labels"]),
             "factors": list(result["factors"]), "created": time.time()}
-    write_text_atomic(stem.with_suffix(".json"), json.dumps(meta, indent=1))
+    write_with(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8"),
+               suffix=_build_suffix())

@@ -125,11 +125,28 @@ def take_screenshot(app: QApplication, window, out: str | Path, path: str | None
     run = RunLayout(path) if path else None
     expect_grid = bool(run and run.grids())
     expect_plot = bool(run and run.metrics.is_file())
+    # A checkpoint: the shot waits for the model on screen; one that cannot be loaded fails the
+    # command with the load's own message instead of picturing whatever was shown before.
+    explore = window.explore_panel
+    expect_model = bool(path and Path(path).is_file()
+                        and Path(path).name.lower().endswith(".safetensors"))
+    failures: list[str] = []
+    if expect_model:
+        explore.service.worker.failed.connect(lambda channel, message: failures.append(message)
+                                              if channel == "model" else None)
+
+    def model_shown() -> bool:
+        info = explore.info
+        loaded = info is not None and info.path is not None and Path(info.path).resolve() == Path(path).resolve()
+        return loaded and explore.last_request >= 0 and explore.view.painted_id == explore.last_request
 
     def ready() -> bool:
+        if failures:
+            return True
         plotted = not expect_plot or len(panel.series) > 0
         gridded = not expect_grid or panel.grid.count() > 0
-        return plotted and gridded and not panel.view.pending()
+        modelled = not expect_model or model_shown()
+        return plotted and gridded and modelled and not panel.view.pending()
 
     _wait_until(app, lambda: False, 0.3)  # the first layout pass and the deferred open_path
     loaded = _wait_until(app, ready, SCREENSHOT_WAIT_S)
@@ -137,17 +154,46 @@ def take_screenshot(app: QApplication, window, out: str | Path, path: str | None
         # Show the whole history once everything has arrived (the grid follows the newest step).
         panel.plots.follow_data()
         _wait_until(app, lambda: False, 0.3)
+    if failures:
+        panel.shutdown(2.0)
+        window.close()
+        _let_workers_finish(explore)
+        first = failures[0].splitlines()[0] if failures[0] else "unknown error"
+        print(f"latentlab: error: {first}", file=sys.stderr)
+        return 2
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ok = window.grab().save(str(out))
+    png = _png_bytes(window.grab())
     panel.shutdown(2.0)
     window.close()
-    if not ok:
-        print(f"latentlab: error: cannot write the screenshot {out}", file=sys.stderr)
+    _let_workers_finish(explore)
+    if png is None:
+        print(f"latentlab: error: {out}: the window could not be encoded as PNG", file=sys.stderr)
         return 1
+    from latentlab.atomic import write_bytes_atomic
+
+    write_bytes_atomic(out, png)  # an OSError (a full disk) names the file; the CLI says it in one line
     if not loaded:
         print(f"latentlab: warning: {path} had not finished loading when the screenshot was taken", file=sys.stderr)
     return 0
+
+
+def _let_workers_finish(explore, timeout_s: float = 15.0) -> None:
+    """The command exits right after the shot: a daemon thread still inside torch then (the principal
+    directions of the model just loaded, cancelled but between checks) aborts the interpreter."""
+    directions = getattr(explore, "directions", None)
+    if directions is not None and hasattr(directions, "shutdown"):
+        directions.shutdown(timeout_s)
+
+
+def _png_bytes(pixmap) -> bytes | None:
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.WriteOnly)
+    ok = pixmap.save(buffer, "PNG")
+    buffer.close()
+    return bytes(data.data()) if ok else None
 
 
 def dispose(window) -> None:

@@ -1,9 +1,9 @@
 """The main window: panels in tabs, menus, status bar, drag-and-drop, and what happens on close.
 
-A panel is any QWidget; `add_panel(widget, title)` is the one line that adds another (Explore,
-Record). A panel may offer `menu_actions() -> (menu title, [QAction])`, `status_widget()`,
-`shutdown(timeout_s)`, `remember_choices()`, `restore_choices()` and `set_training_active(bool)`;
-the window calls what exists.
+The window owns the Workspace and hands it to every panel it builds; a panel is a QWidget that
+implements the Panel protocol (gui/panel.py), and `add_panel(widget, title)` is the one line that adds
+another. The panels share state only through the Workspace; the window answers its requests that
+concern the window (a status line, a tab to bring forward).
 """
 
 from __future__ import annotations
@@ -27,17 +27,17 @@ from PySide6.QtWidgets import (
 
 import latentlab
 from latentlab.gui import settings as app_settings
+from latentlab.gui.models.workspace import Workspace
+from latentlab.gui.panel import Panel
 from latentlab.gui.theme import app_icon
 from latentlab.gui.train.panel import TrainPanel
 from latentlab.gui.widgets.welcome import WelcomeStrip
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 ARCHIVE_SUFFIXES = (".zip", ".tgz", ".tar.gz", ".tar")
-TRAINING_ACTIVE = ("starting", "training", "stopping")  # Train panel states that keep its cores busy
 
 
 class MainWindow(QMainWindow):
-    checkpoint_opened = Signal(str)  # a checkpoint file the user opened or dropped (for the Explore panel)
     first_shown = Signal(float)  # perf_counter time of the first paint, for the launch benchmark
 
     def __init__(self, parent=None):
@@ -59,30 +59,30 @@ class MainWindow(QMainWindow):
         column.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.tabs.currentChanged.connect(self._tab_changed)
-        self.panels: list[QWidget] = []
+        self.panels: list[Panel] = []
         self._shown = False
         self.persist = True  # False for --screenshot: a forced size must not become the user's layout
         self._build_menus()
 
-        self.train_panel = self.add_panel(TrainPanel(), "Train")
+        self.workspace = ws = Workspace()
+        ws.painted = False  # until paintEvent
+        ws.status_message.connect(self._status_message)
+        ws.show_requested.connect(self._show_panel)
+        self.train_panel = self.add_panel(TrainPanel(ws), "Train")
         self.train_panel.run_attached.connect(lambda _: self._rebuild_recent())
         from latentlab.gui.explore.panel import ExplorePanel  # its torch work starts when first shown
-        self.explore_panel = self.add_panel(ExplorePanel(window=self), "Explore")
+        self.explore_panel = self.add_panel(ExplorePanel(ws), "Explore")
         from latentlab.gui.record.panel import RecordPanel
-        self.record_panel = self.add_panel(RecordPanel(window=self), "Record")
-        # Record › Timelapse follows the run the Train tab trains or follows (the tabs do not know each other)
-        self.train_panel.state_changed.connect(lambda _: self._offer_run_to_timelapse())
-        from latentlab.gui.metrics.panel import MetricsPanel  # quality and health of the Train panel's run
-        self.metrics_panel = self.add_panel(MetricsPanel(self.train_panel), "Metrics")
-        # Tabs never import each other: the window tells every panel that renders whether a training
-        # holds the cores (starting, running, stopping) or not (idle, paused, following a run).
-        self.train_panel.state_changed.connect(self._training_state_changed)
+        self.record_panel = self.add_panel(RecordPanel(ws), "Record")
+        from latentlab.gui.metrics.panel import MetricsPanel  # quality and health of the Workspace's run
+        self.metrics_panel = self.add_panel(MetricsPanel(ws), "Metrics")
 
-    def _training_state_changed(self, state: str) -> None:
-        active = state in TRAINING_ACTIVE
-        for panel in self.panels:
-            if hasattr(panel, "set_training_active"):
-                panel.set_training_active(active)
+    def _status_message(self, text: str, ms: int) -> None:
+        self.statusBar().showMessage(text, ms)
+
+    def _show_panel(self, panel) -> None:
+        if self.tabs.indexOf(panel) >= 0:
+            self.tabs.setCurrentWidget(panel)
 
     # -- panels ---------------------------------------------------------------------------------------
     def _tab_changed(self, index: int) -> None:
@@ -93,24 +93,20 @@ class MainWindow(QMainWindow):
         if panel is not None and panel.focusPolicy() != Qt.NoFocus:
             panel.setFocus(Qt.TabFocusReason)
 
-    def _offer_run_to_timelapse(self) -> None:
-        run = self.train_panel.run_dir
-        if run is not None and run != self.record_panel.timelapse.run:
-            self.record_panel.timelapse.set_run(run)
-
-    def add_panel(self, panel: QWidget, title: str) -> QWidget:
+    def add_panel(self, panel: Panel, title: str) -> Panel:
         self.panels.append(panel)
         self.tabs.addTab(panel, title)
-        if hasattr(panel, "menu_actions"):
-            menu_title, actions = panel.menu_actions()
-            menu = QMenu(menu_title, self)
-            menu.addActions(actions)
-            self.menuBar().insertMenu(self.help_menu.menuAction(), menu)
-        if hasattr(panel, "file_actions"):
-            for action in panel.file_actions():
-                self.file_menu.insertAction(self.save_separator, action)
-        if hasattr(panel, "status_widget"):
-            self.statusBar().addPermanentWidget(panel.status_widget())
+        menu = panel.menu_actions()
+        if menu is not None:
+            menu_title, actions = menu
+            qmenu = QMenu(menu_title, self)
+            qmenu.addActions(actions)
+            self.menuBar().insertMenu(self.help_menu.menuAction(), qmenu)
+        for action in panel.file_actions():
+            self.file_menu.insertAction(self.save_separator, action)
+        status = panel.status_widget()
+        if status is not None:
+            self.statusBar().addPermanentWidget(status)
         return panel
 
     # -- menus ----------------------------------------------------------------------------------------
@@ -189,7 +185,7 @@ class MainWindow(QMainWindow):
     def show_error(self, message: str) -> None:
         """In the tab the user is looking at (each panel has a banner), so nothing jumps away."""
         panel = self.tabs.currentWidget()
-        (panel if hasattr(panel, "show_error") else self.train_panel).show_error(message)
+        (panel if panel in self.panels else self.train_panel).show_error(message)
 
     def drop_path(self, path: str | Path) -> bool:
         """Dropped on the window: besides what open_path takes, an image folder or an archive becomes
@@ -220,7 +216,7 @@ class MainWindow(QMainWindow):
             self.train_panel.show_note(
                 f"Checkpoint {path}: {meta.get('arch', '?')} at step {meta.get('step', '?')}. "
                 "Explore it in the Explore panel; Start with Output set to its run folder resumes its training.")
-            self.checkpoint_opened.emit(str(path))
+            self.workspace.open_checkpoint(path)
 
         run_in_background(read, done)
 
@@ -230,20 +226,24 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:
         """The one drop handler: the first local file goes to the drop_path of the panel under the
-        cursor (the Explore panel takes checkpoints, photos, bookmarks), or else to the window's."""
+        cursor (the Explore panel takes checkpoints, photos, bookmarks), and to the window's when that
+        panel does not take it."""
         for url in event.mimeData().urls():
             if url.isLocalFile():
-                self._drop_target(event.position().toPoint()).drop_path(url.toLocalFile())
+                path = url.toLocalFile()
+                panel = self._panel_at(event.position().toPoint())
+                if panel is None or not panel.drop_path(path):
+                    self.drop_path(path)
                 event.acceptProposedAction()
                 return
 
-    def _drop_target(self, pos):
+    def _panel_at(self, pos) -> Panel | None:
         widget = self.childAt(pos)
         while widget is not None and widget is not self:
-            if widget in self.panels and hasattr(widget, "drop_path"):
+            if widget in self.panels:
                 return widget
             widget = widget.parentWidget()
-        return self
+        return None
 
     # -- help ---------------------------------------------------------------------------------------------
     def shortcut_table(self) -> list[tuple[str, str]]:
@@ -282,8 +282,7 @@ class MainWindow(QMainWindow):
         if state is not None:
             self.restoreState(state)
         for panel in self.panels:
-            if hasattr(panel, "restore_choices"):
-                panel.restore_choices()
+            panel.restore_choices()
         # The first launch opens on the demo in Explore, with the welcome strip above it.
         self.tabs.setCurrentIndex(int(s.value("window/tab", self.tabs.indexOf(self.explore_panel))))
 
@@ -293,8 +292,7 @@ class MainWindow(QMainWindow):
         s.setValue("window/state", self.saveState())
         s.setValue("window/tab", self.tabs.currentIndex())
         for panel in self.panels:
-            if hasattr(panel, "remember_choices"):
-                panel.remember_choices()
+            panel.remember_choices()
         s.sync()
 
     @property
@@ -305,6 +303,7 @@ class MainWindow(QMainWindow):
         super().paintEvent(event)
         if not self._shown:
             self._shown = True
+            self.workspace.set_painted()
             self.first_shown.emit(time.perf_counter())
 
     def closeEvent(self, event) -> None:
@@ -312,6 +311,5 @@ class MainWindow(QMainWindow):
             self.save_state()
         deadline = time.monotonic() + 4.5
         for panel in self.panels:
-            if hasattr(panel, "shutdown"):
-                panel.shutdown(max(0.5, deadline - time.monotonic()))
+            panel.shutdown(max(0.5, deadline - time.monotonic()))
         event.accept()

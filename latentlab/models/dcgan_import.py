@@ -94,7 +94,9 @@ def _conv_indices(state: dict[str, torch.Tensor]) -> list[int]:
 
 def _dims_hint(state: dict[str, torch.Tensor], convs: list[int], nz: int, ngf: int) -> str:
     """When the file's own shapes say which --nz/--ngf it was trained with, say so."""
-    first, last = state[f"main.{convs[0]}.weight"], state[f"main.{convs[-1]}.weight"]
+    first, last = state.get(f"main.{convs[0]}.weight"), state.get(f"main.{convs[-1]}.weight")
+    if first is None or last is None:
+        return ""
     file_nz, file_ngf = int(first.shape[0]), int(last.shape[0])
     if (file_nz, file_ngf) != (nz, ngf):
         return f"; the file looks like nz={file_nz}, ngf={file_ngf} (--nz {file_nz} --ngf {file_ngf})"
@@ -112,6 +114,13 @@ def import_dcgan_state_dict(state: Mapping, nz: int = 100, ngf: int = 64) -> tup
         raise UserError(f"nz and ngf must be at least 1 (got nz={nz}, ngf={ngf})")
     state = _as_state_dict(state)
     convs = _conv_indices(state)
+    # Every stage but the last is ConvTranspose, BatchNorm, ReLU; the last a convolution alone. The
+    # batch norms count the stages even when a convolution's weight is missing from the file, so that
+    # one is reported as missing rather than the first as misshapen.
+    norms = {m.group(1) for key in state if (m := re.fullmatch(r"main\.(\d+)\.running_(mean|var)", key))}
+    stages = len(norms) + 1
+    if stages in _SIZE_BY_STAGES and len(convs) < stages:
+        convs = [3 * k for k in range(stages)]
     if len(convs) not in _SIZE_BY_STAGES:
         raise UserError(f"not a PyTorch DCGAN-example generator: found {len(convs)} transposed-convolution "
                         f"weights (main.N.weight, 4-D); expected 4, 5 or 6 (32, 64 or 128 px)")

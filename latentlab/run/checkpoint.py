@@ -17,8 +17,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 
-from latentlab.config import Config, ConfigError, UserError, from_dict
 from latentlab.atomic import write_bytes_atomic
+from latentlab.config import Config, ConfigError, UserError, from_dict
 
 FORMAT = "latentlab-checkpoint"
 VERSION = "1"
@@ -137,6 +137,10 @@ def check_state(module: torch.nn.Module, state, where: str, name: str = "") -> d
         if tuple(state[key].shape) != tuple(value.shape):
             raise UserError(f"{where}: {name + '.' if name else ''}{key} has shape {tuple(state[key].shape)}, "
                             f"the model expects {tuple(value.shape)} (wrong architecture or size)")
+        if value.is_floating_point() and not state[key].is_floating_point():
+            # load_state_dict would cast int32 weights silently and give a degenerate model
+            raise UserError(f"{where}: {name + '.' if name else ''}{key} holds {str(state[key].dtype).replace('torch.', '')} "
+                            "values, the model expects floating-point weights (a damaged or foreign file)")
     return own
 
 
@@ -169,8 +173,9 @@ def check_shapes_before_building(model_cfg, tensors: dict[str, torch.Tensor], wh
 
 
 def load_net(module: torch.nn.Module, state: dict[str, torch.Tensor], name: str, where: str) -> None:
-    """load_state_dict with a clear message naming the first mismatching key."""
+    """load_state_dict with a clear message naming the first mismatching or non-finite key."""
     own = check_state(module, state, where, name)
+    check_finite(state, name, where)
     extra = sorted(set(state) - set(own))
     if extra:
         raise UserError(f"{where}: {name} has an unexpected key {extra[0]!r} (wrong architecture?)")
@@ -229,16 +234,29 @@ def optimizer_to_tensors(opt: torch.optim.Optimizer, prefix: str) -> tuple[dict[
                 tensors[f"{prefix}.{idx}.{key}"] = value
             else:
                 scalars.setdefault(str(idx), {})[key] = value
-    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars}
+    # The names are listed so that a resume can tell a state stripped from the file from one that
+    # never existed (a net whose every update the balancing rules skipped has none).
+    names = sorted(k[len(prefix) + 1:] for k in tensors)
+    return tensors, {"param_groups": sd["param_groups"], "scalars": scalars, "tensors": names}
 
 
 def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.Tensor], info: dict, prefix: str,
-                           where: str = "checkpoint") -> None:
+                           where: str = "checkpoint", expect_state: bool = False) -> None:
     """Restore `opt`; a UserError naming the tensor when one does not fit the parameter it belongs to
-    (checked here: torch would accept it and fail at the next step)."""
+    (checked here: torch would accept it and fail at the next step), or, with `expect_state` (a
+    checkpoint written after steps were taken), when one is missing: torch would start the optimizer
+    afresh without a word."""
     params = [q for group in opt.param_groups for q in group["params"]]
     state: dict[int, dict] = {}
     p = prefix + "."
+    listed = info.get("tensors") if isinstance(info, dict) else None
+    if isinstance(listed, list):
+        missing = next((p + str(n) for n in listed if p + str(n) not in tensors), None)
+        if missing:
+            raise UserError(f"{where}: has no {missing} tensor (the optimizer's state), needed to resume training")
+    elif expect_state and prefix == "optim.D" and not any(key.startswith(p) for key in tensors):
+        # Written before the names were listed: D is updated from the first step, so it has a state.
+        raise UserError(f"{where}: has no {prefix}.* tensors (the optimizer's state), needed to resume training")
     for key, value in tensors.items():
         if key.startswith(p):
             idx, _, name = key[len(p):].partition(".")
@@ -247,6 +265,8 @@ def optimizer_from_tensors(opt: torch.optim.Optimizer, tensors: dict[str, torch.
             if value.dim() > 0 and tuple(value.shape) != tuple(params[int(idx)].shape):
                 raise UserError(f"{where}: {key} has shape {tuple(value.shape)}, its parameter has "
                                 f"{tuple(params[int(idx)].shape)}")
+            if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+                raise UserError(f"{where}: {key} holds NaN or infinite values; use an earlier checkpoint")
             state.setdefault(int(idx), {})[name] = value
     try:
         for idx, values in info.get("scalars", {}).items():

@@ -41,7 +41,7 @@ class StepStats:
 
 @dataclass
 class Event:
-    kind: str  # sample | recon | checkpoint | alert | error | info | setting | done
+    kind: str  # sample | recon | checkpoint | alert | error | info | setting | done | weights
     step: int
     message: str
     path: str | None = None
@@ -56,8 +56,12 @@ class Event:
         return row
 
 
+WEIGHTS = "weights"  # an Event kind never logged: the sampling generator's weights, asked for by request_weights
+
+
 class Control:
-    """Thread-safe commands for a running Trainer: pause, resume, single step, stop, save, settings."""
+    """Thread-safe commands for a running Trainer: pause, resume, single step, stop, save, settings,
+    and a copy of the generator's current weights (a viewer's; answered even while paused)."""
 
     def __init__(self) -> None:
         self._cv = threading.Condition()
@@ -65,6 +69,7 @@ class Control:
         self._stopped = False
         self._steps_allowed = 0
         self._save = False
+        self._weights = False
         self._settings: dict[str, float] = {}
 
     @property
@@ -103,6 +108,13 @@ class Control:
             self._save = True
             self._cv.notify_all()
 
+    def request_weights(self) -> None:
+        """Have the engine yield, between two steps, an Event of kind WEIGHTS whose data holds CPU
+        copies of the sampling generator's (and encoder's) state: {"step", "model", "data", "states"}."""
+        with self._cv:
+            self._weights = True
+            self._cv.notify_all()
+
     def set(self, key: str, value: float) -> None:
         if key not in LIVE_SETTINGS:
             raise KeyError(f"{key!r} cannot change while training; live settings: {', '.join(LIVE_SETTINGS)}")
@@ -114,7 +126,8 @@ class Control:
     def next_action(self, timeout: float = 0.1) -> str:
         """"step" (run one step), "idle" (paused: waited up to `timeout`) or "stop"."""
         with self._cv:
-            if not self._stopped and self._paused and self._steps_allowed == 0 and not self._save:
+            if not self._stopped and self._paused and self._steps_allowed == 0 and not self._save \
+                    and not self._weights:
                 self._cv.wait(timeout)
             if self._stopped:
                 return "stop"
@@ -129,6 +142,11 @@ class Control:
         with self._cv:
             save, self._save = self._save, False
             return save
+
+    def take_weights_request(self) -> bool:
+        with self._cv:
+            wanted, self._weights = self._weights, False
+            return wanted
 
     def take_settings(self) -> dict[str, float]:
         with self._cv:

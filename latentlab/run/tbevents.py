@@ -101,8 +101,8 @@ def _rows(path: Path):
 def backfill(run: str | os.PathLike) -> dict:
     """Rebuild RUN/tb from metrics.jsonl, events.jsonl and samples/: written into a temporary folder,
     then swapped in, so running it twice gives the same files and never duplicates a point."""
+    from latentlab.atomic import make_temp_dir, named
     from latentlab.config import UserError
-    from latentlab.atomic import make_temp_dir
     from latentlab.run.rundir import NOT_A_RUN
 
     run = Path(run)
@@ -152,6 +152,9 @@ def backfill(run: str | os.PathLike) -> dict:
             shutil.rmtree(trash, ignore_errors=True)
         else:
             os.replace(tmp, old)
+    except OSError as exc:  # a full disk, say: name the folder asked for, not the hidden one
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise named(exc, run / "tb") if exc.filename is None or str(tmp) in str(exc.filename) else exc from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -82,6 +82,15 @@ class DistContext:
             values /= self.world
         return values.tolist()
 
+    def any_rank(self, flag: bool) -> bool:
+        """True on every rank when `flag` is true on any (a stop asked of one rank stops them all at
+        the same step; a rank that left the loop alone would leave its peers waiting in a collective)."""
+        if self.world == 1:
+            return flag
+        value = torch.tensor([1.0 if flag else 0.0], device=self.device)
+        dist.all_reduce(value, op=dist.ReduceOp.MAX)
+        return bool(value.item() > 0)
+
     def all_reduce_grads(self, net: torch.nn.Module) -> None:
         """Average gradients across ranks in one flat bucket per net."""
         if self.world == 1:

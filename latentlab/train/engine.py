@@ -9,6 +9,7 @@ trainstate.py's `TrainState`. The loop below calls them in order, once per step.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ import torch
 from latentlab.config import Config, UserError
 from latentlab.run import checkpoint as ckpt
 from latentlab.run.claim import RunClaim, claim_run
-from latentlab.run.control import Control, Event, StepStats
+from latentlab.run.control import WEIGHTS, Control, Event, StepStats
 from latentlab.run.layout import RunLayout
 from latentlab.run.rundir import RunWriter
 from latentlab.train import best
@@ -206,10 +207,15 @@ class Trainer:
             while run.step < self.total_steps:
                 # Commands first: settings and "save now" apply even while paused.
                 action = self.control.next_action()
+                if self.dist.world > 1 and self.dist.any_rank(action == "stop"):
+                    action = "stop"
+                    self.control.stop()
                 for key, value in self.control.take_settings().items():
                     yield log.event(self._apply_setting(key, value))
                 if self.control.take_save():
                     yield from self._save()
+                if self.control.take_weights_request():
+                    yield self._weights()
                 if action == "stop":
                     break
                 if action == "idle":
@@ -312,6 +318,19 @@ class Trainer:
 
     def generator_for_sampling(self) -> torch.nn.Module:
         return self.grids.generator()
+
+    def _weights(self) -> Event:
+        """CPU copies of what a viewer draws with, taken between steps so no update is half applied.
+        Not logged: it is an answer to the driver, not part of the run's history."""
+        def cpu(net):
+            return {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
+
+        states = {"G": cpu(self.generator_for_sampling())}
+        if "E" in self.nets:
+            states["E"] = cpu(self.nets["E"])
+        return Event(WEIGHTS, self.step, f"generator weights at step {self.step}",
+                     data={"step": self.step, "model": copy.deepcopy(self.cfg.model),
+                           "data": copy.deepcopy(self.cfg.data), "states": states})
 
     def sample_images(self) -> torch.Tensor:
         """The fixed-noise samples (eval mode, EMA weights where present), on the CPU in [-1, 1]."""

@@ -160,7 +160,8 @@ def load_state(s: TrainState, tensors: dict[str, torch.Tensor], meta: dict, wher
         ema = ckpt.split_prefix(tensors, "G_ema") or ckpt.split_prefix(tensors, "G")
         ckpt.load_net(s.G_ema, ema, "G_ema", where)
     for name, opt in p.optims.items():
-        ckpt.optimizer_from_tensors(opt, tensors, meta["optimizers"][name], f"optim.{name}", where)
+        ckpt.optimizer_from_tensors(opt, tensors, meta["optimizers"][name], f"optim.{name}", where,
+                                    expect_state=int(meta.get("step", 0)) > 0)
     try:
         rules = meta["rules"]
         p.balance.load_state_dict(rules["balance"])

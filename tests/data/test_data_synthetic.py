@@ -121,3 +121,37 @@ def test_renderer_and_cache_do_not_import_torch():
     code = ("import sys, latentlab.data, latentlab.data.synthetic; "
             "latentlab.data.synthetic.render_face(0, 16); assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_killed_cache_build_leaves_temporary_files_the_next_build_removes(tmp_path):
+    """A build killed mid-way leaves its temporary files (hundreds of MB for a large source); the next
+    build on this host removes those of dead processes and leaves a live build's alone."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import sys; from latentlab.data import open_source; "
+            "open_source('synthetic', 32, synthetic_count=200000, cache_dir=sys.argv[1])")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], env=dict(os.environ, PYTHONPATH=str(root)))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not list(tmp_path.glob(".*.build-*.tmp")):
+            time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    left = list(tmp_path.glob(".*.build-*.tmp"))
+    assert left, "the build never started writing"
+    live = tmp_path / f".other.npy.0000.build-{socket.gethostname()}-{os.getppid()}.tmp"
+    elsewhere = tmp_path / ".other.npy.0000.build-another-host-1.tmp"
+    live.write_bytes(b"a build still running")
+    elsewhere.write_bytes(b"a build on another machine sharing the folder")
+    data = open_source("synthetic", 32, synthetic_count=16, cache_dir=tmp_path)
+    assert len(data) == 16
+    assert not any(p.exists() for p in left)
+    assert live.exists() and elsewhere.exists()

@@ -336,8 +336,8 @@ def test_record_header_follows_the_live_generator_step(window):
 
     info = ModelInfo(renderer=None, label="live training · dcgan 32 px · step 200", kind="live", arch="dcgan",
                      latent_dim=8, image_size=32, step=200)
-    info.step = 450
-    window.explore_panel.model_relabeled.emit(info)
+    window.workspace.model.info = info  # the model on screen, as the Explore panel's loader leaves it
+    window.workspace.model.set_step(450)  # a hot swap of the live generator's weights
     assert window.record_panel.model_label.text() == "Model: live training · dcgan 32 px · step 450"
 
 
@@ -384,3 +384,16 @@ def test_a_laptop_window_cuts_nothing(window, qtbot):
     lower_area = lower.parentWidget().parentWidget()  # its scroll area (viewport, then area)
     assert lower.minimumSizeHint().width() <= lower_area.viewport().width()
     assert not lower_area.horizontalScrollBar().isVisible()
+
+
+def test_every_tab_is_a_panel_built_from_the_one_workspace(window):
+    from latentlab.gui.panel import Panel
+
+    assert len(window.panels) == window.tabs.count() == 4
+    for panel in window.panels:
+        assert isinstance(panel, Panel), type(panel).__name__
+        assert panel.workspace is window.workspace
+    window.workspace.say("hello from a panel", 5000)
+    assert window.statusBar().currentMessage() == "hello from a panel"
+    window.workspace.show(window.metrics_panel)
+    assert window.tabs.currentWidget() is window.metrics_panel

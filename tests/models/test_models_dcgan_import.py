@@ -1,6 +1,7 @@
 """Importing a netG trained with the PyTorch DCGAN example/tutorial layout."""
 
 import pickle
+import re
 
 import pytest
 import torch
@@ -142,6 +143,12 @@ def test_missing_and_unexpected_keys(reference):
     del state["main.10.weight"]
     with pytest.raises(UserError, match=r"missing key main\.7\.running_mean"):
         import_dcgan_state_dict(state, nz=NZ, ngf=NGF)
+
+    for missing in ("main.3.weight", "main.12.weight", "main.0.weight"):  # a convolution: named, not misread
+        state = reference.state_dict()
+        del state[missing]
+        with pytest.raises(UserError, match=rf"missing key {re.escape(missing)} for a 64 px"):
+            import_dcgan_state_dict(state, nz=NZ, ngf=NGF)
 
     # checkpoints from before PyTorch 0.4 have no num_batches_tracked: still fine
     state = {k: v for k, v in reference.state_dict().items() if not k.endswith("num_batches_tracked")}

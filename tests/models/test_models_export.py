@@ -175,8 +175,8 @@ def test_imported_netg_torchscript(tmp_path):
     ([], "--onnx G.onnx and/or --torchscript"),
     (["--onnx", "G.pt"], "name a .onnx file"),
     (["--torchscript", "G.onnx"], "name a .pt file"),
-    (["--onnx", "G.onnx", "--batch", "0"], "must be at least 1"),
-    (["--onnx", "G.onnx", "--batch", "many"], "expected `dynamic` or a whole number"),
+    (["--onnx", "G.onnx", "--batch", "0"], "--batch: must be dynamic or a whole number 1 to 4096"),
+    (["--onnx", "G.onnx", "--batch", "many"], "--batch: must be dynamic or a whole number 1 to 4096"),
     (["--torchscript", "G.pt", "--encoder", "E.txt"], "E.txt: name an .onnx file"),
     (["--onnx", "no/such/dir/G.onnx"], "the folder does not exist"),
 ])

@@ -2,12 +2,14 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 
 from latentlab.run.checkpoint import read_checkpoint, split_prefix
@@ -79,3 +81,44 @@ def test_losing_a_rank_ends_the_others_with_a_message(tmp_path):
                 p.kill()
     assert procs[0].returncode == 3, err
     assert "lost contact with the other ranks" in err and "Traceback" not in err
+
+
+def _wait_for_steps(out: Path, n: int, procs) -> None:
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        rows = (out / "metrics.jsonl").read_text().splitlines() if (out / "metrics.jsonl").exists() else []
+        if len(rows) >= n:
+            return
+        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+        time.sleep(0.1)
+    raise AssertionError("training never got going")
+
+
+@pytest.mark.parametrize("world, signalled", [(1, (0,)), (2, (0, 1)), (2, (1,))])
+def test_sigterm_saves_a_checkpoint_and_every_rank_leaves_with_143(tmp_path, world, signalled):
+    """SIGTERM (what torchrun forwards to every rank, and what `timeout` and schedulers send) stops
+    like Ctrl-C: all ranks at the same step, rank 0 writing the checkpoint; a rank sent nothing
+    follows the one that was."""
+    out = tmp_path / "run"
+    args = [*cli_args("dcgan", steps=100000), "--out", str(out), "--set", "checkpoint_every=100000",
+            "--set", "sample_every=100000"]
+    port = _free_port()
+    procs = [_launch(args, world, r, port) for r in range(world)]
+    try:
+        _wait_for_steps(out, 3, procs)
+        for r in signalled:
+            procs[r].send_signal(signal.SIGTERM)
+        results = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, (_, err) in zip(procs, results):
+        assert p.returncode == 143, err
+        assert "Traceback" not in err, err
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    _, meta = read_checkpoint(out / "checkpoints" / "latest.safetensors")
+    assert meta["step"] == steps[-1] >= 3 and steps == list(range(1, steps[-1] + 1))
+    assert (out / "checkpoints" / f"step-{steps[-1]:08d}.safetensors").is_file()
+    assert json.loads((out / "events.jsonl").read_text().splitlines()[-1])["kind"] == "done"
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]

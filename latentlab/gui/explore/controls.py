@@ -5,8 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBox, QToolButton, QWidget
 
+from latentlab.bounds import MAX_SEED  # the CLI's seeds: one seed is one face everywhere
+
 PSI_STEPS = 100
-MAX_SEED = 2**31 - 1
 
 
 class ViewControlsWidget(QWidget):

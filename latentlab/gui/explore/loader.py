@@ -28,14 +28,14 @@ class ModelLoader(QObject):
     note = Signal(str)  # what is being loaded, for the panel's banner
 
     # No reference back to the panel (its Qt parent): no cycle leaves it to the garbage collector.
-    def __init__(self, slot: ModelSlot, service, link, live_feed, parent):
+    def __init__(self, slot: ModelSlot, service, link, parent):
         super().__init__(parent)
         self.slot, self.service, self.link = slot, service, link
         self.demo_pending = True  # the demo opens on first show unless another model was asked for
         # Bound methods of a QObject: Qt queues each call from the render thread onto the GUI thread.
         service.worker.model_loaded.connect(self._model_loaded)
         service.worker.weights_swapped.connect(self._weights_swapped)
-        live_feed.generator_offered.connect(self._live_offered)
+        link.weights_arrived.connect(self._live_offered)
         link.fetch_checkpoint.connect(self._live_checkpoint)
 
     def open_default(self) -> bool:
@@ -76,8 +76,7 @@ class ModelLoader(QObject):
 
     # -- the live generator ---------------------------------------------------------------------------
     def _live_offered(self, offer: dict) -> None:
-        if self.link.following:
-            self.service.worker.update_live(lambda: offer, self._build_live)
+        self.service.worker.update_live(lambda: offer, self._build_live)
 
     def _live_checkpoint(self, path: str) -> None:
         self.service.worker.update_live(partial(live_states_from_checkpoint, path), self._build_live)

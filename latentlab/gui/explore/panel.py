@@ -3,6 +3,7 @@
 The panel lays out its widgets and hands each job to one collaborator:
     ExploreState (gui/models)  what is on screen, no Qt; announces every change
     ModelSlot (gui/models)     the model on screen; announces a new model or new weights
+    (both belong to the Workspace, where the Record tab reads them too)
     StateBinding               editing widgets <-> state
     ViewRendering              state changes -> render requests -> pixels (the one render path)
     ModelLoader                checkpoints, imported DCGANs, the demo, the live trainer -> ModelSlot
@@ -31,13 +32,13 @@ from latentlab.config import UserError
 from latentlab.gui import settings as app_settings
 from latentlab.gui.explore.binding import StateBinding
 from latentlab.gui.explore.layout import build_layout
-from latentlab.gui.explore.live import LiveGeneratorFeed, TrainingLink
+from latentlab.gui.explore.live import TrainingLink
 from latentlab.gui.explore.loader import ModelLoader
 from latentlab.gui.explore.photos import PhotoEncoding
 from latentlab.gui.explore.render_worker import RenderService
 from latentlab.gui.explore.rendering import ViewRendering
-from latentlab.gui.models.explore_state import ExploreState
-from latentlab.gui.models.loading import WEIGHTS, ModelSlot
+from latentlab.gui.models.loading import WEIGHTS
+from latentlab.gui.models.workspace import TRAINING, Workspace
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 TORCH_SUFFIXES = (".pth", ".pt")
@@ -45,29 +46,27 @@ BOOKMARK_SUFFIXES = (".json",)
 
 
 class ExplorePanel(QWidget):
-    model_changed = Signal(object)  # ModelInfo now on screen (the Record panel may follow it)
+    model_changed = Signal(object)  # ModelInfo now on screen, once the panel shows it
     model_relabeled = Signal(object)  # the same ModelInfo with new weights (a live generator's next step)
 
-    def __init__(self, window=None, parent=None):
+    def __init__(self, workspace: Workspace | None = None, parent=None):
         super().__init__(parent)
-        self.state = ExploreState(0)
+        self.workspace = workspace if workspace is not None else Workspace()
+        self.state = self.workspace.explore
         self._demo_scheduled = False
-        self.model = ModelSlot()
+        self.model = self.workspace.model
         self.service = RenderService(self)
-        self.live_feed = LiveGeneratorFeed()
-        self.link = TrainingLink(self.live_feed, self)
+        self.link = TrainingLink(self.workspace, self)
         build_layout(self)
         self.binding = StateBinding(self.state, dims=self.dims, directions=self.directions,
                                     attributes=self.attributes, controls=self.controls, keyframes=self.keyframes)
         self.rendering = ViewRendering(self.state, self.model, self.service, self.view, self.keyframes.strip,
                                        self.status, parent=self)
-        self.loader = ModelLoader(self.model, self.service, self.link, self.live_feed, parent=self)
+        self.loader = ModelLoader(self.model, self.service, self.link, parent=self)
         self.photos = PhotoEncoding(self.state, self.model, self.service, self.recon, parent=self)
         self._build_actions()
         self._connect()
         self.setFocusPolicy(Qt.ClickFocus)  # drops on the panel reach drop_path through the main window
-        if window is not None:
-            self.connect_window(window)
 
     # -- construction -------------------------------------------------------------------------------
     def _action(self, text: str, shortcut, slot, tip: str = "", checkable: bool = False) -> QAction:
@@ -155,17 +154,18 @@ class ExplorePanel(QWidget):
         self.bookmarks.failed.connect(self.show_error)
         self.photo.projected.connect(self._projected)
         self.photo.message.connect(lambda text, kind: self.show_error(text) if kind == "error" else self.show_note(text))
+        self.bookmarks.changed.connect(self._bookmarks_changed)
+        ws = self.workspace
+        ws.checkpoint_opened.connect(self.open_checkpoint_and_show)
+        ws.changed.connect(self._workspace_changed)
+        self._workspace_changed(frozenset({TRAINING}))
 
-    def connect_window(self, window) -> None:
-        """Hook into the main window: its File › Open checkpoint / `latentlab gui CKPT`, and the Train panel."""
-        if hasattr(window, "checkpoint_opened"):
-            window.checkpoint_opened.connect(self.open_checkpoint_and_show)
-        if hasattr(window, "train_panel"):
-            self.link.connect_panel(window.train_panel)
+    def _workspace_changed(self, aspects: frozenset) -> None:
+        if TRAINING in aspects:  # while a training holds the cores, renders use one, else all
+            self.service.worker.set_training_active(self.workspace.training.holds_cores)
 
-    def set_training_active(self, active: bool) -> None:
-        """The window says whether a training is running (renders then use one core, else all)."""
-        self.service.worker.set_training_active(active)
+    def _bookmarks_changed(self) -> None:
+        self.workspace.set_bookmarks(self.bookmarks.bookmarks)
 
     # -- the model on screen ----------------------------------------------------------------------------
     @property
@@ -196,9 +196,7 @@ class ExplorePanel(QWidget):
     def open_checkpoint_and_show(self, path: str) -> None:
         """From File › Open checkpoint and `latentlab gui CKPT`: load it and bring the panel forward."""
         self.open_checkpoint(path)
-        tabs = getattr(self.window(), "tabs", None)
-        if tabs is not None and tabs.indexOf(self) >= 0:
-            tabs.setCurrentWidget(self)
+        self.workspace.show(self)
 
     def import_dcgan(self, path: str | Path, nz: int = 100, ngf: int = 64) -> None:
         self.loader.import_dcgan(path, nz, ngf)
@@ -222,6 +220,7 @@ class ExplorePanel(QWidget):
                 self.state.reset_model(info.latent_dim)
                 self.dims.set_rows([f"z{i}" for i in range(info.latent_dim)], self.state.base)
                 self.bookmarks.set_latent_dim(info.latent_dim)
+                self._bookmarks_changed()
             self.state.set_attributes(info.attributes)
             counts = info.attribute_counts
             self.attributes.set_rows(self.state.attribute_names, self.state.attribute_amounts,
@@ -337,7 +336,7 @@ class ExplorePanel(QWidget):
         self.link.set_following(on)
 
     # -- files in and out ----------------------------------------------------------------------------------
-    def drop_path(self, path: str | Path) -> None:
+    def drop_path(self, path: str | Path) -> bool:
         """Dropped here (the main window hands over drops on this panel): a checkpoint opens, a .pth
         imports, a .json adds bookmarks, anything else is taken for a photo."""
         path = Path(path)
@@ -358,6 +357,7 @@ class ExplorePanel(QWidget):
             self.show_photo_page(path)  # a GAN, or the Photo page showing: projection
         else:
             self.photos.open_photo(path)
+        return True
 
     def show_photo_page(self, path: str | Path) -> None:
         """The Photo page, with `path` opened on it (any model: projection)."""
@@ -399,9 +399,7 @@ class ExplorePanel(QWidget):
             self._status_message("View copied to the clipboard")
 
     def _status_message(self, text: str) -> None:
-        window = self.window()
-        if hasattr(window, "statusBar"):
-            window.statusBar().showMessage(text, 3000)
+        self.workspace.say(text, 3000)
 
     # -- Qt events --------------------------------------------------------------------------------------------
     def showEvent(self, event) -> None:
@@ -413,11 +411,13 @@ class ExplorePanel(QWidget):
             # Explore is the first tab a new user sees: the window paints before torch loads (seconds).
             # Anything opened meanwhile (`latentlab gui CKPT`) clears demo_on_first_show and wins.
             self._demo_scheduled = True
-            window = self.window()
-            if getattr(window, "painted", True):
+            if self.workspace.painted:
                 QTimer.singleShot(300, self._open_demo_if_wanted)
             else:  # counted from the window's first paint, not from its construction
-                window.first_shown.connect(lambda _: QTimer.singleShot(300, self._open_demo_if_wanted))
+                self.workspace.first_painted.connect(self._demo_after_first_paint)
+
+    def _demo_after_first_paint(self) -> None:
+        QTimer.singleShot(300, self._open_demo_if_wanted)
 
     def _open_demo_if_wanted(self) -> None:
         if self.demo_on_first_show:

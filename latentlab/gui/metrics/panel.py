@@ -1,5 +1,5 @@
-"""The Metrics view: quality metrics over training and the run's health events, for the run the Train
-panel shows (trained in this window or attached from disk). The memorization check (the training
+"""The Metrics view: quality metrics over training and the run's health events, for the Workspace's run
+(the one the Train panel trains in this window or follows from disk). The memorization check (the training
 images nearest to a generated face) is latentlab/gui/widgets/nearest.py.
 
 Everything is read from the run directory (RUN/events.jsonl, through latentlab.metrics.history), so a
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from latentlab.gui.models.workspace import RUN, TRAINING, TrainingState, Workspace
 from latentlab.gui.theme import ACCENT, CURVE_COLORS, LEVEL_COLORS, MUTED
 from latentlab.run.layout import RunLayout
 
@@ -51,9 +52,9 @@ class MetricsPanel(QWidget):
 
     run_followed = Signal(str)
 
-    def __init__(self, train_panel=None, parent=None):
+    def __init__(self, workspace: Workspace | None = None, parent=None):
         super().__init__(parent)
-        self.train_panel = train_panel
+        self.workspace = workspace if workspace is not None else Workspace()
         self.history = None
         self.run_dir: Path | None = None
         self._health_shown = 0
@@ -62,9 +63,7 @@ class MetricsPanel(QWidget):
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
-        if train_panel is not None:
-            train_panel.run_attached.connect(self.follow)
-            train_panel.state_changed.connect(self._train_state_changed)
+        self.workspace.changed.connect(self._workspace_changed)
 
     def _build_ui(self) -> None:
         self.title = QLabel("No run yet: train one or open a run directory (File › Open run…).")
@@ -119,10 +118,12 @@ class MetricsPanel(QWidget):
         layout.addWidget(split, 1)
 
     # -- which run --------------------------------------------------------------------------------------
-    def _train_state_changed(self, state: str) -> None:
-        run = getattr(self.train_panel, "run_dir", None)
-        if state in ("starting", "training", "attached") and run is not None and Path(run) != self.run_dir:
-            self.follow(run)
+    def _workspace_changed(self, aspects: frozenset) -> None:
+        ws = self.workspace
+        if not aspects & {RUN, TRAINING} or ws.run_dir is None or ws.run_dir == self.run_dir:
+            return
+        if ws.training in (TrainingState.STARTING, TrainingState.TRAINING, TrainingState.ATTACHED):
+            self.follow(ws.run_dir)
 
     def follow(self, run_dir: str | Path) -> None:
         from latentlab.metrics.history import QualityHistory
@@ -139,6 +140,28 @@ class MetricsPanel(QWidget):
     def shutdown(self, timeout_s: float = 1.0) -> bool:
         self.timer.stop()
         return True
+
+    # -- what the main window asks of a panel --------------------------------------------------------
+    def menu_actions(self) -> None:
+        return None
+
+    def file_actions(self) -> list:
+        return []
+
+    def status_widget(self) -> None:
+        return None
+
+    def show_error(self, message: str) -> None:
+        self.hint.setText(message)
+
+    def drop_path(self, path: str | Path) -> bool:
+        return False
+
+    def remember_choices(self) -> None:
+        pass  # it shows whichever run the Train panel has
+
+    def restore_choices(self) -> None:
+        pass
 
     def poll(self) -> None:
         if self.history is None:

@@ -254,7 +254,7 @@ def load_photo_for(info: ModelInfo, path: str | os.PathLike) -> np.ndarray:
 
 
 def live_states_from_checkpoint(path: str | os.PathLike) -> dict:
-    """A checkpoint of the run being followed, in the shape LiveGeneratorFeed offers."""
+    """A checkpoint of the run being followed, in the shape of the engine's weights Event (Control.request_weights)."""
     from latentlab.run.checkpoint import config_from_meta, read_checkpoint, split_prefix
 
     tensors, meta = read_checkpoint(path)

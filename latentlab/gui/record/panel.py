@@ -1,7 +1,9 @@
 """The Record panel: build a keyframe list, preview the latent walk in the window, export it as a video.
 
-It draws with the Explore panel's model (it follows model_changed) through that model's Renderer,
-which serialises calls with its own lock, so preview and export share it with the Explore view.
+It draws with the model on screen (the Workspace's, which the Explore panel loads) through that
+model's Renderer, which serialises calls with its own lock, so preview and export share it with the
+Explore view. The face on screen, the bookmarks and the encoded photo come from the Workspace too, and
+its Timelapse follows the Workspace's run.
 The panel keeps the keyframe list and the options; the preview (preview.WalkPreview) and the export
 (export.WalkExport) are its collaborators. Thumbnails, the preview frames and the export run on
 background threads.
@@ -31,6 +33,8 @@ from PySide6.QtWidgets import (
 from latentlab import latent  # its torch-using parts load on first use, after the window shows
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
+from latentlab.gui.models.loading import MODEL, WEIGHTS
+from latentlab.gui.models.workspace import RUN, TRAINING, Workspace
 from latentlab.gui.record.export import WalkExport, ask_video_path
 from latentlab.gui.record.keyframes import KeyframeList
 from latentlab.gui.record.options import build_options
@@ -40,9 +44,9 @@ from latentlab.gui.widgets.alerts import MessageBanner
 
 
 class RecordPanel(QWidget):
-    def __init__(self, window=None, explore=None, parent=None):
+    def __init__(self, workspace: Workspace | None = None, parent=None):
         super().__init__(parent)
-        self.explore = explore if explore is not None else getattr(window, "explore_panel", None)
+        self.workspace = workspace if workspace is not None else Workspace()
         self.renderer = None
         self.has_encoder = False
         self.preview = WalkPreview(self)
@@ -55,11 +59,11 @@ class RecordPanel(QWidget):
         self.keys.changed.connect(self._walk_changed)
         self.keys.added.connect(self._render_thumbnails)
         self.setFocusPolicy(Qt.ClickFocus)
-        if self.explore is not None:
-            self.explore.model_changed.connect(self.set_model)
-            self.explore.model_relabeled.connect(self._show_model_label)
-            if self.explore.info is not None:
-                self.set_model(self.explore.info)
+        self.workspace.model.changed.connect(self._model_changed)
+        self.workspace.changed.connect(self._workspace_changed)
+        if self.workspace.model.info is not None:
+            self.set_model(self.workspace.model.info)
+        self._workspace_changed(frozenset({RUN}))
         self._update_enabled()
 
     # -- construction -------------------------------------------------------------------------------
@@ -171,6 +175,34 @@ class RecordPanel(QWidget):
         return "&Record", [self.add_current_action, self.remove_action, self.up_action, self.down_action,
                            self.play_action, self.export_action, self.cancel_action]
 
+    def file_actions(self) -> list[QAction]:
+        return []
+
+    def status_widget(self) -> None:
+        return None
+
+    def drop_path(self, path: str | Path) -> bool:
+        return False
+
+    def remember_choices(self) -> None:
+        pass  # nothing kept between sessions: a walk is built anew for each model
+
+    def restore_choices(self) -> None:
+        pass
+
+    # -- what the Workspace announces ----------------------------------------------------------------
+    def _model_changed(self, aspects: frozenset) -> None:
+        info = self.workspace.model.info
+        if MODEL in aspects:
+            self.set_model(info)
+        elif WEIGHTS in aspects:
+            self._show_model_label(info)
+
+    def _workspace_changed(self, aspects: frozenset) -> None:
+        run = self.workspace.run_dir
+        if aspects & {RUN, TRAINING} and run is not None and run != self.timelapse.run:
+            self.timelapse.set_run(run)  # the run the Train tab trains or follows
+
     # -- messages --------------------------------------------------------------------------------------
     def show_error(self, message: str) -> None:
         self.banner.show_message(message.splitlines()[0] if message else "unknown error", "error")
@@ -183,7 +215,7 @@ class RecordPanel(QWidget):
     def set_model(self, info) -> None:
         old_dim = self.renderer.latent_dim if self.renderer is not None else None
         self.renderer = info.renderer
-        self.has_encoder = bool(getattr(info, "has_encoder", False))
+        self.has_encoder = info.has_encoder
         self._show_model_label(info)
         if old_dim is not None and old_dim != self.renderer.latent_dim and self.keys.count():
             self.keys.clear()
@@ -226,16 +258,17 @@ class RecordPanel(QWidget):
         return None if z is None else self.keys.add(z, label)
 
     def add_current_latent(self) -> None:
-        if self.explore is None or self.explore.info is None:
+        if self.workspace.model.info is None:
             self.show_error("Open a model in the Explore panel first")
             return
-        source = self.explore.state.source or "current latent"
-        label = source if self.explore.state.is_pure_seed() else f"edited {source}"
-        self.add_latent(self.explore.current_latent(), label)
+        face = self.workspace.explore
+        source = face.source or "current latent"
+        label = source if face.is_pure_seed() else f"edited {source}"
+        self.add_latent(face.edited(), label)
 
     def _fill_bookmarks(self) -> None:
         self.bookmark_menu.clear()
-        marks = list(self.explore.bookmarks.bookmarks) if self.explore is not None else []
+        marks = list(self.workspace.bookmarks)
         if not marks:
             self.bookmark_menu.addAction("No bookmarks (Ctrl+B on the Explore panel)").setEnabled(False)
         for mark in marks:
@@ -253,7 +286,7 @@ class RecordPanel(QWidget):
         self.seed_start.setValue(first_seed + count)  # the next click adds new faces
 
     def add_explore_photo(self) -> None:
-        photo = getattr(self.explore.state, "photo", None) if self.explore is not None else None
+        photo = self.workspace.photo
         if photo is None:
             self.show_error("No encoded photo: open one in the Explore panel's Reconstruction box, or use Photo…")
             return
@@ -271,7 +304,7 @@ class RecordPanel(QWidget):
             return
         from latentlab.gui.models.loading import load_photo_for
 
-        info, renderer = self.explore.info, self.renderer
+        info, renderer = self.workspace.model.info, self.renderer
 
         def job():
             result = renderer.encode(load_photo_for(info, path))
@@ -348,8 +381,7 @@ class RecordPanel(QWidget):
 
     # -- export ---------------------------------------------------------------------------------------------
     def choose_export(self) -> None:
-        if hasattr(self.window(), "tabs"):
-            self.window().tabs.setCurrentWidget(self)
+        self.workspace.show(self)
         if self.renderer is None or self.keys.count() == 0:
             self.show_error("Add keyframes first (and open a model in the Explore panel)")
             return

@@ -1,7 +1,9 @@
 """The Train panel: set up a run, start/pause/step/stop it, and watch it (or a run attached from disk).
 
 The panel owns the set-up column, the commands and the one data source it follows at a time (its
-own training session or an attached run); both feed the same RunViewWidget.
+own training session or an attached run); both feed the same RunViewWidget. It tells the Workspace
+which run it shows and in which TrainingState, and answers the viewers' requests for the live
+generator's weights through its session's Control.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from latentlab.config import Config, UserError, load_preset, load_toml, preset_n
 from latentlab.gui import settings as app_settings
 from latentlab.gui.background import freeze_long_lived_objects, probe_devices, run_in_background
 from latentlab.gui.models.series import rows_to_columns
+from latentlab.gui.models.workspace import TrainingState, Workspace
 from latentlab.gui.train.config_form import ConfigFormWidget
 from latentlab.gui.train.follower import RunFollower
 from latentlab.gui.train.overlay import RunOverlayWidget
@@ -47,15 +50,15 @@ DEFAULT_PRESET = "tiny"
 
 class TrainPanel(QWidget):
     run_attached = Signal(str)
-    checkpoint_written = Signal(str)  # for the Explore panel: fresh weights of the run being trained
-    state_changed = Signal(str)  # idle | starting | training | paused | stopping | attached
+    state_changed = Signal(str)  # a TrainingState's value
 
-    def __init__(self, parent=None):
+    def __init__(self, workspace: Workspace | None = None, parent=None):
         super().__init__(parent)
+        self.workspace = workspace if workspace is not None else Workspace()
         self.session: TrainingSession | None = None
         self.follower: RunFollower | None = None
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
-        self.state = "idle"
+        self.state = TrainingState.IDLE
         # While a resumed run's history is read in the background: the session's reports, held back
         # until the history is on the plot, as (handler, payload); None when nothing is pending.
         self._held: list[tuple] | None = None
@@ -63,7 +66,8 @@ class TrainPanel(QWidget):
         self.setFocusPolicy(Qt.ClickFocus)  # its Space shortcut acts while the focus is in this tab
         self._build_actions()
         self._build_ui()
-        self._set_state("idle")
+        self.workspace.weights_requested.connect(self._weights_requested)
+        self._set_state(TrainingState.IDLE)
 
     # -- construction -----------------------------------------------------------------------------
     def _action(self, text: str, shortcut, tip: str, slot) -> QAction:
@@ -187,25 +191,30 @@ class TrainPanel(QWidget):
     def status_widget(self) -> QWidget:
         return self.status
 
+    def drop_path(self, path: str | Path) -> bool:
+        return False  # the window's: a run folder attaches here, a data folder becomes the source
+
     # -- state ---------------------------------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
-        self.state = state
-        running = state in ("starting", "training", "paused")
-        self.start_action.setEnabled(state in ("idle", "attached"))
-        self.pause_action.setEnabled(state in ("training", "paused"))
-        self.pause_action.setText("Resume" if state == "paused" else "Pause")
-        self.step_action.setEnabled(state in ("idle", "training", "paused", "attached"))
+    def _set_state(self, state: TrainingState | str) -> None:
+        state = self.state = TrainingState(state)
+        running = state.live
+        S = TrainingState
+        self.start_action.setEnabled(state in (S.IDLE, S.ATTACHED))
+        self.pause_action.setEnabled(state in (S.TRAINING, S.PAUSED))
+        self.pause_action.setText("Resume" if state == S.PAUSED else "Pause")
+        self.step_action.setEnabled(state in (S.IDLE, S.TRAINING, S.PAUSED, S.ATTACHED))
         self.stop_action.setEnabled(running)
-        self.save_action.setEnabled(state in ("training", "paused"))
+        self.save_action.setEnabled(state in (S.TRAINING, S.PAUSED))
         for widget in (self.source, self.preset, self.form, self.device, self.output):
-            widget.setEnabled(not running and state != "stopping")
-        self.live_box.setEnabled(state in ("training", "paused"))
-        label = {"idle": "Idle", "starting": "Starting…", "training": "Training", "paused": "Paused",
-                 "stopping": "Stopping: writing a checkpoint…", "attached": "Attached"}[state]
-        self.status.show_state(label, live=state in ("training", "attached"))
+            widget.setEnabled(not running and state != S.STOPPING)
+        self.live_box.setEnabled(state in (S.TRAINING, S.PAUSED))
+        label = {S.IDLE: "Idle", S.STARTING: "Starting…", S.TRAINING: "Training", S.PAUSED: "Paused",
+                 S.STOPPING: "Stopping: writing a checkpoint…", S.ATTACHED: "Attached"}[state]
+        self.status.show_state(label, live=state in (S.TRAINING, S.ATTACHED))
         if self.run_dir is not None:
             self.compare.set_own_run(self.run_dir)
-        self.state_changed.emit(state)
+        self.workspace.set_training(state, self.run_dir)
+        self.state_changed.emit(state.value)
 
     def show_error(self, message: str, step: int | None = None) -> None:
         self.view.show_error(message, step)
@@ -301,11 +310,12 @@ class TrainPanel(QWidget):
         w.step_finished.connect(self._step_finished)
         w.sample_written.connect(self._sample_written)
         w.checkpoint_written.connect(self._checkpoint_written)
+        w.weights_offered.connect(self._weights_offered)
         w.event_emitted.connect(self._event_emitted)
         w.failed.connect(self._training_failed)
         w.finished.connect(self._training_finished)
         self.view.info.setText(f"{'Resuming' if resume else 'Training'} {cfg.name} into {out_dir}")
-        self._set_state("starting")
+        self._set_state(TrainingState.STARTING)
         self.remember_choices()
         self.session.start()
         return True
@@ -346,6 +356,7 @@ class TrainPanel(QWidget):
         return True
 
     def _step_finished(self, row: dict) -> None:
+        self.workspace.set_step(row["step"])
         if not self._hold(self._step_finished, row):
             self.ingest_rows([row])
 
@@ -359,15 +370,21 @@ class TrainPanel(QWidget):
 
     def _run_started(self, info: dict) -> None:
         self.view.total_steps = info["total_steps"]
-        self._set_state("paused" if self.session and self.session.control.paused else "training")
+        self._set_state(TrainingState.PAUSED if self.session and self.session.control.paused
+                        else TrainingState.TRAINING)
         self.view.info.setText(f"Training into {info['out_dir']} on {info['device']}")
         self.view.refresh()
 
     def _checkpoint_written(self, path: str) -> None:
-        self.checkpoint_written.emit(path)
-        window = self.window()
-        if hasattr(window, "statusBar"):
-            window.statusBar().showMessage(f"Checkpoint written: {path}", 5000)
+        self.workspace.checkpoint_written.emit(path)
+        self.workspace.say(f"Checkpoint written: {path}", 5000)
+
+    def _weights_requested(self) -> None:
+        if self.session is not None:
+            self.session.control.request_weights()  # the engine answers between steps, also while paused
+
+    def _weights_offered(self, offer: dict) -> None:
+        self.workspace.offer_weights(offer)
 
     def _training_failed(self, message: str) -> None:
         self.show_error(message)
@@ -384,17 +401,17 @@ class TrainPanel(QWidget):
         step = self.series.last_step()
         if self.total_steps and step >= self.total_steps:
             self.output.new_run(self._base_cfg.name)  # the next Start should not reopen a finished run
-        self._set_state("idle")
+        self._set_state(TrainingState.IDLE)
 
     def toggle_pause(self) -> None:
         if self.session is None:
             return
         if self.session.control.paused:
             self.session.control.resume()
-            self._set_state("training")
+            self._set_state(TrainingState.TRAINING)
         else:
             self.session.control.pause()
-            self._set_state("paused")
+            self._set_state(TrainingState.PAUSED)
 
     def step_once(self) -> None:
         if self.session is None:
@@ -402,13 +419,13 @@ class TrainPanel(QWidget):
                 self.session.control.step_once()
             return
         self.session.control.step_once()
-        if self.state == "training":
-            self._set_state("paused")
+        if self.state == TrainingState.TRAINING:
+            self._set_state(TrainingState.PAUSED)
 
     def stop_training(self) -> None:
         if self.session is not None:
             self.session.stop()
-            self._set_state("stopping")
+            self._set_state(TrainingState.STOPPING)
 
     def save_now(self) -> None:
         if self.session is not None:
@@ -457,7 +474,7 @@ class TrainPanel(QWidget):
         self.follower.start()
         self.view.info.setText(f"Attached to {path}: following it live. Start resumes it from its latest checkpoint.")
         app_settings.remember_run(path)
-        self._set_state("attached")
+        self._set_state(TrainingState.ATTACHED)
         self.run_attached.emit(str(path))
         return True
 
@@ -467,8 +484,8 @@ class TrainPanel(QWidget):
             self.follower.stop()
             self.follower.deleteLater()
             self.follower = None
-            if self.state == "attached":
-                self._set_state("idle")
+            if self.state == TrainingState.ATTACHED:
+                self._set_state(TrainingState.IDLE)
 
     # -- persistence ---------------------------------------------------------------------------------------
     def remember_choices(self) -> None:

@@ -1,7 +1,8 @@
 """Training off the GUI thread: a worker QObject in a QThread drives Trainer.run() and emits plain data.
 
-The worker only ever emits dicts, strings and ints (metrics rows, event rows, file paths), never
-tensors, so nothing on the GUI side touches torch. Commands go the other way through the engine's
+The worker only ever emits dicts, strings and ints (metrics rows, event rows, file paths), and the
+CPU copies of the generator's weights that a viewer asked for (`Control.request_weights`), never the
+engine's own objects, so nothing on the GUI side touches the training's tensors. Commands go the other way through the engine's
 thread-safe Control, called directly from the GUI thread; no queued slot is needed because the
 worker's thread is busy inside the training loop anyway.
 """
@@ -48,6 +49,7 @@ class TrainWorker(QObject):
     sample_written = Signal(str)  # path of a fixed-noise grid PNG
     checkpoint_written = Signal(str)
     event_emitted = Signal(object)  # every event row (alerts, settings, info, checkpoints, ...)
+    weights_offered = Signal(object)  # {"step", "model", "data", "states"}: the engine's answer to request_weights
     failed = Signal(str)  # one line for a UserError, the traceback's last line plus a hint otherwise
     finished = Signal()
 
@@ -58,22 +60,11 @@ class TrainWorker(QObject):
         self.control = control
         self.resume = resume
         self.details = ""  # the full traceback of an unexpected failure, for the alerts tooltip
-        # The Explore panel's LiveGeneratorFeed: offered the trainer between steps, on this thread,
-        # so it can copy the generator without racing an optimizer step (see gui/explore/live.py).
-        self.live_feed = None
 
     def _on_data_progress(self, done: int, total: int) -> None:
         if self.control.stopped:
             raise _Cancelled()
         self.data_progressed.emit(int(done), int(total))
-
-    def _offer_live(self, trainer) -> None:
-        try:
-            self.live_feed.offer(trainer)
-        except Exception as exc:  # noqa: BLE001 - a viewer's failure must not end the training run
-            self.live_feed = None
-            self.event_emitted.emit({"kind": "alert", "step": int(trainer.step),
-                                     "message": f"live generator for Explore stopped: {type(exc).__name__}: {exc}"})
 
     @Slot()
     def run(self) -> None:
@@ -81,7 +72,7 @@ class TrainWorker(QObject):
         try:
             # The engine (and torch with it) is imported here, on the worker thread, so the window
             # never waits for it.
-            from latentlab.run.control import StepStats
+            from latentlab.run.control import WEIGHTS, StepStats
             from latentlab.train.engine import Trainer
 
             trainer = Trainer(self.cfg, self.out_dir, resume=self.resume, control=self.control,
@@ -93,10 +84,11 @@ class TrainWorker(QObject):
                     freeze_long_lived_objects()  # the data set, the nets and torch's state live as long as the run
                     self.run_started.emit({"total_steps": int(trainer.total_steps), "step": int(trainer.step),
                                            "device": str(trainer.device), "out_dir": str(self.out_dir)})
-                if self.live_feed is not None:
-                    self._offer_live(trainer)
                 if isinstance(item, StepStats):
                     self.step_finished.emit(item.to_row())
+                    continue
+                if item.kind == WEIGHTS:  # an answer for a viewer, not a row of the run's history
+                    self.weights_offered.emit(item.data)
                     continue
                 row = item.to_row()
                 self.event_emitted.emit(row)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ import torch
 from torch import nn
 
 from latentlab.config import Config, ModelConfig
+from latentlab.gui.models.loading import MODEL, WEIGHTS
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
 from latentlab.resources import demo_checkpoint
@@ -201,8 +201,10 @@ def test_bad_inputs_leave_the_previous_model_loaded(qtbot, panel, tmp_path):
         text = panel.banner.text()
         for needle in needles:
             assert needle in text, text
-        time.sleep(0.1)
-        qtbot.wait(50)
+        # A render asked for now is served after every load already queued, and its picture arrives
+        # after any model those loads announced: once it is on screen, nothing else can come.
+        panel.state.invalidate()
+        wait_view(qtbot, panel)
         assert panel.info is info and panel.service.generation == info.generation
 
     (tmp_path / "notes.jpg").write_text("not an image at all")
@@ -323,41 +325,64 @@ def test_principal_directions_computed_in_background_and_cached(qtbot, panel, tm
 
 
 def test_live_generator_of_a_trainer_is_hot_swapped(qtbot, panel, tmp_path):
+    """The Explore panel asks the Workspace for the live weights; a Control passes the request to the
+    engine, whose answer comes back through the Workspace: the first answer builds a live model, the
+    next one swaps its weights in place (same ModelInfo, same Renderer, WEIGHTS announced, no new MODEL)."""
+    from latentlab.run.control import Control
     from latentlab.train.engine import Trainer
 
     cfg = Config(name="live", model=ModelConfig(arch="dcgan", image_size=32, latent_dim=NZ, g_width=4, d_width=4))
     cfg.data.synthetic_count, cfg.data.holdout, cfg.data.cache_dir = 64, 8, str(tmp_path / "cache")
-    cfg.train.batch, cfg.train.steps, cfg.train.device, cfg.train.lr_g = 8, 4, "cpu", 0.05
+    cfg.train.batch, cfg.train.steps, cfg.train.device, cfg.train.lr_g = 8, 6, "cpu", 0.05
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny steps: thread hand-offs would cost more than the work on a busy machine
     try:
-        trainer = Trainer(cfg, None)
+        control = Control()
+        trainer = Trainer(cfg, None, control=control)
         steps = trainer.run()
-        _follow_the_trainer(qtbot, panel, trainer, steps)
+        _follow_the_trainer(qtbot, panel, control, trainer, steps)
     finally:
         torch.set_num_threads(threads)
 
 
-def _follow_the_trainer(qtbot, panel, trainer, steps):
+def _answer_request(steps):
+    """What the Train panel's driver does: run the engine until it answers the request for weights."""
+    from latentlab.run.control import WEIGHTS, Event
+
+    return next(item for item in steps if isinstance(item, Event) and item.kind == WEIGHTS).data
+
+
+def _follow_the_trainer(qtbot, panel, control, trainer, steps):
+    ws = panel.workspace
+    ws.weights_requested.connect(control.request_weights)  # the Train panel's part, without its thread
+    announced = []
+    ws.model.changed.connect(announced.append)
     next(s for s in steps if getattr(s, "step", 0) == 2)
-    panel.link.following = True
-    panel.live_feed.enabled = True
-    panel.live_feed.offer(trainer)  # what the training worker does on its thread
+    ws.set_training("training")
+    panel.link.set_following(True)  # asks at once
+    offer = _answer_request(steps)
+    assert offer["step"] == 2
+    ws.offer_weights(offer)
     qtbot.waitUntil(lambda: panel.info is not None and panel.info.kind == "live", timeout=15000)
-    info = panel.info
+    info, renderer = panel.info, panel.info.renderer
     first = wait_view(qtbot, panel).copy()
     G = trainer.generator_for_sampling()
     G.eval()
     np.testing.assert_array_equal(first, generator_pixels(G, panel.state.latent()))
+    assert announced == [frozenset({MODEL})]
+
     next(s for s in steps if getattr(s, "step", 0) == 4)
     relabeled = []
-    panel.model_relabeled.connect(relabeled.append)  # the Record panel's header follows this
-    panel.live_feed.request()
-    panel.live_feed.offer(trainer)
+    panel.model_relabeled.connect(relabeled.append)  # the panel's header and Compare follow this
+    panel.link.refresh()
+    offer = _answer_request(steps)
+    assert offer["step"] == 4
+    ws.offer_weights(offer)
     qtbot.waitUntil(lambda: "step 4" in panel.model_label.text(), timeout=10000)  # the panel heard of the swap
+    assert announced == [frozenset({MODEL}), frozenset({WEIGHTS})]  # a swap, not a second model
+    assert panel.info is info and info.renderer is renderer and info.step == 4
     assert relabeled and "step 4" in relabeled[-1].display_label()
     second = wait_view(qtbot, panel)
-    assert panel.info is info  # the weights were swapped in place, not a new model
     G.eval()
     np.testing.assert_array_equal(second, generator_pixels(G, panel.state.latent()))
     assert not np.array_equal(first, second)
@@ -381,9 +406,9 @@ def test_follow_training_in_the_train_panel(qtbot, window_panel, window, tiny, d
     train.toggle_pause()  # resume: checkpoints at steps 2, 4, 6
     qtbot.waitUntil(lambda: panel.info is not None and panel.info.kind == "live", timeout=30000)
     qtbot.waitUntil(lambda: train.session is None, timeout=30000)
-    assert panel.link.hooked and panel.live_feed.offers >= 1  # the training worker offered its generator
+    assert panel.link.offers >= 1  # the engine answered a request for its generator's weights
     assert train.view.info.text().rsplit(" on ", 1)[-1].startswith(device)
-    # The worker hands over CPU copies of the weights between steps: the render thread makes no CUDA
+    # The engine hands over CPU copies of the weights between steps: the render thread makes no CUDA
     # call at all, so no slider move waits on the GPU and no two threads share its context.
     assert panel.info.renderer.device.type == "cpu"
     qtbot.waitUntil(lambda: panel.info.step == 6 and "step 6" in panel.model_label.text(), timeout=10000)
@@ -416,7 +441,7 @@ def test_nearest_training_images_of_the_face_on_screen(qtbot, panel, tmp_path):
 
 
 def test_renders_use_all_cores_unless_training_runs(qtbot, window_panel, window, tmp_path):
-    """The window passes the Train panel's state down: a render runs with one intra-op thread while a
+    """The Workspace carries the Train panel's state to the Explore panel: a render runs with one intra-op thread while a
     training runs and with every core otherwise; the picture is the same either way."""
     from latentlab.gui.explore.render_worker import all_cores
 
@@ -433,7 +458,7 @@ def test_renders_use_all_cores_unless_training_runs(qtbot, window_panel, window,
     info.renderer.render = spy
     shown = {}
     for state, threads in (("training", 1), ("paused", all_cores()), ("starting", 1), ("idle", all_cores())):
-        window.train_panel.state_changed.emit(state)
+        window.workspace.set_training(state)  # what the Train panel tells the Workspace
         seen.clear()
         panel.dims.sliders[1].setValue(100 if state in ("training", "starting") else -100)
         shown[state] = wait_view(qtbot, panel).copy()

@@ -44,15 +44,17 @@ def panels(qtbot, tmp_path):
     """(explore, record) side by side in one widget, a tiny DCGAN loaded in Explore."""
     from latentlab.gui.app import make_application
     from latentlab.gui.explore.panel import ExplorePanel
+    from latentlab.gui.models.workspace import Workspace
     from latentlab.gui.record.panel import RecordPanel
     from latentlab.gui.settings import use_settings_dir
 
     use_settings_dir(tmp_path / "settings")
     make_application()
     host = QWidget()
-    explore = ExplorePanel()
+    workspace = Workspace()  # what the two tabs share, as in the main window
+    explore = ExplorePanel(workspace)
     explore.demo_on_first_show = False
-    record = RecordPanel(explore=explore)
+    record = RecordPanel(workspace)
     layout = QHBoxLayout(host)
     layout.addWidget(explore)
     layout.addWidget(record)
@@ -184,7 +186,7 @@ def test_bad_path_shows_a_message(qtbot, panels, tmp_path, name, words):
 def test_window_has_the_record_tab(window):
     record = window.record_panel
     assert window.tabs.tabText(window.tabs.indexOf(record)) == "Record"
-    assert record.explore is window.explore_panel
+    assert record.workspace is window.explore_panel.workspace is window.workspace
     names = dict(window.shortcut_table())
     assert names["Export walk…"] == "Ctrl+E" and names["Play / pause preview"] == "Space"
     record.shutdown(1.0)

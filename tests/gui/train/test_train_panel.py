@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 
 
 def _image_std(qimage) -> float:
@@ -69,31 +69,46 @@ def test_pause_step_live_setting_and_stop(window, qtbot, tiny):
     steps = _collect_steps(panel, qtbot)
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60000)
 
-    # The engine reports nothing while paused; watch it ask its Control and be told to idle, so the
-    # test knows when the step that was in flight at the click has landed (however loaded the machine).
-    idled = threading.Event()
+    # The engine reports nothing while paused; watch it ask its Control. Each "idle" is a pass of its
+    # loop that ran no step, so counting them, not the clock, says that a pause held (however loaded
+    # the machine is).
+    answers = []
+    lock = threading.Lock()
     ask = panel.session.control.next_action
 
     def spy(timeout=0.1):
         action = ask(timeout)
-        if action == "idle":
-            idled.set()
+        with lock:
+            answers.append(action)
         return action
+
+    def idles_since(start):
+        with lock:
+            return answers[start:].count("idle")
 
     panel.session.control.next_action = spy
     qtbot.mouseClick(panel.buttons["Pause"], Qt.LeftButton)
     assert panel.state == "paused" and panel.pause_action.text() == "Resume"
-    qtbot.waitUntil(idled.is_set, timeout=30000)
-    qtbot.wait(200)  # deliver the queued signal of that last step
+    qtbot.waitUntil(lambda: idles_since(0) >= 1, timeout=30000)
+    with lock:
+        first_idle = answers.index("idle")
+    qtbot.waitUntil(lambda: idles_since(first_idle) >= 5, timeout=30000)  # five passes of its loop, paused
+    with lock:
+        assert "step" not in answers[first_idle:], "the engine stepped while paused"
+    QCoreApplication.processEvents()  # the rows of the steps before the pause were queued before its first idle
     paused_at = len(steps)
-    qtbot.wait(1000)
-    assert len(steps) == paused_at, "steps arrived while paused"
+    assert steps == list(range(1, paused_at + 1))
 
-    idled.clear()
+    with lock:
+        clicked = len(answers)
     qtbot.mouseClick(panel.buttons["Step"], Qt.LeftButton)
-    qtbot.waitUntil(lambda: len(steps) == paused_at + 1 and idled.is_set(), timeout=30000)
-    qtbot.wait(500)
-    assert len(steps) == paused_at + 1, "Step ran more than one step"
+    qtbot.waitUntil(lambda: len(steps) == paused_at + 1, timeout=30000)
+    with lock:
+        stepped_at = clicked + answers[clicked:].index("step")
+    qtbot.waitUntil(lambda: idles_since(stepped_at) >= 5, timeout=30000)
+    with lock:
+        assert answers[clicked:].count("step") == 1, "Step ran more than one step"
+    QCoreApplication.processEvents()
     assert steps == list(range(1, paused_at + 2))
 
     # A live setting reaches the engine while paused and is logged in events.jsonl.
