@@ -33,6 +33,10 @@ def package_version() -> str:
 
 
 def __getattr__(name: str):
+    if name in ("load", "Model", "Faces"):  # the Python API (latentlab.api), imported on first use
+        from latentlab import api
+
+        return getattr(api, name)
     if name == "__version__":  # computed on first use: importing latentlab reads no files
         return package_version()
     raise AttributeError(f"module 'latentlab' has no attribute {name!r}")

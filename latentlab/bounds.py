@@ -123,6 +123,8 @@ CELL = Bound(1, MAX_CELL)
 FACE = Bound(1, 1000)
 BOX = Numbers(Bound(-MAX_BOX, MAX_BOX, float), (4, 4), form="X,Y,W,H in photo pixels")
 STEP = Bound(0, MAX_STEPS)
+AMOUNT = Bound(-20, 20, float)  # standard deviations along a named direction; beyond it a face is noise
+PROJECTION_STEPS = Bound(1, 100_000)
 
 # Every numeric option of every command: OPTIONS[command][flag].
 OPTIONS: dict[str, dict[str, Bound | Numbers]] = {
@@ -132,16 +134,18 @@ OPTIONS: dict[str, dict[str, Bound | Numbers]] = {
     "walk": {"--keyframes": Bound(1, MAX_KEYFRAMES), "--frames": Bound(1, 100_000), "--fps": FPS,
              "--size": Bound(1, MAX_SIDE), "--truncation": TRUNCATION, "--seed": SEED,
              "--seeds": Numbers(SEED, (1, MAX_KEYFRAMES), form="seeds separated by commas"),
-             "--grid": Numbers(Bound(1, MAX_GRID_CELLS), (2, 2), sep="x", form="RxC walks", product=MAX_GRID_CELLS)},
+             "--grid": Numbers(Bound(1, MAX_GRID_CELLS), (2, 2), sep="x", form="RxC walks", product=MAX_GRID_CELLS),
+             "--from": AMOUNT, "--to": AMOUNT},
     "import-dcgan": {"--nz": Bound(1, 4096), "--ngf": Bound(1, 1024)},
     "encode": {"--size": CELL},
-    "attributes": {"--max-images": Bound(1, 1_000_000)},
+    "attributes": {"--max-images": Bound(1, 1_000_000), "--steps": PROJECTION_STEPS},
+    "edit": {"--steps": PROJECTION_STEPS, "--size": CELL},
     "timelapse": {"--fps": FPS, "--size": Bound(1, MAX_SIDE), "--from": STEP, "--to": STEP,
                   "--hold-last": Bound(0, 3600, float)},
     "metrics": {"--n": Bound(8, 100_000), "--seed": SEED},
     "export": {"--batch": Bound(1, 4096, words=("dynamic",))},
     "align": {"--size": CELL, "--face": FACE, "--box": BOX},
-    "project": {"--steps": Bound(1, 100_000), "--restarts": Bound(1, 256), "--size": CELL, "--seed": SEED,
+    "project": {"--steps": PROJECTION_STEPS, "--restarts": Bound(1, 256), "--size": CELL, "--seed": SEED,
                 "--face": FACE, "--box": BOX},
 }
 

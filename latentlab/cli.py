@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     w = _command(sub, "walk", "record a latent-walk video (MP4, WebM, GIF or a folder of PNGs)",
                  "latentlab walk model.safetensors --out walk.mp4 --keyframes 6 --loop",
-                 "latentlab walk model.safetensors --out walk.gif --seeds 1,2,3 --grid 2x2 --size 128")
+                 "latentlab walk model.safetensors --out smile.gif --direction smile --from -3 --to 3 --seeds 7")
     w.add_argument("checkpoint", help="a latentlab checkpoint (.safetensors)")
     w.add_argument("--out", required=True, help="walk.mp4 | walk.webm | walk.gif | FOLDER/ (PNG sequence)")
     keys = w.add_mutually_exclusive_group()
@@ -159,6 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--truncation", type=float, default=1.0, metavar="PSI", help="lower = safer faces, less variety")
     w.add_argument("--seed", type=int, default=0, help="seed of the random keyframes")
     add_device_option(w, "where to render")
+    w.add_argument("--direction", metavar="NAME", help="walk along this named direction (`latentlab attributes` "
+                   "lists them) from each start (--seeds, --latents or random), in a straight line")
+    w.add_argument("--from", dest="start_amount", type=float, default=-3.0, metavar="AMOUNT",
+                   help="with --direction: where the walk starts, in standard deviations along it")
+    w.add_argument("--to", dest="end_amount", type=float, default=3.0, metavar="AMOUNT",
+                   help="with --direction: where it ends")
+    w.add_argument("--keep", action="append", default=[], metavar="NAME",
+                   help="with --direction: keep this attribute unchanged (conditional editing)")
 
     i = _command(sub, "import-dcgan", "convert a PyTorch DCGAN-example netG.pth into a latentlab checkpoint",
                  "latentlab import-dcgan netG_epoch_24.pth --out celeba-dcgan.safetensors",
@@ -182,13 +190,20 @@ def build_parser() -> argparse.ArgumentParser:
     a = _command(sub, "attributes", "compute (with --data or --with/--without) or list attribute vectors",
                  "latentlab attributes vaegan.safetensors --data celeba:~/celeba --attr Smiling --attr Eyeglasses",
                  "latentlab attributes vaegan.safetensors --with hats/ --without no-hats/ --name hat")
-    a.add_argument("checkpoint", help="a VAE/GAN checkpoint; vectors go to CKPT.attributes.safetensors")
-    a.add_argument("--data", help="a labelled source: synthetic | synthetic-photo | celeba:PATH (each label gives a vector)")
+    a.add_argument("checkpoint", help="any checkpoint (--data needs a VAE/GAN); vectors go to "
+                   "CKPT.attributes.safetensors")
+    a.add_argument("--data", help="a VAE/GAN and a labelled source: synthetic | synthetic-photo | celeba:PATH "
+                   "(each label gives a vector)")
     a.add_argument("--attr", action="append", default=[], metavar="NAME",
                    help="with --data: only these labels (refused by name if one lacks examples)")
-    a.add_argument("--with", dest="with_dir", metavar="DIR", help="photos that have the attribute")
+    a.add_argument("--with", dest="with_dir", metavar="DIR", help="photos that have the attribute (cropped like "
+                   "the training data; each projected into the model, cached)")
     a.add_argument("--without", dest="without_dir", metavar="DIR", help="photos that do not")
     a.add_argument("--name", help="with --with/--without: the attribute's name")
+    a.add_argument("--remove", metavar="NAME", help="delete the stored direction NAME")
+    a.add_argument("--steps", type=_positive_int, help="with --with/--without: projection steps per photo "
+                   "(default 150; 50 refining a VAE/GAN's encoder)")
+    add_device_option(a, "with --with/--without: where to project")
     a.add_argument("--max-images", type=_positive_int, default=2000, help="at most this many images per source")
 
     tl = _command(sub, "timelapse", "the run's fixed-noise grids over training as a video",
@@ -212,9 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
                   "latentlab tensorboard runs/tiny runs/dcgan")
     tb.add_argument("runs", nargs="+", metavar="RUN", help="run directories; each gets RUN/tb/ rebuilt from its logs")
 
+    from latentlab.cli_edit import add_parsers as add_edit_parsers
     from latentlab.cli_photo import add_parsers as add_photo_parsers
 
     add_photo_parsers(sub, _positive_int, _command)
+    add_edit_parsers(sub, _positive_int, _command)
 
     m = _command(sub, "metrics", "quality metrics of a checkpoint: precision/recall, FD; FID/KID with --fid",
                  "latentlab metrics runs/tiny/checkpoints/latest.safetensors --n 1000",
@@ -476,6 +493,13 @@ def _cmd_walk(args) -> int:
     from latentlab.render import Renderer
     from latentlab.video import check_output, check_walk_size, write_walk
 
+    if args.direction is not None:
+        from latentlab.cli_edit import cmd_walk_direction
+
+        return cmd_walk_direction(args)
+    if args.keep or args.start_amount != -3.0 or args.end_amount != 3.0:
+        raise UserError("--from, --to and --keep go with --direction NAME")
+
     keyframes = args.keyframes if args.seeds is None and args.latents is None else None
     if args.seeds is not None:
         from latentlab.latent import parse_seeds
@@ -532,7 +556,6 @@ def _cmd_encode(args) -> int:
 
 def _cmd_attributes(args) -> int:
     from latentlab.encode import (
-        attribute_from_folders,
         attributes_from_labels,
         attributes_path,
         format_rows,
@@ -548,17 +571,28 @@ def _cmd_attributes(args) -> int:
         raise UserError("--with DIR, --without DIR and --name NAME go together")
     if (args.attr and not args.data) or (args.name and not folders):
         raise UserError("--attr goes with --data; --name goes with --with/--without")
-    if args.data or folders:
+    if args.steps and not folders:
+        raise UserError("--steps goes with --with/--without")
+    if args.remove and (folders or args.data):
+        raise UserError("--remove NAME goes alone")
+    if args.remove:
+        from latentlab.latent.attributes import remove_attribute
+
+        print(f"latentlab: removed {args.remove!r} from {remove_attribute(args.checkpoint, args.remove)}",
+              file=sys.stderr)
+    elif folders:
+        from latentlab.cli_edit import cmd_attributes_folders
+        from latentlab.latent.attributes import check_name
+
+        check_name(args.name)
+        cmd_attributes_folders(args)
+    elif args.data:
         renderer = load_encoder_model(args.checkpoint)
-        if args.data:
-            new = attributes_from_labels(renderer, args.data, names=args.attr or None, max_images=args.max_images)
-        else:
-            new = attribute_from_folders(renderer, args.name, args.with_dir, args.without_dir,
-                                         max_images=args.max_images)
+        new = attributes_from_labels(renderer, args.data, names=args.attr or None, max_images=args.max_images)
         for note in new.notes:
             print(f"latentlab: note: {note}", file=sys.stderr)
         if not new.vectors:
-            raise UserError(f"no attribute vector could be computed from {args.data or args.with_dir}")
+            raise UserError(f"no attribute vector could be computed from {args.data}")
         path = store_attributes(args.checkpoint, new)
         print(f"latentlab: stored {len(new.vectors)} attribute vector(s) in {path}", file=sys.stderr)
     else:
@@ -602,6 +636,12 @@ def _cmd_project(args) -> int:
     from latentlab.cli_photo import cmd_project
 
     return cmd_project(args)
+
+
+def _cmd_edit(args) -> int:
+    from latentlab.cli_edit import cmd_edit
+
+    return cmd_edit(args)
 
 
 def _cmd_export(args) -> int:
@@ -650,4 +690,5 @@ COMMANDS = {
     "align": _cmd_align,
     "project": _cmd_project,
     "export": _cmd_export,
+    "edit": _cmd_edit,
 }

@@ -1,8 +1,9 @@
 """Encoding with a VAE/GAN checkpoint: photos to input | reconstruction pairs, the identity check, and
 attribute vectors stored beside the checkpoint (Larsen et al. 2016, docs/algorithms.md §3). No Qt.
 
-The vector arithmetic and the vectors file format live in latentlab.latent; this module decides
-which images go in (a labelled source, or two folders), where the file goes and what it records.
+The vector arithmetic and the vectors file live in latentlab.latent; this module decides which
+labelled images go in. Directions from two folders of photos, for every model, are latentlab.api's
+Model.direction_from_folders.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import torch
 from latentlab.bounds import MAX_CELL
 from latentlab.config import Config, UserError
 
-ATTRIBUTES_SUFFIX = ".attributes.safetensors"
+# The one attribute-set class and its file live in latentlab.latent.attributes; these names are
+# imported here for the callers that encode and store in one go.
+from latentlab.latent.attributes import (  # noqa: F401
+    AttributeSet,
+    attributes_path,
+    format_rows,
+    read_attributes,
+    store_attributes,
+)
 
 
 # -- the model ----------------------------------------------------------------------------------
@@ -154,66 +163,7 @@ def identity_rate(G: torch.nn.Module, E: torch.nn.Module, images: np.ndarray) ->
     return float(identity_matches(G, E, images).mean())
 
 
-# -- attribute vectors --------------------------------------------------------------------------
-def attributes_path(checkpoint: str | Path) -> Path:
-    """CKPT.safetensors -> CKPT.attributes.safetensors, in the same folder."""
-    p = Path(checkpoint)
-    stem = p.name[: -len(p.suffix)] if p.suffix else p.name
-    return p.with_name(stem + ATTRIBUTES_SUFFIX)
-
-
-@dataclass
-class AttributeSet:
-    vectors: dict[str, np.ndarray]  # name -> float32 (latent_dim,)
-    counts: dict[str, tuple[int, int]]  # name -> (images with, images without)
-    sources: dict[str, str]  # name -> where its images came from
-    notes: list[str] = field(default_factory=list)
-    # name -> distance between the two groups' mean latents, in standard deviations along the vector
-    separations: dict[str, float] = field(default_factory=dict)
-
-    def rows(self) -> list[tuple[str, int, int, float, float | None]]:
-        """(name, with, without, norm, separation or None) for listing."""
-        return [(n, *self.counts.get(n, (0, 0)), float(np.linalg.norm(v)), self.separations.get(n))
-                for n, v in self.vectors.items()]
-
-
-def read_attributes(checkpoint: str | Path) -> AttributeSet | None:
-    """The vectors stored beside a checkpoint, or None when there are none."""
-    from latentlab.latent import load_attributes
-
-    path = attributes_path(checkpoint)
-    if not path.is_file():
-        return None
-    vectors, meta = load_attributes(path)
-    counts = {k: (int(v[0]), int(v[1])) for k, v in meta.get("counts", {}).items()}
-    separations = {k: float(v) for k, v in meta.get("separations", {}).items()}
-    return AttributeSet(vectors, counts, dict(meta.get("sources", {})), separations=separations)
-
-
-def store_attributes(checkpoint: str | Path, new: AttributeSet, replace: bool = False) -> Path:
-    """Write `new` beside the checkpoint (atomically: temporary file + rename). Vectors already
-    stored under other names are kept unless `replace`; the same name is overwritten."""
-    from latentlab.latent import save_attributes
-
-    old = None if replace else read_attributes(checkpoint)
-    merged = AttributeSet({}, {}, {})
-    for part in (old, new):
-        if part is not None:
-            merged.vectors.update(part.vectors)
-            merged.counts.update(part.counts)
-            merged.sources.update(part.sources)
-            merged.separations.update(part.separations)
-    meta = {"checkpoint": Path(checkpoint).name,
-            "counts": {k: list(v) for k, v in merged.counts.items() if k in merged.vectors},
-            "sources": {k: v for k, v in merged.sources.items() if k in merged.vectors},
-            "separations": {k: v for k, v in merged.separations.items() if k in merged.vectors},
-            "method": "mean encoder mu with the attribute minus mean without (Larsen et al. 2016), "
-                      "scaled to the standard deviation of the latents along it"}
-    path = attributes_path(checkpoint)
-    save_attributes(path, merged.vectors, meta)
-    return path
-
-
+# -- attribute vectors from a labelled source -----------------------------------------------------
 def _source_images(spec: str, renderer, crop: str, cfg: Config, progress=None):
     from latentlab.data import open_source
 
@@ -235,42 +185,5 @@ def attributes_from_labels(renderer, spec: str, names: list[str] | None = None, 
     data = _source_images(spec, renderer, photo_crop(cfg) if not same else cfg.data.crop, cfg, progress)
     if not data.labels:
         raise UserError(f"data source {spec}: has no attribute labels; use --with DIR --without DIR instead")
-    vecs = attribute_vectors(renderer.E, data.images, data.labels, names=names or None, max_images=max_images)
-    return AttributeSet(dict(vecs), {k: vecs.counts[k] for k in vecs}, {k: spec for k in vecs}, list(vecs.notes),
-                        dict(vecs.separations))
-
-
-def attribute_from_folders(renderer, name: str, with_dir: str, without_dir: str, max_images: int = 2000,
-                           progress=None) -> AttributeSet:
-    """One vector from two folders of photos (or .zip files): mean mu(with) − mean mu(without)."""
-    from latentlab.latent import attribute_vectors
-
-    if not name or not name.strip():
-        raise UserError("--name: give the attribute a name (e.g. --name smiling)")
-    cfg = renderer.config
-    crop = photo_crop(cfg)
-    parts = []
-    for flag, folder in (("--with", with_dir), ("--without", without_dir)):
-        try:
-            data = _source_images(folder, renderer, crop, cfg, progress)
-        except UserError as exc:
-            raise UserError(f"attribute {name!r}: {flag} {folder}: {exc}") from None
-        images = np.asarray(data.images)
-        if len(images) > max_images:  # evenly spaced, so the choice is deterministic
-            images = images[np.linspace(0, len(images) - 1, max_images).round().astype(np.int64)]
-        parts.append(images)
-    labels = {name: np.concatenate([np.ones(len(parts[0]), bool), np.zeros(len(parts[1]), bool)])}
-    vecs = attribute_vectors(renderer.E, np.concatenate(parts), labels, names=[name], max_images=None)
-    if name not in vecs:
-        raise UserError(f"attribute {name!r}: {'; '.join(vecs.notes)}")
-    return AttributeSet(dict(vecs), {name: vecs.counts[name]}, {name: f"with {with_dir} / without {without_dir}"},
-                        separations=dict(vecs.separations))
-
-
-def format_rows(attrs: AttributeSet) -> list[str]:
-    rows = attrs.rows()
-    width = max([len("attribute")] + [len(r[0]) for r in rows])
-    out = [f"{'attribute':{width}s}  {'with':>6s}  {'without':>7s}  {'norm':>7s}  {'separation':>10s}"]
-    for name, pos, neg, norm, sep in rows:
-        out.append(f"{name:{width}s}  {pos:6d}  {neg:7d}  {norm:7.3f}  {'-' if sep is None else f'{sep:.2f} sd':>10s}")
-    return out
+    return attribute_vectors(renderer.E, data.images, data.labels, names=names or None, max_images=max_images,
+                             source=spec)

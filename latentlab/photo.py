@@ -85,7 +85,8 @@ class _Loss:
         self.x = target
         with torch.no_grad():
             self.fx = [f.detach() for f in feature_maps(target)]
-        self.norms = [f.pow(2).mean().clamp_min(1e-8) for f in self.fx]
+        # Per target (one, or one per latent in a batch of photos): each photo's own feature energy.
+        self.norms = [f.pow(2).flatten(1).mean(1).clamp_min(1e-8) for f in self.fx]
         self.nz, self.w = latent_dim, w
 
     def __call__(self, images: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -192,6 +193,83 @@ def project(G: torch.nn.Module, target: np.ndarray, *, E: torch.nn.Module | None
         history.append((0, error))
     return Projection(zk[0].float().cpu().numpy(), image, error, history, start, start_error,
                       time.perf_counter() - started)
+
+
+def project_many(G: torch.nn.Module, targets: np.ndarray, *, E: torch.nn.Module | None = None,
+                 steps: int = DEFAULT_STEPS, restarts: int = DEFAULT_RESTARTS, seed: int = 0, batch: int = 16,
+                 progress: Callable[[int, int], None] | None = None,
+                 should_stop: Callable[[], bool] | None = None, weights: Weights | None = None) -> list[Projection]:
+    """`project` for many aligned photos at once (uint8 (N, S, S, 3)): `batch` photos × `restarts`
+    latents optimise together, each against its own photo (the loss is a sum of per-latent terms,
+    so they do not interact). Random starts: the best `restarts` for each photo from one shared pool
+    of latents. progress(photos done, N) after each batch; should_stop() is polled every step
+    (ProjectionCancelled). Returns one Projection per photo, in order (history: its final error)."""
+    w = weights or Weights()
+    steps, restarts = max(0, int(steps)), max(1, int(restarts))
+    device = next(iter(G.parameters()), torch.empty(0)).device
+    nz, size = int(G.latent_dim), int(G.image_size)
+    targets = np.asarray(targets)
+    if targets.ndim != 4 or targets.shape[1:] != (size, size, 3) or targets.dtype != np.uint8:
+        raise UserError(f"aligned photos must be uint8 (N, {size}, {size}, 3) for this model (got {targets.dtype} "
+                        f"{targets.shape})")
+    stop = should_stop or (lambda: False)
+    gen = torch.Generator().manual_seed(int(seed))
+    with torch.no_grad():
+        pool = torch.randn(max(8 * restarts, 32), nz, generator=gen).to(device)
+        pool_images = torch.cat([G(p) for p in pool.split(32)]) if E is None else None
+    out: list[Projection] = []
+    for first in range(0, len(targets), max(1, int(batch))):
+        started = time.perf_counter()
+        chunk = targets[first:first + max(1, int(batch))]
+        b = len(chunk)
+        x = _to_float(chunk, device)
+        with torch.no_grad():
+            if E is not None:
+                z0 = E(x)[0].float().repeat_interleave(restarts, 0)
+                jitter = 0.3 * torch.randn(b, restarts - 1, nz, generator=gen).to(device)
+                z0.view(b, restarts, nz)[:, 1:] += jitter
+            else:
+                picks = []
+                for i in range(b):
+                    scores = _Loss(x[i:i + 1], nz, w)(pool_images, pool)[0]
+                    picks.append(pool[scores.argsort()[:restarts]])
+                z0 = torch.cat(picks)
+        loss_fn = _Loss(x.repeat_interleave(restarts, 0), nz, w)
+        with torch.no_grad():
+            _, pix0 = loss_fn(G(z0), z0)
+        z = z0.clone()
+        m1, m2 = torch.zeros_like(z0), torch.zeros_like(z0)
+        best_loss = torch.full((len(z0),), float("inf"), device=device)
+        best_z, best_pix = z0.clone(), pix0.clone()
+        for step in range(1, steps + 1):
+            if stop():
+                raise ProjectionCancelled()
+            lr = w.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - 1) / max(steps, 1))))
+            with torch.enable_grad():
+                zg = z.detach().requires_grad_(True)
+                total, pix = loss_fn(G(zg), zg)
+                (grad,) = torch.autograd.grad(total.sum(), zg)
+            with torch.no_grad():
+                better = total.detach() < best_loss
+                best_loss = torch.where(better, total.detach(), best_loss)
+                best_pix = torch.where(better, pix.detach(), best_pix)
+                best_z[better] = z[better]
+                m1.mul_(0.9).add_(grad, alpha=0.1)
+                m2.mul_(0.999).addcmul_(grad, grad, value=0.001)
+                z = z - lr / (1 - 0.9 ** step) * m1 / ((m2 / (1 - 0.999 ** step)).sqrt() + 1e-8)
+        with torch.no_grad():
+            k = best_pix.view(b, restarts).argmin(dim=1)
+            zk = best_z.view(b, restarts, nz)[torch.arange(b), k]
+            images = to_uint8(G(zk)).cpu().numpy()
+        seconds = (time.perf_counter() - started) / b
+        for i in range(b):
+            error = float(np.abs(images[i].astype(np.float64) - chunk[i].astype(np.float64)).mean())
+            out.append(Projection(zk[i].float().cpu().numpy(), images[i], error, [(steps, error)],
+                                  "encoder" if E is not None else "random",
+                                  float(pix0.view(b, restarts)[i, 0]) * 127.5, seconds))
+        if progress is not None:
+            progress(len(out), len(targets))
+    return out
 
 
 # -- the model side -----------------------------------------------------------------------------

@@ -225,7 +225,7 @@ def test_attributes_from_labels_store_round_trip_and_list(vaegan, celeba):
     np.testing.assert_allclose(stored.vectors["Smiling"], unit * spread, rtol=1e-3, atol=1e-5)
     assert stored.separations["Smiling"] == pytest.approx(np.linalg.norm(diff) / spread, rel=1e-3)
     lines = run_cli("attributes", vaegan).stdout.splitlines()
-    assert lines[0].split() == ["attribute", "with", "without", "norm", "separation"]
+    assert lines[0].split() == ["attribute", "with", "without", "norm", "separation", "kind", "accuracy"]
     smiling = next(line.split() for line in lines if line.startswith("Smiling"))
     assert smiling[1:3] == ["4", "4"] and float(smiling[3]) == pytest.approx(spread, abs=1e-3)
     assert float(smiling[4]) == pytest.approx(np.linalg.norm(diff) / spread, abs=0.01)

@@ -113,8 +113,8 @@ LAYERS = {
     "run": 2, "latent": 2,
     "metrics": 3,
     "train": 4,
-    "render": 5, "render_onnx": 5, "video": 5, "timelapse": 5, "pipeline": 5, "photo": 5, "encode": 5,
-    "cli": 6, "cli_photo": 6, "cli_progress": 6, "cli_streams": 6,
+    "render": 5, "render_onnx": 5, "video": 5, "timelapse": 5, "pipeline": 5, "photo": 5, "encode": 5, "api": 5,
+    "cli": 6, "cli_photo": 6, "cli_progress": 6, "cli_streams": 6, "cli_edit": 6,
     "gui": 7, "__main__": 7,
 }
 LAZY_UPWARD = {("cli", "gui")}  # `latentlab gui` loads the window on demand; a training node needs no Qt

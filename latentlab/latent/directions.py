@@ -1,4 +1,4 @@
-"""Editing directions in z: principal directions (GANSpace) and attribute vectors, and their files.
+"""Editing directions in z: principal directions (GANSpace) and encoder attribute vectors, and their files.
 
 Principal directions follow Härkönen et al. 2020 (GANSpace): sample many z, PCA an early layer's
 activations, and carry each component back to z by least squares. Attribute vectors are the
@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from latentlab.config import UserError
 from latentlab.atomic import write_with
+from latentlab.config import UserError
+from latentlab.latent.attributes import AttributeSet
 
 VECTORS_FORMAT = "latentlab-vectors"
 _META_KEY = "latentlab"
@@ -100,21 +101,10 @@ def principal_directions(G: torch.nn.Module, n_samples: int = 2000, n_components
     return directions, stddevs, explained
 
 
-class AttributeVectors(dict):
-    """name -> float32 (nz,) vector, plus `notes` (attributes skipped and why), `counts`
-    (name -> (positives, negatives) among the images used) and `separations` (name -> how far apart
-    the two groups' means are, in standard deviations of the latents along the vector)."""
-
-    def __init__(self):
-        super().__init__()
-        self.notes: list[str] = []
-        self.counts: dict[str, tuple[int, int]] = {}
-        self.separations: dict[str, float] = {}
-
-
 def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[str, np.ndarray], *,
                       names: list[str] | None = None, batch: int = 64, max_images: int | None = 2000,
-                      progress: Callable[[int, int], None] | None = None) -> AttributeVectors:
+                      progress: Callable[[int, int], None] | None = None,
+                      source: str = "") -> AttributeSet:
     """Attribute vectors: the direction of mean encoder mu over images with the label minus the mean
     over images without it (Larsen et al. 2016), scaled to the spread of the latents along it: each
     vector's length is the standard deviation of all encoded images' projections onto its direction,
@@ -125,6 +115,7 @@ def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[st
     names: the attributes wanted (default all); an explicitly named attribute that is unknown or has
     no positive or no negative example is a UserError; otherwise such an attribute is skipped with
     a note. At most max_images images are encoded, evenly spaced through the set (deterministic).
+    Returns an AttributeSet of kind "encoder" (counts, separations, notes; `source` for each).
     """
     images = np.asarray(images) if not isinstance(images, np.ndarray) else images
     if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
@@ -138,7 +129,7 @@ def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[st
             raise UserError(f"unknown attribute {name!r}; the data set has: {', '.join(labels) or 'no labels'}")
         if len(labels[name]) != n:
             raise UserError(f"attribute {name!r} has {len(labels[name])} labels for {n} images")
-    result = AttributeVectors()
+    result = AttributeSet()
     if not wanted:
         result.notes.append("the data set has no attribute labels")
         return result
@@ -178,8 +169,8 @@ def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[st
             continue
         unit = diff / norm
         spread = float((mu_all @ unit).std())
-        result[name] = (unit * spread).astype(np.float32)
-        result.separations[name] = norm / max(spread, 1e-12)
+        result.add(name, (unit * spread).astype(np.float32), counts=result.counts[name], source=source,
+                   kind="encoder", separation=norm / max(spread, 1e-12))
     return result
 
 

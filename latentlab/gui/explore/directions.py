@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from latentlab.config import UserError
@@ -76,14 +76,30 @@ def _compute(info, samples, components, cancel, progress):
 
 
 class DirectionsPageWidget(QWidget):
-    """The Directions tab: a progress bar while the job runs, Recompute, and a slider per direction."""
+    """The Directions tab: a progress bar while the job runs, Recompute, Teach…, and a slider per
+    principal direction, each one's tooltip naming the named direction it is most like."""
 
     directions_changed = Signal(object)  # (k, nz) directions now shown, or None while computing
     amount_changed = Signal(int, float)
+    named_changed = Signal(str)  # a direction was stored beside the checkpoint under this name
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.info = None
+        self.named: dict[str, np.ndarray] = {}
+        self._shown = None  # (directions, stddevs, explained) on screen
+        self.teach = QPushButton("Teach…")
+        self.teach.setToolTip("Name a direction: mark samples that have an attribute and samples that do not "
+                              "(a classifier in latent space, Shen et al. 2020); it becomes an attribute slider")
+        self.teach.setEnabled(False)
+        self.teach.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self.teach.clicked.connect(self.open_teach)
+        self.from_folders = QPushButton("From folders…")
+        self.from_folders.setToolTip("Name a direction from a folder of photos with an attribute and one without "
+                                     "(each projected into the model); it becomes an attribute slider")
+        self.from_folders.setEnabled(False)
+        self.from_folders.setSizePolicy(QSizePolicy.Fixed, QSizePolicy.Fixed)
+        self.from_folders.clicked.connect(self.open_folders)
         self.job = DirectionsJob(self)
         self.bank = SliderBankWidget(-3.0, 3.0, "Principal directions appear once computed")
         self.progress = QProgressBar()
@@ -98,6 +114,8 @@ class DirectionsPageWidget(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.progress, 1)
         top.addStretch(0)
+        top.addWidget(self.teach)
+        top.addWidget(self.from_folders)
         top.addWidget(self.recompute)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -113,6 +131,9 @@ class DirectionsPageWidget(QWidget):
         """Show the model's cached directions, or compute them in the background."""
         self.info = info
         self.recompute.setEnabled(True)
+        self.teach.setEnabled(True)
+        self.from_folders.setEnabled(True)
+        self.named = dict(info.attributes)
         if info.principal is not None:
             self._finished(info.generation, *info.principal)
         else:
@@ -121,6 +142,7 @@ class DirectionsPageWidget(QWidget):
     def compute(self) -> None:
         if self.info is None:
             return
+        self._shown = None
         self.bank.set_rows([], [])
         self.bank.set_empty_text("Computing principal directions…")
         self.progress.setRange(0, 1)
@@ -139,6 +161,17 @@ class DirectionsPageWidget(QWidget):
     def _current(self, generation: int) -> bool:
         return self.info is not None and generation == self.info.generation
 
+    def open_folders(self):
+        """The From folders… dialog on the model on screen; None before a model."""
+        from latentlab.gui.explore.folders import FoldersDialog
+
+        if self.info is None:
+            return None
+        dialog = FoldersDialog(self.info, self)
+        dialog.saved.connect(self.named_changed)
+        dialog.open()
+        return dialog
+
     def _progressed(self, generation: int, done: int, total: int) -> None:
         if self._current(generation):
             self.progress.setRange(0, total)
@@ -148,11 +181,44 @@ class DirectionsPageWidget(QWidget):
         if not self._current(generation):
             return
         self.progress.hide()
+        self._shown = (directions, stddevs, explained)
         self.directions_changed.emit(directions)
         self.bank.set_rows([f"PC{i + 1}" for i in range(len(directions))], np.zeros(len(directions)),
-                           [f"principal direction {i + 1}: {e:.1%} of the variance of the generator's first "
-                            f"layer (σ = {s:.3g}); ±3 spans ±3 standard deviations of z along it"
-                            for i, (s, e) in enumerate(zip(stddevs, explained))])
+                           self.tooltips())
+
+    def tooltips(self) -> list[str]:
+        """Per principal direction: its share of variance, and the named direction it is most like."""
+        from latentlab.latent.classify import correlations
+
+        directions, stddevs, explained = self._shown
+        best = correlations(directions, self.named)
+        return [f"principal direction {i + 1}: {e:.1%} of the variance of the generator's first "
+                f"layer (σ = {s:.3g}); ±3 spans ±3 standard deviations of z along it"
+                + ("" if b is None else f"\nmost like {b[0]!r} (cosine {b[1]:+.2f}"
+                   f"{', weakly' if abs(b[1]) < 0.3 else ''})")
+                for i, (s, e, b) in enumerate(zip(stddevs, explained, best))]
+
+    def set_named(self, vectors: dict[str, np.ndarray]) -> None:
+        """The named directions changed: the principal directions' tooltips name the closest again."""
+        self.named = dict(vectors)
+        if self._shown is not None and self.bank.count() == len(self._shown[0]):
+            for i, tip in enumerate(self.tooltips()):
+                self.bank.sliders[i].setToolTip(tip)
+                label = self.bank._grid.itemAtPosition(i, 0)
+                if label is not None and label.widget() is not None:
+                    label.widget().setToolTip(tip)
+
+    def open_teach(self):
+        """The Teach… dialog, open (window-modal) on the model on screen; None before a model."""
+        from latentlab.gui.explore.teach import TeachDialog
+
+        if self.info is None:
+            return None
+        dialog = TeachDialog(self.info, self)
+        dialog.setAttribute(Qt.WA_DeleteOnClose)
+        dialog.saved.connect(self.named_changed)
+        dialog.open()
+        return dialog
 
     def _failed(self, generation: int, message: str) -> None:
         if self._current(generation):

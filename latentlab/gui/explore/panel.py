@@ -134,6 +134,7 @@ class ExplorePanel(QWidget):
         self.model_changed.connect(lambda info: self.compare.set_latent_dim(info.latent_dim))
         self.directions.directions_changed.connect(
             lambda d: self.tabs.setTabText(1, "Directions" if d is None else f"Directions ({len(d)})"))
+        self.directions.named_changed.connect(self._named_changed)
         self.link.availability_changed.connect(self.follow.set_available)
         self.follow.follow_changed.connect(self._follow_changed)
         self.follow.every.valueChanged.connect(self.link.set_every)
@@ -163,6 +164,43 @@ class ExplorePanel(QWidget):
     def _workspace_changed(self, aspects: frozenset) -> None:
         if TRAINING in aspects:  # while a training holds the cores, renders use one, else all
             self.service.worker.set_training_active(self.workspace.training.holds_cores)
+
+    def _show_attributes(self, info) -> None:
+        """The Attributes tab's sliders for the model's named directions (each with a Keep… menu)."""
+        from latentlab.gui.explore.conditional import install_keep_menus
+
+        self.state.set_attributes(info.attributes)
+        described = getattr(info, "attribute_set", None)
+        counts = info.attribute_counts
+        tips = [described.describe(n) if described is not None and n in described else
+                f"{n}: + amount × (mean encoding with it − mean without)"
+                + (f"; from {counts[n][0]:,} images with, {counts[n][1]:,} without" if n in counts else "")
+                for n in self.state.attribute_names]
+        self.attributes.set_rows(self.state.attribute_names, self.state.attribute_amounts,
+                                 [t + "\nright-click: keep another attribute unchanged" for t in tips])
+        install_keep_menus(self.attributes, self.state, tips)
+        self.tabs.setTabText(2, f"Attributes ({len(info.attributes)})" if info.attributes else "Attributes")
+
+    def _named_changed(self, name: str) -> None:
+        """A direction was stored beside the checkpoint (Teach…): reread them and show the new slider."""
+        from latentlab.latent.attributes import read_attributes
+
+        info = self.info
+        if info is None or info.path is None:
+            return
+        try:
+            found = read_attributes(info.path)
+        except UserError as exc:
+            self.show_error(str(exc))
+            return
+        info.attributes = dict(found.vectors) if found is not None else {}
+        info.attribute_counts = dict(found.counts) if found is not None else {}
+        info.attribute_set = found
+        with self.state.batch():
+            self._show_attributes(info)
+        self.directions.set_named(info.attributes)
+        self.tabs.setCurrentIndex(2)
+        self.show_note(f"Direction “{name}” saved beside {info.path.name}; it is now an attribute slider")
 
     def _bookmarks_changed(self) -> None:
         self.workspace.set_bookmarks(self.bookmarks.bookmarks)
@@ -221,13 +259,7 @@ class ExplorePanel(QWidget):
                 self.dims.set_rows([f"z{i}" for i in range(info.latent_dim)], self.state.base)
                 self.bookmarks.set_latent_dim(info.latent_dim)
                 self._bookmarks_changed()
-            self.state.set_attributes(info.attributes)
-            counts = info.attribute_counts
-            self.attributes.set_rows(self.state.attribute_names, self.state.attribute_amounts,
-                                     [f"{n}: + amount × (mean encoding with it − mean without)"
-                                      + (f"; from {counts[n][0]:,} images with, {counts[n][1]:,} without"
-                                         if n in counts else "") for n in self.state.attribute_names])
-            self.tabs.setTabText(2, f"Attributes ({len(info.attributes)})" if info.attributes else "Attributes")
+            self._show_attributes(info)
             self.directions.set_model(info)
             self.photos.model_changed()
             self.photo.set_model(info)

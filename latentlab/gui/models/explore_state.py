@@ -3,7 +3,8 @@
 The latent on screen is built in layers:
     origin   the latent last chosen (a seed, a bookmark, a keyframe, a point between A and B, a photo)
     base     origin with the per-dimension slider edits
-    edited   base + Σ amount_i · principal direction_i + Σ amount_j · attribute vector_j
+    edited   base + Σ amount_i · principal direction_i + Σ amount_j · attribute vector_j (each attribute
+             vector projected off the attributes its slider keeps, when it keeps any)
     latent   truncate(edited, ψ): what the generator renders
 Bookmarks and keyframes keep `edited` (before ψ), as `latentlab walk --latents ... --truncation`
 expects, so the same ψ shows the same face. latentlab.latent (and torch with it) is imported on first
@@ -45,6 +46,7 @@ class ExploreState(ChangeModel):
         self.attribute_names: list[str] = []
         self.attributes = np.zeros((0, self.latent_dim), np.float32)
         self.attribute_amounts = np.zeros(0, np.float32)
+        self.attribute_keep: list[frozenset[int]] = []  # per attribute: the attributes its slider keeps
         self.psi = 1.0
         self.keyframes: dict[str, tuple[np.ndarray, str] | None] = {"A": None, "B": None}
         self.t = 0.0
@@ -137,8 +139,29 @@ class ExploreState(ChangeModel):
         self.attributes = np.stack([vectors[n] for n in self.attribute_names]).astype(np.float32) \
             if vectors else np.zeros((0, self.latent_dim), np.float32)
         self.attribute_amounts = np.zeros(len(self.attribute_names), np.float32)
+        self.attribute_keep = [frozenset()] * len(self.attribute_names)
         if edited:
             self.notify(LATENT)
+
+    def set_attribute_keep(self, i: int, keep) -> None:
+        """Attribute i's slider moves along its vector projected off these attributes' vectors
+        (conditional editing, Shen et al. 2020): the kept attributes' scores stay as they are."""
+        self.attribute_keep[i] = frozenset(int(j) for j in keep if j != i)
+        if self.attribute_amounts[i]:
+            self.notify(LATENT)
+
+    def attribute_vector(self, i: int) -> np.ndarray:
+        """The vector attribute i's slider moves along (conditional on the attributes it keeps)."""
+        keep = sorted(self.attribute_keep[i]) if i < len(self.attribute_keep) else []
+        if not keep:
+            return self.attributes[i]
+        from latentlab.config import UserError
+        from latentlab.latent.classify import conditional
+
+        try:
+            return conditional(self.attributes[i], self.attributes[keep])
+        except UserError:  # it lies in the kept span: keeping them leaves nothing to move along
+            return np.zeros_like(self.attributes[i])
 
     # -- what gets rendered ------------------------------------------------------------------------------
     def edited(self) -> np.ndarray:
@@ -146,7 +169,11 @@ class ExploreState(ChangeModel):
         if self.principal is not None and self.principal_amounts.any():
             z += self.principal_amounts @ self.principal
         if self.attribute_amounts.any():
-            z += self.attribute_amounts @ self.attributes
+            if any(self.attribute_keep):
+                for i in np.flatnonzero(self.attribute_amounts):
+                    z += self.attribute_amounts[i] * self.attribute_vector(int(i))
+            else:
+                z += self.attribute_amounts @ self.attributes
         return z
 
     def latent(self) -> np.ndarray:

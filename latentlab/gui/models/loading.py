@@ -39,6 +39,7 @@ class ModelInfo:
     holdout: int = 0
     attributes: dict[str, np.ndarray] = field(default_factory=dict)
     attribute_counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (with, without)
+    attribute_set: object | None = None  # the latentlab.latent.AttributeSet read (kinds, accuracies), if any
     principal: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (directions (k, nz), stddevs, explained (k,))
     principal_cache: Path | None = None  # where computed directions are kept (None: not cached)
     generator: object | None = None  # a CPU eval G of its own, for computing principal directions
@@ -132,18 +133,19 @@ def save_principal_cache(info: ModelInfo, directions: np.ndarray, stddevs: np.nd
         pass  # an unwritable cache only costs a recomputation next time
 
 
-def _attributes_of(path: Path, latent_dim: int) -> tuple[dict[str, np.ndarray], dict[str, tuple[int, int]]]:
-    """The attribute vectors stored beside the checkpoint (`latentlab attributes` writes them)."""
-    from latentlab.encode import attributes_path, read_attributes
+def _attributes_of(path: Path, latent_dim: int):
+    """The attribute vectors stored beside the checkpoint (`latentlab attributes` and Teach… write
+    them): (name -> vector, name -> (with, without), the AttributeSet or None)."""
+    from latentlab.latent.attributes import attributes_path, read_attributes
 
     found = read_attributes(path)
     if found is None:
-        return {}, {}
+        return {}, {}, None
     bad = [name for name, v in found.vectors.items() if v.shape != (latent_dim,)]
     if bad:
         raise UserError(f"{attributes_path(path)}: attribute {bad[0]!r} has shape {found.vectors[bad[0]].shape}, "
                         f"the model's latent size is {latent_dim}")
-    return found.vectors, found.counts
+    return found.vectors, found.counts, found
 
 
 def _own_eval_copy(G):
@@ -176,13 +178,13 @@ def load_checkpoint_model(path: str | os.PathLike, device: str | None = None, th
     renderer = _renderer(loaded.G, loaded.E, device, threads)
     renderer.config, renderer.step, renderer.path = cfg, loaded.step, path
     cache = principal_cache_path(path)
-    attributes, counts = _attributes_of(path, m.latent_dim)
+    attributes, counts, described = _attributes_of(path, m.latent_dim)
     info = ModelInfo(
         renderer=renderer, label=f"{path.name} · {m.arch} {m.image_size} px · step {loaded.step:,}",
         kind="checkpoint", arch=m.arch, latent_dim=m.latent_dim, image_size=m.image_size, step=loaded.step,
         path=path, model_config=m, data_source=cfg.data.source, data_crop=cfg.data.crop,
         synthetic_count=cfg.data.synthetic_count, holdout=cfg.data.holdout,
-        attributes=attributes, attribute_counts=counts,
+        attributes=attributes, attribute_counts=counts, attribute_set=described,
         principal=_load_principal(sidecar(path, "principal"), cache, latent_dim=m.latent_dim),
         principal_cache=cache, generator=loaded.G)
     return info
@@ -196,9 +198,12 @@ def import_dcgan_model(path: str | os.PathLike, nz: int = 100, ngf: int = 64, de
     path = Path(path)
     m, G = import_dcgan_file(path, nz=nz, ngf=ngf)
     renderer = _renderer(G, None, device, threads)
+    # Directions taught on it are stored as netG.attributes.safetensors beside the file.
+    attributes, counts, described = _attributes_of(path, m.latent_dim)
     return ModelInfo(renderer=renderer, label=f"{path.name} · imported DCGAN {m.image_size} px (nz {nz}, ngf {ngf})",
                      kind="import", arch=m.arch, latent_dim=m.latent_dim, image_size=m.image_size, path=path,
-                     model_config=m, generator=_own_eval_copy(G))
+                     model_config=m, generator=_own_eval_copy(G), attributes=attributes, attribute_counts=counts,
+                     attribute_set=described)
 
 
 def live_model(model_config, states: dict, step: int, data_config=None, device: str | None = None,

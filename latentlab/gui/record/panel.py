@@ -97,7 +97,11 @@ class RecordPanel(QWidget):
         add_row1 = QHBoxLayout()
         for w in (self.add_current, self.add_bookmark_button, self.add_photo_button, self.add_encoded):
             add_row1.addWidget(w)
+        from latentlab.gui.record.along import build_button
+
+        self.add_along = build_button(self)
         add_row2 = QHBoxLayout()
+        add_row2.addWidget(self.add_along)
         add_row2.addWidget(self.add_seeds)
         add_row2.addWidget(self.seed_count)
         add_row2.addWidget(QLabel("from seed"))
@@ -232,7 +236,7 @@ class RecordPanel(QWidget):
         have = self.renderer is not None
         exporting = self.export.running
         encoder = have and self.has_encoder
-        for w in (self.add_current, self.add_bookmark_button, self.add_seeds):
+        for w in (self.add_current, self.add_bookmark_button, self.add_seeds, self.add_along):
             w.setEnabled(have)
         self.add_photo_button.setEnabled(encoder)
         self.add_encoded.setEnabled(encoder)

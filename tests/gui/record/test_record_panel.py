@@ -214,3 +214,28 @@ def test_grid_gif_export_tiles_the_walk_with_random_cells(qtbot, panels, tmp_pat
 
     assert err(first, right) > 20  # the two faces differ clearly, far more than the GIF palette's error
     assert err(left_cell, first) < err(first, right) / 2 and err(right_cell, right) < err(first, right) / 2
+
+
+def test_a_segment_along_a_named_direction(qtbot, panels, tmp_path):
+    from latentlab.gui.record.along import fill_menu
+    from latentlab.latent import save_attributes
+
+    explore, record = panels
+    menu = record.add_along.menu()
+    fill_menu(record, menu)
+    assert "No named directions" in menu.actions()[0].text() and not menu.actions()[0].isEnabled()
+    smile = np.linspace(-1, 1, NZ).astype(np.float32)
+    save_attributes(tmp_path / "g.attributes.safetensors", {"smile": smile})
+    explore.open_checkpoint(tmp_path / "g.safetensors")
+    qtbot.waitUntil(lambda: explore.info is not None and "smile" in explore.info.attributes, timeout=15000)
+    explore.randomize(5)
+    explore.add_bookmark()
+    fill_menu(record, menu)
+    (smile_menu,) = [a.menu() for a in menu.actions()]
+    labels = [a.text() for a in smile_menu.actions()]
+    assert labels[0] == "from seed 5" and labels[-1].startswith("from bookmark")
+    smile_menu.actions()[0].trigger()
+    kf = record.keys.keyframes()
+    np.testing.assert_allclose(kf, [seed_latent(5, NZ) - 3 * smile, seed_latent(5, NZ) + 3 * smile], atol=1e-6)
+    assert record.keys.labels() == ["seed 5 · smile -3", "seed 5 · smile +3"]
+    assert record.interp.currentText() == "lerp"
