@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "torchrun --nproc-per-node 4 -m latentlab train --preset dcgan --data celeba:~/celeba --out runs/d")
     t.add_argument("--preset", help="a preset name (see `latentlab presets`)")
     t.add_argument("--config", help="a config.toml (e.g. RUN/config.toml) to rerun")
-    t.add_argument("--data", help="synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH (default: the preset's)")
+    t.add_argument("--data", help="synthetic | synthetic-photo | FOLDER | FILE.zip | celeba:PATH | lfw:PATH "
+                   "(default: the preset's; synthetic-photo: the same faces as photographs)")
     t.add_argument("--out", help="the run directory (default: runs/PRESET-TIMESTAMP)")
     t.add_argument("--steps", type=_positive_int, help="total steps of the run (default: the preset's)")
     t.add_argument("--epochs", type=_positive_int, help="total epochs (when --steps is not given)")
@@ -191,8 +192,8 @@ def build_parser() -> argparse.ArgumentParser:
                  "latentlab attributes vaegan.safetensors --with hats/ --without no-hats/ --name hat")
     a.add_argument("checkpoint", help="any checkpoint (--data needs a VAE/GAN); vectors go to "
                    "CKPT.attributes.safetensors")
-    a.add_argument("--data", help="a VAE/GAN and a labelled source: synthetic | celeba:PATH (each label gives a "
-                   "vector)")
+    a.add_argument("--data", help="a VAE/GAN and a labelled source: synthetic | synthetic-photo | celeba:PATH "
+                   "(each label gives a vector)")
     a.add_argument("--attr", action="append", default=[], metavar="NAME",
                    help="with --data: only these labels (refused by name if one lacks examples)")
     a.add_argument("--with", dest="with_dir", metavar="DIR", help="photos that have the attribute (cropped like "
@@ -342,7 +343,8 @@ def resolve_train_config(args):
         cfg.name = "custom"
     if args.data is not None:
         if not args.data.strip():
-            raise UserError("--data is empty; name a source: synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH")
+            raise UserError("--data is empty; name a source: synthetic | synthetic-photo | FOLDER | FILE.zip | "
+                            "celeba:PATH | lfw:PATH")
         cfg.data.source = args.data
     if args.steps:
         cfg.train.steps = args.steps

@@ -252,7 +252,7 @@ class TrainPanel(QWidget):
         cfg.name = self._base_cfg.name
         cfg.data.source = self.source.spec()
         cfg.train.device = self.device.device()
-        if cfg.data.source != "synthetic" and not self.source.path.text().strip():
+        if not cfg.data.source.startswith("synthetic") and not self.source.path.text().strip():
             raise UserError("data source: choose a folder or archive (or pick Synthetic faces)")
         return cfg.validate()
 
