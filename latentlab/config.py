@@ -29,91 +29,118 @@ class ConfigError(UserError):
     pass
 
 
+def opt(default: Any, label: str, help: str = "", **kw) -> Any:
+    """A config field with its label (as the window shows it) and its one-line help in the field's
+    metadata: the form, its tooltips and the docs read them here, so they cannot drift from the field."""
+    return field(default=default, metadata={"label": label, "help": help}, **kw)
+
+
 @dataclass
 class ModelConfig:
-    arch: str = "dcgan"  # dcgan | torchgan2015 | vaegan
-    image_size: int = 64
-    latent_dim: int = 100
+    arch: str = opt("dcgan", "Architecture", "dcgan (Radford et al. 2015), torchgan2015 (the 2015 LFW face GAN) "
+                    "or vaegan (Larsen et al. 2016).")
+    image_size: int = opt(64, "Image size", "Training resolution in pixels; each architecture supports a few sizes.")
+    latent_dim: int = opt(100, "Latent dimensions", "Length of the latent vector z fed to the generator.")
     # Base widths; each architecture multiplies them as docs/algorithms.md lays out (see models/).
-    g_width: int = 64
-    d_width: int = 64
-    e_width: int = 64
-    g_tanh: bool = False  # torchgan2015: the original code has no Tanh; true adds one
-    # vaegan decoder's 2x upsampling: convT5 (the paper's ConvTranspose 5x5/2), convT4 (4x4/2) or
-    # resize (nearest x2 + 3x3 conv). The default stays the paper's so older checkpoints load as saved.
-    vae_upsample: str = "convT5"
+    g_width: int = opt(64, "G width", "Base channel count of the generator; the layers use multiples of it.")
+    d_width: int = opt(64, "D width", "Base channel count of the discriminator; the layers use multiples of it.")
+    e_width: int = opt(64, "E width", "VAE/GAN: base channel count of the encoder.")
+    g_tanh: bool = opt(False, "Tanh on G's output", "torchgan2015: the original code has no Tanh; on adds one.")
+    # The default stays the paper's so older checkpoints load as saved.
+    vae_upsample: str = opt("convT5", "Decoder upsampling", "VAE/GAN decoder's 2× upsampling: convT5 (the paper's "
+                            "ConvTranspose 5×5/2), convT4 (4×4/2) or resize (nearest ×2 + 3×3 conv).")
 
 
 @dataclass
 class DataConfig:
-    source: str = "synthetic"
-    crop: str = "auto"  # auto | center | celeba148 | lfw150 | none
-    synthetic_count: int = 20000
-    cache_dir: str = ""  # empty: $LATENTLAB_CACHE, else the platform's per-user cache folder
-    holdout: int = 64  # images kept out of training (reconstruction grids, identity checks)
-    # Find and align each photo's face while the cache is built (an unaligned collection); photos
-    # without a face found are skipped and counted. Synthetic faces are aligned already.
-    align: bool = False
+    source: str = opt("synthetic", "Data source", "A folder, archive, dataset name or synthetic.")
+    crop: str = opt("auto", "Crop", "auto | center | celeba148 | lfw150 | none: how each image is cut to a square.")
+    synthetic_count: int = opt(20000, "Synthetic faces", "How many procedural faces the synthetic source renders.")
+    cache_dir: str = opt("", "Cache folder", "Where decoded image caches go; empty: $LATENTLAB_CACHE, else the "
+                         "platform's cache folder (~/.cache/latentlab on Linux).")
+    holdout: int = opt(64, "Held-out images", "Images kept out of training (reconstruction grids, identity checks).")
+    align: bool = opt(False, "Align faces", "Find and align each photo's face while the cache is built (an "
+                      "unaligned collection); photos without a face found are skipped and counted. Synthetic "
+                      "faces are aligned already.")
     # On a GPU, keep the decoded uint8 set in device memory when it fits in a quarter of what is free,
     # so batches are drawn there; false (or too big): each batch goes through pinned host memory,
     # the next one copied on a side stream while the current step runs.
-    on_device: bool = True
-    hflip: bool = False  # mirror a random half of each batch's images (left-right)
-    jitter: int = 0  # random crops: shift each image by up to this many px (edges repeated); 0: off
+    on_device: bool = opt(True, "Data on the GPU", "Keep the decoded images in GPU memory when they fit in a "
+                          "quarter of what is free; off: batches come through pinned host memory.")
+    hflip: bool = opt(False, "Mirror images", "Mirror a random half of each batch's images (left-right).")
+    jitter: int = opt(0, "Jitter", "Random crops: shift each image by up to this many px (edges repeated); 0: off.")
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 0  # total steps of the run; 0 means use epochs
-    epochs: int = 0
-    batch: int = 128
-    seed: int = 0
-    device: str = "auto"  # auto | cpu | cuda | mps
-    amp: str = "auto"  # auto (bf16 on CUDA, fp32 elsewhere) | bf16 | off
-    channels_last: bool = True
-    optimizer: str = "adam"  # adam | rmsprop
-    lr_d: float = 2e-4
-    lr_g: float = 2e-4
-    adam_beta1: float = 0.5
-    adam_beta2: float = 0.999
-    rms_alpha: float = 0.9
-    rms_eps: float = 1e-8
-    weight_decay: float = 0.0
-    warmup: bool = False  # 2015 rule: lr/50 for 10 updates, lr/5 until update 30
-    lr_decay: float = 1.0  # per-epoch multiplier
-    lr_min: float = 1e-6
-    half_batch_d: bool = False  # 2015 rule: D sees batch/2 real + batch/2 fake
-    margin: float = 0.0  # 2015 margin rule; 0 disables
-    l2_adaptive: bool = False  # 2015 blog: adaptive L2 on D driven by gen
-    l2_init: float = 0.0
-    l2_band_low: float = 0.9
-    l2_band_high: float = 1.3
-    l2_step: float = 1e-5
+    steps: int = opt(0, "Steps", "Total steps of the run (a resumed run continues up to this). 0: use epochs instead.")
+    epochs: int = opt(0, "Epochs", "Passes over the data when Steps is 0.")
+    batch: int = opt(128, "Batch", "Images per step.")
+    seed: int = opt(0, "Seed", "Seeds weights, batches and the fixed sample noise: equal seeds give equal runs.")
+    device: str = opt("auto", "Device", "auto | cpu | cuda | mps")
+    amp: str = opt("auto", "Mixed precision", "auto (bf16 on CUDA, fp32 elsewhere) | bf16 | off")
+    channels_last: bool = opt(True, "Channels-last memory", "Lay tensors out channels-last (faster convolutions "
+                              "on most GPUs).")
+    optimizer: str = opt("adam", "Optimizer", "adam | rmsprop")
+    lr_d: float = opt(2e-4, "D learning rate", "Discriminator learning rate. Can be changed while training runs.")
+    lr_g: float = opt(2e-4, "G learning rate", "Generator learning rate. Can be changed while training runs.")
+    adam_beta1: float = opt(0.5, "Adam β1", "Adam's first-moment decay (Radford et al. use 0.5).")
+    adam_beta2: float = opt(0.999, "Adam β2", "Adam's second-moment decay.")
+    rms_alpha: float = opt(0.9, "RMSprop α", "RMSprop's squared-gradient decay.")
+    rms_eps: float = opt(1e-8, "RMSprop ε", "Added to RMSprop's denominator.")
+    weight_decay: float = opt(0.0, "Weight decay", "L2 weight decay of both optimizers.")
+    warmup: bool = opt(False, "Warm-up", "2015 rule: lr/50 for 10 updates, lr/5 until update 30.")
+    lr_decay: float = opt(1.0, "LR decay per epoch", "Per-epoch multiplier of the learning rates.")
+    lr_min: float = opt(1e-6, "Minimum LR", "The decay stops at this learning rate.")
+    half_batch_d: bool = opt(False, "Half batches for D", "2015 rule: D sees batch/2 real + batch/2 fake.")
+    margin: float = opt(0.0, "Margin", "2015 margin rule: skip D's update when it is winning by more than this, "
+                        "G's when losing by more. 0 disables. Can be changed while training runs.")
+    l2_adaptive: bool = opt(False, "Adaptive L2 on D", "2015 rule: raise D's L2 penalty when the generator's error "
+                            "is below the band, lower it above.")
+    l2_init: float = opt(0.0, "Initial L2 on D", "D's L2 penalty at step 0 (adaptive L2).")
+    l2_band_low: float = opt(0.9, "L2 band low", "Lower edge of the gen-error band for adaptive L2. Can be changed "
+                             "while training runs.")
+    l2_band_high: float = opt(1.3, "L2 band high", "Upper edge of the gen-error band for adaptive L2. Can be changed "
+                              "while training runs.")
+    l2_step: float = opt(1e-5, "L2 step", "How much adaptive L2 moves D's penalty per step.")
     # Instance noise (Sønderby et al. 2016, "Amortised MAP inference for image super-resolution"), DCGAN
     # and the 2015 GAN only: the σ is in the images' [-1, 1] units, annealed linearly over the run.
-    instance_noise: float = 0.0  # σ of Gaussian noise on every image D sees, real and fake, at step 0; 0: off
-    instance_noise_end: float = 0.0  # σ of that noise at the run's last step
-    ema: float = 0.0  # generator weight EMA decay; 0 disables
-    health: bool = True  # collapse / saturation / NaN checks (train/health.py)
-    health_every: int = 0  # 0: at every sample grid
-    rollback: bool = False  # on collapse or saturation, return to the last healthy checkpoint
-    rollback_lr_factor: float = 0.5
-    max_rollbacks: int = 3
-    quality_every: int = 1000  # offline quality metrics every N steps as "quality" events (metrics/tracking.py); 0: off
-    quality_n: int = 256  # generated and real images each quality measurement compares
+    instance_noise: float = opt(0.0, "Instance noise", "σ of Gaussian noise on every image D sees, real and fake, "
+                                "at step 0 (Sønderby et al. 2016); 0: off. DCGAN and the 2015 GAN only.")
+    instance_noise_end: float = opt(0.0, "Instance noise at the end", "σ of that noise at the run's last step "
+                                    "(annealed linearly).")
+    ema: float = opt(0.0, "G weight EMA", "Decay of an exponential moving average of G's weights used for samples; "
+                     "0 disables.")
+    health: bool = opt(True, "Health checks", "Collapse, saturation and NaN checks.")
+    health_every: int = opt(0, "Health check every", "Steps between health checks; 0: at every sample grid.")
+    rollback: bool = opt(False, "Roll back on collapse", "On collapse or saturation, return to the last healthy "
+                         "checkpoint.")
+    rollback_lr_factor: float = opt(0.5, "Rollback LR factor", "Learning rates are multiplied by this at each "
+                                    "rollback.")
+    max_rollbacks: int = opt(3, "Most rollbacks", "The run stops rolling back after this many.")
+    quality_every: int = opt(1000, "Measure quality every", "Offline quality metrics (Metrics tab) every this many "
+                             "steps; 0: off.")
+    quality_n: int = opt(256, "Quality images", "Generated and real images each quality measurement compares.")
     # VAE/GAN (Larsen et al. 2016)
-    vae_gamma: float = 1e-6 / (1 - 1e-6)
-    vae_equilibrium: float = 0.68
-    vae_margin: float = 0.35
-    vae_d_sees_recon: bool = False
-    vae_pixel_weight: float = 0.0  # weight of a pixel-space Gaussian NLL beside D's feature llike; 0: the paper
-    vae_feature_layer: int = 4  # which of D's convolutions (1-4) carries the feature llike; 4: the paper
-    vae_kl_weight: float = 1.0  # β on the encoder's prior (KL) term (Higgins et al. 2017); 1: the paper
+    vae_gamma: float = opt(1e-6 / (1 - 1e-6), "VAE/GAN γ", "Weight of the feature likelihood against the GAN "
+                           "loss in the decoder's update (Larsen et al. 2016).")
+    vae_equilibrium: float = opt(0.68, "VAE/GAN equilibrium", "D's errors are kept near this (Larsen et al. 2016): "
+                                "D pauses below it − margin, the decoder above it + margin.")
+    vae_margin: float = opt(0.35, "VAE/GAN margin", "How far D's errors may leave the equilibrium before "
+                            "D or the decoder pauses.")
+    vae_d_sees_recon: bool = opt(False, "D sees reconstructions", "D also judges reconstructions as fakes.")
+    vae_pixel_weight: float = opt(0.0, "Pixel likelihood weight", "Weight of a pixel-space Gaussian NLL beside D's "
+                                  "feature likelihood; 0: the paper.")
+    vae_feature_layer: int = opt(4, "Feature layer", "Which of D's convolutions (1-4) carries the feature "
+                                 "likelihood; 4: the paper.")
+    vae_kl_weight: float = opt(1.0, "KL weight (β)", "β on the encoder's prior (KL) term (Higgins et al. 2017); "
+                               "1: the paper.")
     # Output cadence
-    log_every: int = 1
-    sample_every: int = 200
-    sample_count: int = 64
-    checkpoint_every: int = 1000
+    log_every: int = opt(1, "Log every", "Write a metrics row every this many steps.")
+    sample_every: int = opt(200, "Sample every", "Write the fixed-noise sample grid every this many steps.")
+    sample_count: int = opt(64, "Samples per grid", "Faces in each sample grid.")
+    checkpoint_every: int = opt(1000, "Checkpoint every", "Write a checkpoint every this many steps (and always "
+                                "on stop).")
 
 
 @dataclass
@@ -195,6 +222,15 @@ class Config:
 
 SECTIONS = ("model", "data", "train")
 _SECTION_TYPES = {"model": ModelConfig, "data": DataConfig, "train": TrainConfig}
+
+
+def describe(key: str) -> tuple[str, str]:
+    """(label, help) of a `section.name` field, from its metadata; the name itself when it has none."""
+    section, _, name = key.partition(".")
+    for f in dataclasses.fields(_SECTION_TYPES[section]):
+        if f.name == name:
+            return f.metadata.get("label", name), f.metadata.get("help", "")
+    raise KeyError(key)
 
 
 def _check(ok: bool, message: str) -> None:

@@ -37,7 +37,8 @@ TEST = 1000  # balanced test faces per attribute
 
 
 def labelled_latents(model, n: int):
-    from latentlab.data.synthetic import FACTORS, binary_labels, render_many
+    from latentlab.data.synthetic import FACTORS, binary_labels
+    from latentlab.data.synthetic_render import render_many
 
     first = 10_000_000  # far from the indices the demo trained on (its 20,000 faces start at 0)
     images, factors = render_many(first, first + n, model.image_size)
@@ -93,7 +94,7 @@ def bench_labels(quick: bool) -> None:
 
 def bench_projection(quick: bool) -> None:
     from latentlab.config import load_preset
-    from latentlab.data.synthetic import render_many
+    from latentlab.data.synthetic_render import render_many
     from latentlab.inference.api import Model, load
     from latentlab.inference.render import Renderer
     from latentlab.models import build_generator
@@ -129,7 +130,7 @@ def bench_projection(quick: bool) -> None:
 
 def bench_batch_sizes(quick: bool) -> None:
     """Photos per optimiser batch, interleaved so a changing load hits every size alike."""
-    from latentlab.data.synthetic import render_many
+    from latentlab.data.synthetic_render import render_many
     from latentlab.inference.api import Model, load
     from latentlab.inference.render import Renderer
     from latentlab.resources import demo_checkpoint

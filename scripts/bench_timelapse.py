@@ -27,7 +27,7 @@ import numpy as np
 
 
 def synthesize(run: Path, grids: int) -> None:
-    from latentlab.data.synthetic import render_many
+    from latentlab.data.synthetic_render import render_many
     from latentlab.run.grids import save_png, tile
     from latentlab.run.layout import RunLayout
 

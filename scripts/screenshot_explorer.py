@@ -5,6 +5,7 @@ held-out training image and pushes one attribute slider, so every part of the pa
 
     .venv/bin/python scripts/screenshot_explorer.py [--checkpoint CKPT] [--out docs/images/explore-panel.png]
         [--size 1024x700] [--tabs]      # --tabs: also OUT-train.png and OUT-record.png at that size
+        [--photo PHOTO [--refine]]       # the photo journey instead: PHOTO found (and refined) in the latent space
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def main() -> int:
     ap.add_argument("--amount", type=float, default=1.5)
     ap.add_argument("--size", default="1440x900", help="window size WxH")
     ap.add_argument("--tabs", action="store_true", help="also grab the Train and Record tabs")
+    ap.add_argument("--photo", help="show the photo journey with this photo instead")
+    ap.add_argument("--refine", action="store_true", help="with --photo: also search from the encoder's answer")
     args = ap.parse_args()
     width, height = (int(v) for v in args.size.lower().split("x"))
 
@@ -64,6 +67,8 @@ def main() -> int:
         print(f"latentlab: error: no model loaded ({panel.banner.text() or 'no demo model'})", file=sys.stderr)
         return 1
     wait(lambda: panel.state.principal is not None)
+    if args.photo:
+        return photo_journey(app, window, panel, args, wait)
     a, b = (int(s) for s in args.seeds.split(","))
     nz = panel.state.latent_dim
     panel.set_keyframe("A", seed_latent(a, nz), f"seed {a}")
@@ -86,10 +91,37 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out))
     if args.tabs:
-        for name, tab in (("train", window.train_panel), ("record", window.record_panel)):
+        record = window.record_panel
+        record.add_current_latent()  # the edited photo, then four seeds: a walk to preview
+        record.add_random(4, a)
+        for name, tab in (("train", window.train_panel), ("record", record)):
             window.tabs.setCurrentWidget(tab)
             wait(lambda: False, 0.5)
+            if tab is record:
+                wait(lambda: record.preview_frames is not None and not record.preview.busy, 60)
+                wait(lambda: False, 0.5)
             ok = window.grab().save(str(out.with_name(f"{out.stem}-{name}{out.suffix}"))) and ok
+    dispose(window)
+    print(f"latentlab: wrote {out}" if ok else f"latentlab: error: cannot write {out}", file=sys.stderr)
+    return 0 if ok else 1
+
+
+def photo_journey(app, window, panel, args, wait) -> int:
+    from latentlab.gui.app import dispose
+
+    page = panel.photo
+    window.drop_path(args.photo)  # as a drop anywhere on the window would
+    wait(lambda: page.faces_view.pixels is not None and not page.running and page.result.array() is not None
+         or page.target is None and "No face" in page.status.text())
+    if args.refine and page.find_button.isEnabled():
+        page.find()
+        wait(lambda: not page.running, 600)
+    wait(page.verdict.isVisible, 120)
+    wait(lambda: False, 0.5)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ok = window.grab().save(str(out))
+    print(f"latentlab: {page.status.text()} | {page.verdict.text()}", file=sys.stderr)
     dispose(window)
     print(f"latentlab: wrote {out}" if ok else f"latentlab: error: cannot write {out}", file=sys.stderr)
     return 0 if ok else 1

@@ -91,3 +91,17 @@ def test_bad_toml_file_is_named(tmp_path):
     path.write_text("[train\nsteps = ")
     with pytest.raises(ConfigError, match="bad.toml: not valid TOML"):
         load_toml(path)
+
+
+def test_every_config_field_carries_its_label_and_help():
+    """The form's labels and tooltips come from the fields' metadata (not from parsing comments)."""
+    import dataclasses
+
+    from latentlab.config import SECTIONS, Config, describe
+
+    for section in SECTIONS:
+        for f in dataclasses.fields(getattr(Config(), section)):
+            label, text = describe(f"{section}.{f.name}")
+            assert label and label != f.name, f"{section}.{f.name} has no label"
+            assert text, f"{section}.{f.name} has no help"
+    assert describe("train.instance_noise_end")[0] == "Instance noise at the end"

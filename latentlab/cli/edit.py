@@ -238,8 +238,8 @@ def add_attributes_parser(sub) -> None:
                     "latentlab attributes vaegan.safetensors --with hats/ --without no-hats/ --name hat")
     a.add_argument("checkpoint", help="any checkpoint (--data needs a VAE/GAN); vectors go to "
                    "CKPT.attributes.safetensors")
-    a.add_argument("--data", help="a VAE/GAN and a labelled source: synthetic | celeba:PATH (each label gives a "
-                   "vector)")
+    a.add_argument("--data", help="a VAE/GAN and a labelled source: synthetic | synthetic-photo | celeba:PATH "
+                   "(each label gives a vector)")
     a.add_argument("--attr", action="append", default=[], metavar="NAME",
                    help="with --data: only these labels (refused by name if one lacks examples)")
     a.add_argument("--with", dest="with_dir", metavar="DIR", help="photos that have the attribute (cropped like "

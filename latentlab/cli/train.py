@@ -33,7 +33,8 @@ def resolve_train_config(args):
         cfg.name = "custom"
     if args.data is not None:
         if not args.data.strip():
-            raise UserError("--data is empty; name a source: synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH")
+            raise UserError("--data is empty; name a source: synthetic | synthetic-photo | FOLDER | FILE.zip | "
+                            "celeba:PATH | lfw:PATH")
         cfg.data.source = args.data
     if args.steps:
         cfg.train.steps = args.steps
@@ -118,7 +119,8 @@ def add_train_parser(sub) -> None:
                     "torchrun --nproc-per-node 4 -m latentlab train --preset dcgan --data celeba:~/celeba --out runs/d")
     t.add_argument("--preset", help="a preset name (see `latentlab presets`)")
     t.add_argument("--config", help="a config.toml (e.g. RUN/config.toml) to rerun")
-    t.add_argument("--data", help="synthetic | FOLDER | FILE.zip | celeba:PATH | lfw:PATH (default: the preset's)")
+    t.add_argument("--data", help="synthetic | synthetic-photo | FOLDER | FILE.zip | celeba:PATH | lfw:PATH "
+                   "(default: the preset's; synthetic-photo: the same faces as photographs)")
     t.add_argument("--out", help="the run directory (default: runs/PRESET-TIMESTAMP)")
     t.add_argument("--steps", type=positive_int, help="total steps of the run (default: the preset's)")
     t.add_argument("--epochs", type=positive_int, help="total epochs (when --steps is not given)")

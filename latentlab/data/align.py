@@ -67,9 +67,11 @@ def convention(name: str, crop: str | None = None) -> Convention:
 
 def convention_for(cfg) -> Convention:
     """The convention of a model's training data (a latentlab Config)."""
+    from latentlab.data.sources import is_synthetic
+
     source = cfg.data.source.strip()
     kind = source.split(":", 1)[0]
-    if source == "synthetic" or kind == "synthetic":
+    if is_synthetic(source):
         return convention("synthetic")
     dataset = kind if kind in ("celeba", "lfw") else ""
     crop = resolve_crop(cfg.data.crop, dataset, cfg.model.arch)

@@ -28,7 +28,7 @@ import numpy as np
 
 from latentlab.atomic import AtomicFile, write_with
 from latentlab.config import UserError
-from latentlab.data import synthetic
+from latentlab.data import synthetic, synthetic_render
 from latentlab.data.decode import CROPS, BadImage, decode, reason_kind, resolve_crop
 from latentlab.data.sources import Source, parse_spec
 
@@ -200,12 +200,13 @@ def _build_synthetic(src: Source, size: int, writer: _NpyWriter, progress: Progr
     n = src.synthetic_count
     factors = np.empty((n, len(synthetic.FACTORS)), np.float32)
     # Large sets: a helper process renders the second half while this one renders the first.
-    helper = _RenderHelper(n // 2, n, size, writer.final.parent) if n >= PARALLEL_RENDER_MIN else None
+    style = src.style or "cartoon"
+    helper = _RenderHelper(n // 2, n, size, writer.final.parent, style) if n >= PARALLEL_RENDER_MIN else None
     mine = helper.start if helper else n
     try:
         for start in range(0, mine, 64):
             stop = min(mine, start + 64)
-            imgs, factors[start:stop] = synthetic.render_many(start, stop, size)
+            imgs, factors[start:stop] = synthetic_render.render_many(start, stop, size, style)
             writer.write(imgs)
             progress(stop + (helper.done if helper else 0), n)
         if helper:
@@ -226,17 +227,17 @@ class _RenderHelper:
     and no threads are forked. If it fails for any reason this process renders its share instead.
     """
 
-    def __init__(self, start: int, stop: int, size: int, folder: Path):
-        self.start, self.stop, self.size, self.done = start, stop, size, 0
+    def __init__(self, start: int, stop: int, size: int, folder: Path, style: str = "cartoon"):
+        self.start, self.stop, self.size, self.done, self.style = start, stop, size, 0, style
         self.path = folder / f".render-{threading.get_ident()}-{start}{_build_suffix()}"
-        code = ("import sys; from latentlab.data.synthetic import _render_to_file; "
-                "_render_to_file(*map(int, sys.argv[1:4]), sys.argv[4])")
+        code = ("import sys; from latentlab.data.synthetic_render import _render_to_file; "
+                "_render_to_file(*map(int, sys.argv[1:4]), sys.argv[4], sys.argv[5])")
         env = dict(os.environ)
         root = str(Path(synthetic.__file__).resolve().parents[2])  # importable even when not installed
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
         try:
             self.proc = subprocess.Popen([sys.executable, "-c", code, str(start), str(stop), str(size),
-                                          str(self.path)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                          str(self.path), self.style], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                          text=True, env=env)
         except OSError:
             self.proc = None
@@ -270,7 +271,7 @@ class _RenderHelper:
             return
         for lo in range(self.start, self.stop, 64):
             hi = min(self.stop, lo + 64)
-            imgs, factors[lo:hi] = synthetic.render_many(lo, hi, self.size)
+            imgs, factors[lo:hi] = synthetic_render.render_many(lo, hi, self.size, self.style)
             writer.write(imgs)
             progress(hi - self.start)
 
@@ -371,6 +372,10 @@ def open_source(spec: str, image_size: int, *, crop: str = "auto", arch: str = "
     conv = _align_convention(src, crop) if align and src.kind != "synthetic" else None
     key = {"format": CACHE_FORMAT, "source": src.identity(), "size": image_size, "crop": crop,
            "render": synthetic.RENDER_VERSION if src.kind == "synthetic" else 0}
+    if src.style == "photo":
+        from latentlab.data.synthetic_photo import PHOTO_VERSION
+
+        key["photo"] = PHOTO_VERSION
     if conv is not None:
         from latentlab.data.align import ALIGN_VERSION
 
@@ -382,7 +387,7 @@ def open_source(spec: str, image_size: int, *, crop: str = "auto", arch: str = "
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cache folder {folder}: cannot create it ({exc.strerror or exc})") from None
-    label = src.dataset or src.kind
+    label = src.dataset or (src.spec if src.kind == "synthetic" else src.kind)
     stem = folder / f"{label}-{image_size}px-{crop}{'-aligned' if conv else ''}-{key}"
 
     cached = _load(stem, key)
@@ -408,7 +413,8 @@ def _align_convention(src: Source, crop: str):
 
 def _build(src: Source, stem: Path, key: str, size: int, crop: str, progress: Progress | None,
            conv=None) -> None:
-    where = "synthetic faces" if src.kind == "synthetic" else str(src.path)
+    where = ("synthetic photographic faces" if src.style == "photo" else "synthetic faces") if src.kind == "synthetic" \
+        else str(src.path)
     if progress is None:
         progress = _TtyBar(f"decoding {where}") if sys.stderr.isatty() else (lambda done, total: None)
     progress = _throttled(progress)

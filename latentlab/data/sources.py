@@ -1,7 +1,8 @@
 """Data source specs: what files a spec names, how to read them, and what identifies their content.
 
 A `Source` lists candidate images (by extension) without decoding them; the cache decodes them.
-Specs: "synthetic" (or "synthetic:N"), a folder, a .zip, a .tar/.tgz, "celeba:PATH", "lfw:PATH".
+Specs: "synthetic" (or "synthetic:N"), "synthetic-photo" (or "synthetic-photo:N": the same faces in
+the renderer's photographic mode), a folder, a .zip, a .tar/.tgz, "celeba:PATH", "lfw:PATH".
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class Source:
     path: Path | None
     dataset: str = ""  # "celeba" | "lfw" | "" (plain)
     synthetic_count: int = 0
+    style: str = ""  # synthetic: "cartoon" | "photo"
     attr_file: Path | None = None  # CelebA attributes beside the images
     attr_member: str | None = None  # ... or inside the zip
     _names: list[str] | None = field(default=None, repr=False)
@@ -52,6 +54,8 @@ class Source:
         """A digest of what the source contains, cheap to compute: names, sizes and mtimes."""
         h = hashlib.sha256()
         h.update(f"{self.kind}|{self.dataset}|{self.path}|{self.synthetic_count}".encode())
+        if self.style == "photo":  # "cartoon" adds nothing, so caches written before the photo mode stay valid
+            h.update(b"|photo")
         if self.kind == "folder":
             for rel in self.names():
                 try:
@@ -219,19 +223,28 @@ def _find_celeba(path: Path) -> Source:
     return src
 
 
+SYNTHETIC_SPECS = {"synthetic": "cartoon", "synthetic-photo": "photo"}
+
+
+def is_synthetic(spec: str) -> bool:
+    """Whether a data spec names the built-in renderer (either mode)."""
+    return str(spec).strip().split(":", 1)[0] in SYNTHETIC_SPECS
+
+
 def parse_spec(spec: str, synthetic_count: int = 20000) -> Source:
     """The Source a spec names; UserError for a missing path or an unknown kind of file."""
     text = str(spec).strip()
-    if text == "synthetic" or text.startswith("synthetic:"):
+    name = text.split(":", 1)[0]
+    if name in SYNTHETIC_SPECS:
         count = synthetic_count
-        if text != "synthetic":
+        if text != name:
             try:
                 count = int(text.split(":", 1)[1])
             except ValueError:
-                raise UserError(f"data source {text!r}: expected synthetic or synthetic:COUNT") from None
+                raise UserError(f"data source {text!r}: expected {name} or {name}:COUNT") from None
         if count < 1:
             raise UserError(f"data source {text!r}: the image count must be at least 1")
-        return Source(kind="synthetic", spec="synthetic", path=None, synthetic_count=count)
+        return Source(kind="synthetic", spec=name, path=None, synthetic_count=count, style=SYNTHETIC_SPECS[name])
     dataset = ""
     for prefix in ("celeba:", "lfw:"):
         if text.lower().startswith(prefix):

@@ -180,9 +180,11 @@ def _lerp(a, b, t):
 _ZOOM, _OFFSET_Y = 1.22, -0.06  # the frame: head units to [-1, 1] frame units
 
 
-def _draw(f: dict[str, float], res: int, eyes: list | None = None) -> np.ndarray:
+def _draw(f: dict[str, float], res: int, eyes: list | None = None, masks: dict | None = None) -> np.ndarray:
     """The face as float RGB (res, res, 3); `eyes`, when given, receives the eye centres in pixels
-    (left then right in the picture): the ground truth the face aligner is tested against."""
+    (left then right in the picture): the ground truth the face aligner is tested against. `masks`,
+    when given, receives the coverages "figure", "face" and "hair" (float (res, res)), which the
+    photographic mode (synthetic_photo.py) uses to texture and relight the figure."""
     jit = np.random.default_rng(int(f["_seed"]))
     cv = _Canvas(res, zoom=_ZOOM, oy=_OFFSET_Y)
     X, Y = cv.x, cv.y
@@ -334,6 +336,7 @@ def _draw(f: dict[str, float], res: int, eyes: list | None = None) -> np.ndarray
     e.paint(e.cover(np.abs(ddy) - 0.009 * root - 0.002) * span, lip * 0.38)
 
     # Hair on top: a cap over the skull whose lower edge is the hairline; long hair also frames the face.
+    hair_cover = np.zeros_like(X)
     if style != "bald":
         volume = jit.uniform(1.06, 1.2)
         cap = _ellipse(hx - 0.015 * yaw, hy + 0.04 + 0.1 * (volume - 1), fw * volume, ht * volume)
@@ -354,6 +357,7 @@ def _draw(f: dict[str, float], res: int, eyes: list | None = None) -> np.ndarray
         sheen = 0.9 + 0.25 * _soft(np.hypot(hx + 0.3 * lx, hy + ht * 0.7), 0.35)
         v.img += a[..., None] * (hair * sheen[..., None] - v.img)
         fg = np.maximum(fg, a)
+        hair_cover = a
     else:
         v.paint(_soft(np.hypot(hx + 0.15, hy + ht * 0.75), 0.15) * face * 0.4, (1, 1, 1))
 
@@ -379,6 +383,8 @@ def _draw(f: dict[str, float], res: int, eyes: list | None = None) -> np.ndarray
     s = 0.3 * f["light_strength"]
     light = 1 + s * (X * lx + Y * ly) + (s * 0.4) * (nx * lx + ny * ly) * face
     cv.img *= (1 - fg + fg * light)[..., None]
+    if masks is not None:
+        masks.update(figure=fg, face=face, hair=hair_cover)
     return cv.img
 
 
@@ -439,34 +445,3 @@ def face_in_picture(rng: np.random.Generator, index: int, picture: int, scale: f
     mask = cv2.warpAffine(np.full((side, side), 1.0, np.float32), mc, (picture, picture))[..., None]
     out = np.clip(out * (1 - mask) + warped * mask, 0, 255).astype(np.uint8)
     return out, eyes @ rot.T + m[:, 2]
-
-
-def render_many(start: int, stop: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Faces start..stop-1 as uint8 (n, size, size, 3) and their factors as float32 (n, F)."""
-    n = stop - start
-    images = np.empty((n, size, size, 3), np.uint8)
-    factors = np.empty((n, len(FACTORS)), np.float32)
-    for i in range(n):
-        img, fac = render_face(start + i, size)
-        images[i] = img
-        factors[i] = [fac[k] for k in FACTORS]
-    return images, factors
-
-
-def _render_to_file(start: int, stop: int, size: int, path: str) -> None:
-    """Helper-process entry: faces start..stop-1 as raw uint8 rows then float32 factors, into `path`.
-
-    Prints the number of faces done after each chunk, so the parent can show progress.
-    """
-    import sys
-
-    factors = np.empty((stop - start, len(FACTORS)), np.float32)
-    with open(path, "wb") as f:
-        for lo in range(start, stop, 64):
-            hi = min(stop, lo + 64)
-            images, factors[lo - start:hi - start] = render_many(lo, hi, size)
-            f.write(images.tobytes())
-            print(hi - start, flush=True)
-        f.write(factors.tobytes())
-    sys.stdout.flush()
-

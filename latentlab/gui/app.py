@@ -53,9 +53,40 @@ class _GuiThreadGarbageCollector:
 _collector: _GuiThreadGarbageCollector | None = None
 
 
+# Shared libraries Qt's X11 platform plugin loads at start-up that a bare Linux install may lack, with
+# the Debian/Ubuntu package that provides each. Without them Qt aborts with a message about plugins.
+XCB_LIBRARIES = {"libxcb-cursor.so.0": "libxcb-cursor0"}
+
+
+def missing_system_libraries(environ=None, load=None) -> list[str]:
+    """The Debian packages the window needs and this machine lacks (empty off Linux or off X11)."""
+    import ctypes
+
+    environ = os.environ if environ is None else environ
+    platform = environ.get("QT_QPA_PLATFORM", "")
+    if not sys.platform.startswith("linux") or (platform and not platform.startswith("xcb")) or \
+            (not platform and environ.get("WAYLAND_DISPLAY")):
+        return []
+    load = load or ctypes.CDLL
+    missing = []
+    for library, package in XCB_LIBRARIES.items():
+        try:
+            load(library)
+        except OSError:
+            missing.append(package)
+    return missing
+
+
 def make_application(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance()
     if app is None:
+        missing = missing_system_libraries()
+        if missing:
+            from latentlab.config import UserError
+
+            raise UserError(f"the window needs the system package{'s' * (len(missing) > 1)} {' '.join(missing)}: "
+                            f"install {'them' if len(missing) > 1 else 'it'} (sudo apt install {' '.join(missing)}) "
+                            "or launch with scripts/run.sh, which does")
         app = QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -71,6 +102,8 @@ def make_application(argv: list[str] | None = None) -> QApplication:
         use_settings_dir(os.environ["LATENTLAB_SETTINGS_DIR"])
     apply_theme(app)
     configure_pyqtgraph()
+    from latentlab.gui import wheel
+    wheel.install(app)
     return app
 
 

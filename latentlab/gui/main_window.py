@@ -35,6 +35,7 @@ from latentlab.gui.widgets.welcome import WelcomeStrip
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 ARCHIVE_SUFFIXES = (".zip", ".tgz", ".tar.gz", ".tar")
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")  # the photo journey's
 
 
 class MainWindow(QMainWindow):
@@ -179,7 +180,10 @@ class MainWindow(QMainWindow):
         if name.endswith(".toml"):
             self.tabs.setCurrentWidget(self.train_panel)
             return self.train_panel.load_config_file(path)
-        self.show_error(f"{path}: not a run directory, a checkpoint (.safetensors) or a config (.toml)")
+        if name.endswith(PHOTO_SUFFIXES) and path.is_file():
+            self.explore_panel.show_photo_page(path)  # a photo, opened or dropped anywhere: the photo journey
+            return True
+        self.show_error(f"{path}: not a run directory, a checkpoint (.safetensors), a config (.toml) or a photo")
         return False
 
     def show_error(self, message: str) -> None:

@@ -58,3 +58,25 @@ def remember_run(path: str | Path) -> list[str]:
 
 def clear_recent_runs() -> None:
     set_json("recent/runs", [])
+
+
+def last_folder(kind: str) -> str:
+    """The folder the last dialog of this kind (photo, export, bookmarks…) was in, else the working folder."""
+    folder = get_json(f"folders/{kind}", "")
+    if not folder:
+        folder = get_json("folders/last", "")
+    return folder if isinstance(folder, str) and folder and Path(folder).is_dir() else ""
+
+
+def remember_folder(kind: str, path: str | Path) -> None:
+    """After a dialog: the next one of this kind (and any kind not used yet) opens where this one ended."""
+    path = Path(path)
+    folder = str(path if path.is_dir() else path.parent)
+    set_json(f"folders/{kind}", folder)
+    set_json("folders/last", folder)
+
+
+def in_last_folder(kind: str, name: str) -> str:
+    """A save dialog's default: `name` in the last folder of this kind."""
+    folder = last_folder(kind)
+    return str(Path(folder) / name) if folder else name

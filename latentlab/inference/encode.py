@@ -52,9 +52,10 @@ def photo_crop(cfg: Config) -> str:
     data.crop is used as is; "auto" is resolved the way the data loader resolves it.
     """
     from latentlab.data.decode import resolve_crop
+    from latentlab.data.sources import is_synthetic
 
     source = cfg.data.source.strip()
-    if source == "synthetic" or source.startswith("synthetic:"):
+    if is_synthetic(source):
         return "center"
     if cfg.data.crop != "auto":
         return cfg.data.crop

@@ -273,6 +273,24 @@ def project_many(G: torch.nn.Module, targets: np.ndarray, *, E: torch.nn.Module 
     return out
 
 
+def training_error(G: torch.nn.Module, images: Sequence[np.ndarray], *, E: torch.nn.Module | None = None,
+                   steps: int = DEFAULT_STEPS, restarts: int = DEFAULT_RESTARTS,
+                   should_stop: Callable[[], bool] | None = None) -> float:
+    """What the model reaches on images of its own training data by the same search (`project` with
+    the same steps, restarts and encoder): the median error in grey levels. A photo whose error is far
+    above it lies outside the faces the model knows."""
+    errors = [project(G, image, E=E, steps=steps, restarts=restarts, should_stop=should_stop).error
+              for image in images]
+    return float(np.median(errors))
+
+
+FAR_RATIO, FAR_MARGIN = 1.8, 6.0  # "far": this many times the training images' error and this many grey levels more
+
+
+def far_from_training(error: float, reference: float) -> bool:
+    return error > FAR_RATIO * reference and error > reference + FAR_MARGIN
+
+
 # -- the model side -----------------------------------------------------------------------------
 def model_convention(renderer):
     """The crop convention of the data the renderer's model was trained on."""

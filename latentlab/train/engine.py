@@ -275,6 +275,8 @@ class Trainer:
                 if self.quality is not None and run.step % t.quality_every == 0:
                     event = log.event(self.quality.measure(run.step, self.grids.generator()))
                     yield event
+                    if event.kind == "quality" and s.health is not None:
+                        yield from self._raise(s.health.check_quality(run.step, event.data))
                     if event.kind == "quality" and best.is_better(event.data, run.best):
                         yield from self._pin_best(event.data[best.FIGURE])
                 if run.step % t.checkpoint_every == 0 and self.saver.last_step != run.step:
@@ -360,8 +362,17 @@ class Trainer:
         yield self.log.event(self.saver.pin_best(run.step, figure, dict(run.best)))
 
     def _health_check(self) -> Iterator[Event]:
+        from latentlab.train.health import RECON_IMAGES, recon_error
+
+        s = self.state
+        nets, error = s.parts.nets, None
+        if "E" in nets and self.data.holdout:
+            error = recon_error(nets["E"], nets["G"], self.feeder.holdout_batch(RECON_IMAGES))
+        alerts = s.health.check(s.progress.step, self.grids.training_images(), list(self.history), recon_error=error)
+        yield from self._raise(alerts)
+
+    def _raise(self, alerts) -> Iterator[Event]:
         t, s = self.cfg.train, self.state
-        alerts = s.health.check(s.progress.step, self.grids.training_images(), list(self.history))
         # A condition alerts once, when it starts; the verdict lasts while it is active (or awaiting
         # confirmation), so no checkpoint written during a collapse becomes a rollback target.
         s.progress.healthy = s.health.healthy

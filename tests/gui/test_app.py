@@ -33,6 +33,30 @@ def test_garbage_is_collected_on_the_gui_thread_only(qtbot):
         gc.callbacks.remove(record)
 
 
+def test_a_missing_xcb_library_is_named_with_its_package():
+    from latentlab.gui.app import missing_system_libraries
+
+    def absent(name):
+        raise OSError(f"{name}: cannot open shared object file")
+
+    linux = __import__("sys").platform.startswith("linux")
+    assert missing_system_libraries({"DISPLAY": ":0"}, load=absent) == (["libxcb-cursor0"] if linux else [])
+    assert missing_system_libraries({"DISPLAY": ":0"}, load=lambda name: None) == []
+    assert missing_system_libraries({"QT_QPA_PLATFORM": "offscreen"}, load=absent) == []  # only X11 needs it
+
+
+def test_the_cli_says_which_package_to_install(monkeypatch, capsys):
+    import latentlab.gui.app as app_module
+    from latentlab.cli import main
+
+    monkeypatch.setattr(app_module, "missing_system_libraries", lambda: ["libxcb-cursor0"])
+    monkeypatch.setattr(app_module.QApplication, "instance", staticmethod(lambda: None))
+    assert main(["gui"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [("latentlab: error: the window needs the system package libxcb-cursor0: install it "
+                    "(sudo apt install libxcb-cursor0) or launch with scripts/run.sh, which does")]
+
+
 def test_a_screenshot_of_a_checkpoint_waits_for_its_model(tiny_cli_run, tmp_path):
     """`latentlab gui CKPT --screenshot` shoots once the checkpoint's model is drawn (not the window
     before it loads), and the process ends cleanly with no worker left inside torch."""

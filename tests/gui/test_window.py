@@ -386,6 +386,31 @@ def test_a_laptop_window_cuts_nothing(window, qtbot):
     assert not lower_area.horizontalScrollBar().isVisible()
 
 
+def test_the_photo_journey_shows_all_its_controls_in_a_laptop_window(window, qtbot):
+    """At 1024x700 the photo, the crop, the result, every button, the progress and the status are on
+    screen at once, none cut: the journey takes the picture area, not a side tab."""
+    window.explore_panel.demo_on_first_show = False
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.height() == 700)
+    panel = window.explore_panel
+    panel.show_photo_page()
+    qtbot.wait(50)
+    page = panel.photo
+    for widget in (page.faces_view, page.aligned, page.result, page.open_button, page.detector_button,
+                   page.find_button, page.stop_button, page.done_button, page.progress, page.status):
+        assert widget.isVisibleTo(window)
+        shown = widget.visibleRegion().boundingRect()
+        assert shown.size() == widget.size(), f"{widget}: {shown} of {widget.rect()}"
+        top_left = widget.mapTo(window, widget.rect().topLeft())
+        assert window.rect().contains(top_left) and window.rect().contains(
+            widget.mapTo(window, widget.rect().bottomRight())), widget
+    assert min(page.aligned.width(), page.aligned.height()) >= 96
+    assert not _cut_buttons(window)
+    # The status's two lines fit under the buttons.
+    assert page.status.height() >= 2 * page.status.fontMetrics().height() or \
+        page.status.fontMetrics().horizontalAdvance(page.status.text()) <= page.status.width()
+
+
 def test_every_tab_is_a_panel_built_from_the_one_workspace(window):
     from latentlab.gui.panel import Panel
 

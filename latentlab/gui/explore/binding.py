@@ -43,8 +43,7 @@ class StateBinding:
         if BASE in aspects:
             if self.dims.count() == state.latent_dim:
                 self.dims.set_values(state.base)
-            if state.seed is not None:
-                self.controls.show_seed(state.seed)
+            self.controls.show_seed(state.seed)  # None: "no seed" (a photo, a bookmark, a point A-B)
         if AMOUNTS in aspects:
             # Rows that do not match are being rebuilt by their widget (new directions, new model).
             for bank, amounts in ((self.directions.bank, state.principal_amounts),

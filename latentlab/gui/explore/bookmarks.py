@@ -192,17 +192,24 @@ class BookmarksWidget(QWidget):
         return len(added)
 
     def export_file(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export bookmarks", f"bookmarks-nz{self.latent_dim}.json",
+        from latentlab.gui.settings import in_last_folder, remember_folder
+
+        path, _ = QFileDialog.getSaveFileName(self, "Export bookmarks",
+                                              in_last_folder("export", f"bookmarks-nz{self.latent_dim}.json"),
                                               "Bookmarks (*.json)")
         if path:
+            remember_folder("export", path)
             try:
                 self.export_to(path)
             except (OSError, UserError) as exc:
                 self.failed.emit(str(exc))
 
     def import_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Import bookmarks", "", "Bookmarks (*.json)")
+        from latentlab.gui.settings import last_folder, remember_folder
+
+        path, _ = QFileDialog.getOpenFileName(self, "Import bookmarks", last_folder("export"), "Bookmarks (*.json)")
         if path:
+            remember_folder("export", path)
             try:
                 self.import_from(path)
             except (OSError, UserError) as exc:

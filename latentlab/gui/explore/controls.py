@@ -23,7 +23,10 @@ class ViewControlsWidget(QWidget):
         self.randomize.setObjectName("primary")
         self.randomize.setToolTip("A new random face (R); its seed shows beside")
         self.seed = QSpinBox()
-        self.seed.setRange(0, MAX_SEED)
+        # −1 reads "no seed": a photo, a bookmark or a point between keyframes has none, and the box
+        # must not go on naming the seed of the face before it.
+        self.seed.setRange(-1, MAX_SEED)
+        self.seed.setSpecialValueText("no seed")
         self.seed.setPrefix("seed ")
         self.seed.setKeyboardTracking(False)  # render once the number is typed, not per digit
         self.seed.setToolTip("The seed of the latent on screen; type one to see its face")
@@ -48,16 +51,24 @@ class ViewControlsWidget(QWidget):
             row.addWidget(w)
         row.setStretchFactor(self.psi, 1)
         self.randomize.clicked.connect(self.randomize_clicked)
-        self.seed.valueChanged.connect(self.seed_chosen)
+        self.seed.valueChanged.connect(self._seed_typed)
         self.reset.clicked.connect(self.reset_clicked)
         self.psi.valueChanged.connect(self._psi_moved)
         psi_reset.clicked.connect(lambda: self.psi.setValue(PSI_STEPS))
         self.smooth.toggled.connect(self.smooth_toggled)
 
-    def show_seed(self, seed: int) -> None:
+    def show_seed(self, seed: int | None) -> None:
         self.seed.blockSignals(True)
-        self.seed.setValue(seed)
+        self.seed.setValue(-1 if seed is None else seed)
         self.seed.blockSignals(False)
+
+    def _seed_typed(self, seed: int) -> None:
+        if seed >= 0:
+            self.seed_chosen.emit(seed)
+
+    def seed_value(self) -> int:
+        """The seed shown, or 0 when the face on screen has none."""
+        return max(0, self.seed.value())
 
     def _psi_moved(self, value: int) -> None:
         psi = value / PSI_STEPS

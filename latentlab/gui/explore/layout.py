@@ -1,6 +1,6 @@
-"""The Explore panel's widgets and their places: the view with its controls, keyframes and the
-reconstruction below it, and the slider tabs (latent, directions, attributes, bookmarks) and the
-Photo page (any photo projected into the latent space) beside it."""
+"""The Explore panel's widgets and their places: the view with its controls (or, in the same place,
+the photo journey), keyframes and the reconstruction below it, and the slider tabs (latent,
+directions, attributes, bookmarks, compare) beside it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QScrollArea,
     QSplitter,
+    QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -23,7 +24,7 @@ from latentlab.gui.explore.controls import ViewControlsWidget
 from latentlab.gui.explore.directions import DirectionsPageWidget
 from latentlab.gui.explore.keyframes import KeyframesWidget
 from latentlab.gui.explore.live import FollowTrainingWidget
-from latentlab.gui.explore.projection import PhotoProjectionWidget
+from latentlab.gui.explore.photo_journey import PhotoProjectionWidget
 from latentlab.gui.explore.recon import ReconstructionWidget
 from latentlab.gui.explore.sliders import SliderBankWidget
 from latentlab.gui.widgets.alerts import MessageBanner
@@ -74,12 +75,19 @@ def build_layout(panel: QWidget) -> None:
     view_layout.setContentsMargins(0, 0, 0, 0)
     view_layout.addWidget(panel.view, 1)
     view_layout.addWidget(panel.controls)
-    panel.left_split.addWidget(view_box)
+    # The photo journey takes the view's place: photo, crop and result big, its buttons always in sight.
+    panel.photo = PhotoProjectionWidget()
+    panel.photo_page = panel.photo
+    panel.stage = QStackedWidget()
+    panel.stage.addWidget(view_box)
+    panel.stage.addWidget(panel.photo)
+    panel.left_split.addWidget(panel.stage)
     # Keyframes and Reconstruction side by side need ~610 px (a 1024 px window): below that they scroll.
     lower_scroll = _scrolling(lower)
     lower_scroll.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
     lower_scroll.setMinimumHeight(lower.minimumSizeHint().height() + lower_scroll.horizontalScrollBar().sizeHint().height())
     panel.left_split.addWidget(lower_scroll)
+    panel.lower_area = lower_scroll
     panel.left_split.setStretchFactor(0, 5)
     panel.left_split.setStretchFactor(1, 2)
     lower.setSizes([420, 520])
@@ -90,17 +98,14 @@ def build_layout(panel: QWidget) -> None:
     panel.principal = panel.directions.bank
     panel.attributes = SliderBankWidget(-3.0, 3.0, "This model has no attribute vectors")
     panel.bookmarks = BookmarksWidget()
-    panel.photo = PhotoProjectionWidget()
     panel.tabs = QTabWidget()
-    panel.tabs.setStyleSheet("QTabBar::tab { padding: 6px 10px; }")  # four tabs fit a narrow column
+    panel.tabs.setStyleSheet("QTabBar::tab { padding: 6px 8px; }")  # the five tabs fit the column at 1440 px
     panel.tabs.addTab(panel.dims, "Latent")
     panel.tabs.addTab(panel.directions, "Directions")
     panel.tabs.addTab(panel.attributes, "Attributes")
-    # Bookmarks and Photo need 400-450 px at least; as their own scrolling pages they do not widen
-    # the whole column (every tab's minimum is the column's), which would cut the other tabs' rows.
+    # Bookmarks need 400 px at least; as their own scrolling page they do not widen the whole column
+    # (every tab's minimum is the column's), which would cut the other tabs' rows.
     panel.tabs.addTab(_scrolling(panel.bookmarks), "Bookmarks")
-    panel.photo_page = _scrolling(panel.photo)
-    panel.tabs.addTab(panel.photo_page, "Photo")
     panel.compare = CompareWidget()  # a second checkpoint drawing the same latent
     panel.tabs.addTab(panel.compare, "Compare")
     panel.main_split = QSplitter(Qt.Horizontal)
@@ -112,7 +117,7 @@ def build_layout(panel: QWidget) -> None:
     panel.main_split.addWidget(side)
     panel.main_split.setStretchFactor(0, 3)
     panel.main_split.setStretchFactor(1, 1)
-    panel.main_split.setSizes([1000, 430])
+    panel.main_split.setSizes([960, 480])
     layout = QHBoxLayout(panel)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(panel.main_split)

@@ -66,6 +66,7 @@ class ExplorePanel(QWidget):
         self.photos = PhotoEncoding(self.state, self.model, self.service, self.recon, parent=self)
         self._build_actions()
         self._connect()
+        self.workspace.model_wanted.connect(self.open_demo_soon)
         self.setFocusPolicy(Qt.ClickFocus)  # drops on the panel reach drop_path through the main window
 
     # -- construction -------------------------------------------------------------------------------
@@ -89,7 +90,10 @@ class ExplorePanel(QWidget):
         self.set_b_action = a("Set keyframe B", "B", lambda: self.set_keyframe_from("B", "current"))
         self.go_a_action = a("Go to keyframe A", "Shift+A", lambda: self.go_between(0.0))
         self.go_b_action = a("Go to keyframe B", "Shift+B", lambda: self.go_between(1.0))
-        self.open_photo_action = a("Open photo to reconstruct…", "Ctrl+Shift+O", lambda: self.photos.choose_photo())
+        # File › Open photo… reaches the photo journey from any tab (a window-wide shortcut).
+        self.open_photo_action = QAction("Open photo…", self, shortcut=QKeySequence("Ctrl+Shift+O"),
+                                         triggered=self.choose_photo)
+        self.open_photo_action.setToolTip("Find a photo's face in the model's latent space, then edit it")
         self.save_view_action = a("Save view as PNG…", "Ctrl+Shift+S", self.choose_save_view)
         self.copy_action = a("Copy view", "Ctrl+Shift+C", self.copy_view, "Copy the view to the clipboard")
         self.smooth_action = a("Smooth scaling", "S", lambda on: self.controls.smooth.setChecked(on),
@@ -103,7 +107,7 @@ class ExplorePanel(QWidget):
 
     def menu_actions(self) -> tuple[str, list[QAction]]:
         return "&Explore", [self.randomize_action, self.reset_action, self.bookmark_action, self.set_a_action,
-                            self.set_b_action, self.go_a_action, self.go_b_action, self.open_photo_action,
+                            self.set_b_action, self.go_a_action, self.go_b_action,
                             self.save_view_action, self.copy_action, self.smooth_action, self.refresh_action,
                             self.nearest_action]
 
@@ -116,7 +120,8 @@ class ExplorePanel(QWidget):
         show_nearest_training_images(image, self.info, parent=self)
 
     def file_actions(self) -> list[QAction]:
-        return [self.import_action]  # File › Open checkpoint… is the window's; it hands checkpoints here
+        # File › Open checkpoint… is the window's; it hands checkpoints here
+        return [self.open_photo_action, self.import_action]
 
     def status_widget(self) -> QWidget:
         return self.status
@@ -154,6 +159,8 @@ class ExplorePanel(QWidget):
         self.bookmarks.keyframe_requested.connect(lambda w_, b: self.set_keyframe(w_, b.z, f"bookmark “{b.name}”"))
         self.bookmarks.failed.connect(self.show_error)
         self.photo.projected.connect(self._projected)
+        self.photo.done.connect(lambda: self.show_stage("view"))
+        self.recon.open_requested.connect(self.choose_photo)  # the Reconstruction box's Open photo… too
         self.photo.message.connect(lambda text, kind: self.show_error(text) if kind == "error" else self.show_note(text))
         self.bookmarks.changed.connect(self._bookmarks_changed)
         ws = self.workspace
@@ -264,11 +271,10 @@ class ExplorePanel(QWidget):
             self.photos.model_changed()
             self.photo.set_model(info)
             self.keyframes.set_can_encode(info.has_encoder)
-            self.open_photo_action.setEnabled(info.has_encoder)
             if same_size:
                 self.state.invalidate()
             else:
-                self.randomize(self.seed.value())
+                self.randomize(self.controls.seed_value())
         self.model_changed.emit(info)
 
     def _show_model_text(self) -> None:
@@ -313,8 +319,16 @@ class ExplorePanel(QWidget):
         if self.info is None:
             return
         if source == "current":
-            label = self.state.source if self.state.is_pure_seed() else f"edited {self.state.source}".strip()
-            self.set_keyframe(which, self.current_latent(), label)
+            self.set_keyframe(which, self.current_latent(), self.state.label())
+            # The face on screen is that keyframe now: the slider says so (A at 0, B at 1), without a
+            # new render or a new origin.
+            t = 1.0 if which == "B" else 0.0
+            slider = self.keyframes.slider
+            slider.blockSignals(True)
+            self.keyframes.set_position(t)
+            slider.blockSignals(False)
+            self.keyframes.show_position(t)
+            self.state.t = t
         elif source == "seed":
             self.ask_seed_keyframe(which)
         elif source == "photo":
@@ -329,7 +343,7 @@ class ExplorePanel(QWidget):
         self.keyframes.position_changed.emit(t)
 
     def ask_seed_keyframe(self, which: str) -> None:
-        seed, ok = QInputDialog.getInt(self, f"Keyframe {which}", "Seed", self.seed.value(), 0, 2**31 - 1)
+        seed, ok = QInputDialog.getInt(self, f"Keyframe {which}", "Seed", self.controls.seed_value(), 0, 2**31 - 1)
         if ok:
             from latentlab.latent import seed_latent
 
@@ -385,16 +399,28 @@ class ExplorePanel(QWidget):
                 self.show_note(f"{self.bookmarks.import_from(path)} bookmarks added from {path.name}")
             except (OSError, UserError) as exc:
                 self.show_error(str(exc))
-        elif self.info is not None and (not self.info.has_encoder or self.tabs.currentWidget() is self.photo_page):
-            self.show_photo_page(path)  # a GAN, or the Photo page showing: projection
         else:
-            self.photos.open_photo(path)
+            self.show_photo_page(path)  # any model: the photo journey
         return True
 
-    def show_photo_page(self, path: str | Path) -> None:
-        """The Photo page, with `path` opened on it (any model: projection)."""
-        self.tabs.setCurrentWidget(self.photo_page)
-        self.photo.open_photo(path)
+    def show_stage(self, which: str) -> None:
+        """The main picture area shows the generator view ("view") or the photo journey ("photo"); the
+        keyframes and the reconstruction below give the journey their room."""
+        photo = which == "photo"
+        self.stage.setCurrentWidget(self.photo if photo else self.stage.widget(0))
+        self.lower_area.setVisible(not photo)
+
+    def show_photo_page(self, path: str | Path | None = None) -> None:
+        """The photo journey, with `path` opened on it (any model)."""
+        self.workspace.show(self)
+        self.show_stage("photo")
+        if path is not None:
+            self.photo.open_photo(path)
+
+    def choose_photo(self) -> None:
+        """File › Open photo… (Ctrl+Shift+O) and the Reconstruction box's Open photo…."""
+        self.show_photo_page()
+        self.photo.choose_photo()
 
     def _projected(self, result: dict) -> None:
         """A projected photo becomes the face the sliders, directions and keyframes edit."""
@@ -408,8 +434,10 @@ class ExplorePanel(QWidget):
         if self.view.image().isNull():
             return
         default = f"seed-{self.state.seed}.png" if self.state.is_pure_seed() else "latentlab-view.png"
-        path, _ = QFileDialog.getSaveFileName(self, "Save the view as PNG", default, "PNG images (*.png)")
+        path, _ = QFileDialog.getSaveFileName(self, "Save the view as PNG", app_settings.in_last_folder("export", default),
+                                              "PNG images (*.png)")
         if path:
+            app_settings.remember_folder("export", path)
             self.save_view(path)
 
     def save_view(self, path: str | Path, min_size: int = 256) -> bool:
@@ -439,14 +467,20 @@ class ExplorePanel(QWidget):
         focus = QApplication.focusWidget()
         if focus is None or not self.isAncestorOf(focus):
             self.setFocus(Qt.OtherFocusReason)  # so R, A, B reach the panel's shortcuts at once
-        if self.demo_on_first_show and not self._demo_scheduled:
-            # Explore is the first tab a new user sees: the window paints before torch loads (seconds).
-            # Anything opened meanwhile (`latentlab gui CKPT`) clears demo_on_first_show and wins.
-            self._demo_scheduled = True
-            if self.workspace.painted:
-                QTimer.singleShot(300, self._open_demo_if_wanted)
-            else:  # counted from the window's first paint, not from its construction
-                self.workspace.first_painted.connect(self._demo_after_first_paint)
+        self.open_demo_soon()
+
+    def open_demo_soon(self) -> None:
+        """The embedded demo, once the window is painted (torch loads for seconds after), unless a
+        model was asked for meanwhile (`latentlab gui CKPT` clears demo_on_first_show and wins). When
+        this panel is first shown, or a panel that draws with the model on screen asks for one
+        (Workspace.model_wanted: Record, when a launch opens on it)."""
+        if not self.demo_on_first_show or self._demo_scheduled:
+            return
+        self._demo_scheduled = True
+        if self.workspace.painted:
+            QTimer.singleShot(300, self._open_demo_if_wanted)
+        else:  # counted from the window's first paint, not from its construction
+            self.workspace.first_painted.connect(self._demo_after_first_paint)
 
     def _demo_after_first_paint(self) -> None:
         QTimer.singleShot(300, self._open_demo_if_wanted)
@@ -458,7 +492,7 @@ class ExplorePanel(QWidget):
 
     def remember_choices(self) -> None:
         s = app_settings.app_settings()
-        s.setValue("explore/seed", self.seed.value())
+        s.setValue("explore/seed", self.controls.seed_value())
         s.setValue("explore/smooth", self.controls.smooth.isChecked())
         s.setValue("explore/interp", self.state.interp)
         s.setValue("explore/every", self.follow.every.value())

@@ -29,7 +29,6 @@ class PhotoEncoding(QObject):
         self.state, self.slot, self.service, self.recon = state, slot, service, recon
         self._purpose: dict[int, tuple] = {}  # encode request id -> (purpose, photo name)
         service.worker.encoded.connect(self._encoded)  # queued from the render thread
-        recon.open_requested.connect(self.choose_photo)
         recon.training_image_requested.connect(self.encode_training_image)
         recon.edit_again_requested.connect(self.edit_again)
 
@@ -37,9 +36,12 @@ class PhotoEncoding(QObject):
         info = self.slot.info
         if info is None or not info.has_encoder:
             return
-        path, _ = QFileDialog.getOpenFileName(self.parent(), "Open a photo to encode", "",
+        from latentlab.gui.settings import last_folder, remember_folder
+
+        path, _ = QFileDialog.getOpenFileName(self.parent(), "Open a photo to encode", last_folder("photo"),
                                               "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)")
         if path:
+            remember_folder("photo", path)
             self.open_photo(path, keyframe)
 
     def open_photo(self, path: str | Path, keyframe: str | None = None) -> None:

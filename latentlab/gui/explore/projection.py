@@ -1,5 +1,5 @@
-"""The Photo page of the Explore panel: any photo in, its face found and aligned, then projected into
-the model's latent space while the picture converges live.
+"""The photo journey's parts: the jobs that read, detect and project a photo, and the photo view on
+which the user picks or draws the face (photo_journey.py lays them out).
 
 Reading, detection and projection run on their own threads (latentlab.inference.photo does the work); their
 results come back tagged with the job that asked, and only the newest job's land: a second photo
@@ -15,18 +15,11 @@ import numpy as np
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import (
-    QFileDialog,
-    QGridLayout,
-    QHBoxLayout,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from latentlab.config import UserError
-from latentlab.gui.widgets.image_view import ImageViewWidget, fit_rect, to_qimage
+from latentlab.gui.widgets.image_view import fit_rect, to_qimage
 
 HANDLE = 10  # px of the box's resize corner on screen
 
@@ -39,11 +32,13 @@ class PhotoJobs(QObject):
     finished = Signal(int, object)  # job, latentlab.inference.photo.Projection
     failed = Signal(int, str)  # job, one-line message
     stopped = Signal(int)  # job
+    measured = Signal(object, float)  # key, the training images' error (a measurement beside the jobs)
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.job = 0
         self._cancel = threading.Event()
+        self._measure_cancel = threading.Event()
         self._threads: list[threading.Thread] = []
 
     def _start(self, work) -> int:
@@ -68,9 +63,14 @@ class PhotoJobs(QObject):
     def read(self, path: str) -> int:
         def work(job, cancel):
             from latentlab.data.align import read_photo
+            from latentlab.data.decode import BadImage
             from latentlab.data.faces import detect_faces
 
-            photo = read_photo(path)
+            try:
+                photo = read_photo(path)
+            except (UserError, BadImage) as exc:  # the message names the file, as the window shows it alone
+                text = str(exc)
+                raise UserError(text if Path(path).name in text else f"{Path(path).name}: {text}") from None
             faces = detect_faces(photo.pixels)
             if not cancel.is_set():
                 self.prepared.emit(job, (photo.pixels, faces))
@@ -92,10 +92,27 @@ class PhotoJobs(QObject):
 
         return self._start(work)
 
+    def measure(self, key, work) -> None:
+        """`work(should_stop) -> float` on its own thread, beside the photo's job (it does not replace it)."""
+        cancel = self._measure_cancel
+
+        def run():
+            try:
+                value = work(cancel.is_set)
+            except Exception:  # noqa: BLE001 - no reference at hand (data moved, cancelled): nothing said
+                return
+            if not cancel.is_set():
+                self.measured.emit(key, float(value))
+
+        thread = threading.Thread(target=run, name="latentlab-photo-reference", daemon=True)
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+
     def stop(self) -> None:
         self._cancel.set()
 
     def shutdown(self, timeout_s: float = 1.0) -> bool:
+        self._measure_cancel.set()
         self.stop()
         for t in self._threads:
             t.join(timeout_s)
@@ -206,203 +223,3 @@ class FaceBoxView(QWidget):
     def set_box(self, box) -> None:
         self.box = box
         self.update()
-
-
-class PhotoProjectionWidget(QWidget):
-    """Open a photo, choose or draw the face, "Find in latent space"; `projected` hands the result on.
-    Photos dropped while this page shows come here through the panel's drop handler."""
-
-    projected = Signal(object)  # {"z", "photo" (aligned), "reconstruction" (G(z)), "name"}
-    message = Signal(str, str)  # text, "error" | "info"
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.jobs = PhotoJobs(self)
-        self.faces_view = FaceBoxView()
-        self.aligned = ImageViewWidget("aligned face", minimum=72)
-        self.result = ImageViewWidget("result", minimum=72)
-        self.open_button = QPushButton("Open photo…")
-        self.find_button = QPushButton("Find in latent space")
-        self.find_button.setToolTip("Projection: search the latent whose picture matches the aligned face "
-                                    "(Zhu et al. 2016; Abdal et al. 2019); a VAE/GAN starts from its encoder")
-        self.stop_button = QPushButton("Stop")
-        self.detector_button = QPushButton("Use detector")
-        self.detector_button.setToolTip("Forget the box drawn on this photo")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.status = QLabel("Drop a photo here or open one; drag on it to draw the face's box.")
-        self.status.setObjectName("muted")
-        self.status.setWordWrap(True)
-        views = QGridLayout()
-        views.addWidget(self.aligned, 0, 0)
-        views.addWidget(self.result, 0, 1)
-        for col, caption in enumerate(("aligned", "found in the latent space")):
-            label = QLabel(caption)
-            label.setObjectName("muted")
-            label.setAlignment(Qt.AlignCenter)
-            views.addWidget(label, 1, col)
-        buttons = QHBoxLayout()
-        for b in (self.open_button, self.detector_button, self.find_button, self.stop_button):
-            buttons.addWidget(b)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.faces_view, 3)
-        layout.addLayout(views, 2)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-
-        self.renderer = None
-        self.conv = None
-        self.path: str | None = None
-        self.boxes: dict[str, tuple] = {}  # photo path -> the box the user drew on it
-        self.target: np.ndarray | None = None
-        self.steps, self.restarts = 150, 4
-        self._read_job = self._project_job = -1
-        self.open_button.clicked.connect(self.choose_photo)
-        self.find_button.clicked.connect(self.find)
-        self.stop_button.clicked.connect(self.stop)
-        self.detector_button.clicked.connect(self.use_detector)
-        self.faces_view.face_chosen.connect(lambda _: self._align())
-        self.faces_view.box_drawn.connect(self._box_drawn)
-        self.jobs.prepared.connect(self._prepared)
-        self.jobs.progressed.connect(self._progressed)
-        self.jobs.finished.connect(self._finished)
-        self.jobs.failed.connect(self._failed)
-        self.jobs.stopped.connect(self._stopped)
-        self._set_running(False)
-
-    # -- the model ----------------------------------------------------------------------------------
-    def set_model(self, info) -> None:
-        from latentlab.inference.photo import model_convention
-
-        self.stop()
-        self.renderer = info.renderer
-        self.conv = model_convention(info.renderer)
-        self._align()
-
-    # -- photos -------------------------------------------------------------------------------------
-    def choose_photo(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a photo", "",
-                                              "Images (*.png *.jpg *.jpeg *.bmp *.webp *.tif *.tiff);;All files (*)")
-        if path:
-            self.open_photo(path)
-
-    def open_photo(self, path: str | Path) -> None:
-        """The newest photo wins: a projection or a read in flight is dropped."""
-        self.path = str(path)
-        self.target = None
-        self.aligned.set_array(None)
-        self.result.set_array(None)
-        self._project_job = -1
-        self._set_running(False)
-        self.status.setText(f"Reading {Path(path).name}…")
-        self._read_job = self.jobs.read(self.path)
-
-    def _prepared(self, job: int, payload) -> None:
-        if job != self._read_job:
-            return
-        pixels, faces = payload
-        self.faces_view.set_photo(pixels, faces)
-        self.faces_view.set_box(self.boxes.get(self.path))
-        self._align()
-
-    def _box_drawn(self, box) -> None:
-        if self.path is not None:
-            self.boxes[self.path] = tuple(box)
-        self._align()
-
-    def use_detector(self) -> None:
-        self.boxes.pop(self.path, None)
-        self.faces_view.set_box(None)
-        self._align()
-
-    def _align(self) -> None:
-        from latentlab.data.align import NO_FACE, align_photo
-
-        view = self.faces_view
-        if view.pixels is None or self.conv is None or self.renderer is None:
-            return
-        name = Path(self.path).name if self.path else "photo"
-        try:
-            aligned, _ = align_photo(view.pixels, self.conv, self.renderer.image_size, box=view.box,
-                                     index=view.chosen, faces=view.faces)
-        except UserError as exc:
-            self.target = None
-            self.aligned.set_array(None)
-            text = str(exc)
-            if text == NO_FACE:
-                text = "No face found: drag on the photo to draw a box around the face."
-            self.status.setText(f"{name}: {text}")
-            self.message.emit(f"{name}: {text}", "error")
-            self._set_running(False)
-            return
-        self.target = aligned.image
-        self.aligned.set_array(aligned.image)
-        how = "your box" if view.box is not None else ("the eyes" if not aligned.from_box else "the face box")
-        count = f"{len(view.faces)} face(s) found; " if view.faces else ""
-        self.status.setText(f"{name}: {count}aligned by {how} ({self.conv.name} crop). Click a face to pick "
-                            "another, or drag a box.")
-        self._set_running(False)
-
-    # -- projection ---------------------------------------------------------------------------------
-    def find(self) -> None:
-        if self.target is None or self.renderer is None:
-            return
-        self.progress.setRange(0, self.steps)
-        self.progress.setValue(0)
-        self._set_running(True)
-        self.status.setText("Finding the face in the latent space…")
-        self._project_job = self.jobs.project(self.renderer, self.target, self.steps, self.restarts)
-
-    def stop(self) -> None:
-        self.jobs.stop()
-        if self._project_job != -1:
-            self._project_job = -1
-            self.result.set_array(None)
-            self.status.setText("Stopped; nothing changed.")
-        self._set_running(False)
-
-    def _progressed(self, job: int, s) -> None:
-        if job != self._project_job:
-            return
-        self.result.set_array(s.image)
-        self.progress.setValue(s.step)
-        self.status.setText(f"step {s.step}/{s.steps} · error {s.error:.1f} grey levels")
-
-    def _finished(self, job: int, result) -> None:
-        if job != self._project_job:
-            return
-        self._project_job = -1
-        self._set_running(False)
-        self.result.set_array(result.image)
-        self.progress.setValue(self.progress.maximum())
-        start = f" (encoder alone {result.start_error:.1f})" if result.start == "encoder" else ""
-        self.status.setText(f"Found: error {result.error:.1f} grey levels{start} in {result.seconds:.1f} s. "
-                            "It is now the face the sliders edit.")
-        name = Path(self.path).stem if self.path else "photo"
-        self.projected.emit({"z": result.z, "photo": self.target, "reconstruction": result.image, "name": name})
-
-    def _stopped(self, job: int) -> None:
-        pass  # Stop already restored the page; a replaced job ends here too
-
-    def _failed(self, job: int, message: str) -> None:
-        if job not in (self._read_job, self._project_job):
-            return
-        if job == self._project_job:
-            self._project_job = -1
-        self._set_running(False)
-        self.status.setText(message)
-        self.message.emit(message, "error")
-
-    def _set_running(self, running: bool) -> None:
-        self.find_button.setEnabled(not running and self.target is not None and self.renderer is not None)
-        self.stop_button.setEnabled(running)
-        if not running and self.progress.value() < 0:
-            self.progress.setValue(0)
-
-    @property
-    def running(self) -> bool:
-        return self._project_job != -1
-
-    def shutdown(self, timeout_s: float = 1.0) -> bool:
-        return self.jobs.shutdown(timeout_s)

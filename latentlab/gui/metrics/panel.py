@@ -3,7 +3,10 @@
 images nearest to a generated face) is latentlab/gui/widgets/nearest.py.
 
 Everything is read from the run directory (RUN/events.jsonl, through latentlab.metrics.history), so a
-run started by the CLI or torchrun looks the same as one trained here.
+run started by the CLI or torchrun looks the same as one trained here. "Measure now" measures the
+run's newest checkpoint (a run training in this window writes one first, so the live generator is
+what gets measured) on a background thread; its points join the curves as hollow markers and stay in
+the window only: the run directory is never written to.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QProgressBar,
+    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -33,6 +39,7 @@ SERIES = {  # plot -> (metric key, colour, label)
     "diversity": (("diversity", CURVE_COLORS["gen"], "diversity (samples / data)"),),
     "distance": (("fd_random", CURVE_COLORS["kl"], "FD, random features"), ("fid", CURVE_COLORS["llike"], "FID")),
 }
+SERIES_KEYS = {key for series in SERIES.values() for key, _, _ in series}
 EVENT_COLORS = {"collapse": "#ef5350", "duplicates": "#ff8a65", "saturation": "#f06292", "nan_samples": "#ef5350",
                 "nan": "#ef5350", "gen_band": LEVEL_COLORS["alert"], "rollback": ACCENT}
 
@@ -51,6 +58,7 @@ class MetricsPanel(QWidget):
     every health alert and rollback marked on them and listed beside them."""
 
     run_followed = Signal(str)
+    measure_stage = Signal(str)  # what the measurement is doing (emitted on its thread, shown here)
 
     def __init__(self, workspace: Workspace | None = None, parent=None):
         super().__init__(parent)
@@ -59,11 +67,16 @@ class MetricsPanel(QWidget):
         self.run_dir: Path | None = None
         self._health_shown = 0
         self._markers: list[tuple[int, list[tuple[pg.PlotItem, pg.InfiniteLine]]]] = []
+        self.measured: list[dict] = []  # points of "Measure now" for this run: {"step", metric: value}
+        self._measure_thread = None
+        self._waiting_for_checkpoint = False
         self._build_ui()
+        self.measure_stage.connect(self._show_stage)
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
         self.workspace.changed.connect(self._workspace_changed)
+        self.workspace.checkpoint_written.connect(self._checkpoint_written)
 
     def _build_ui(self) -> None:
         self.title = QLabel("No run yet: train one or open a run directory (File › Open run…).")
@@ -72,9 +85,27 @@ class MetricsPanel(QWidget):
         self.hint = QLabel()
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet(f"color: {MUTED};")
+        self.measure_button = QPushButton("Measure now")
+        self.measure_button.setToolTip("Precision, recall, diversity and FD of the run's newest checkpoint (a run "
+                                       "training here writes one first), in the background")
+        self.measure_button.clicked.connect(self.measure_now)
+        self.measure_button.setEnabled(False)
+        self.measure_progress = QProgressBar()
+        self.measure_progress.setRange(0, 1)
+        self.measure_progress.setMaximumWidth(160)
+        self.measure_progress.setTextVisible(False)
+        self.measure_progress.hide()
+        self.measure_status = QLabel()
+        self.measure_status.setStyleSheet(f"color: {MUTED};")
+        self.measure_status.setWordWrap(True)
+        measure_row = QHBoxLayout()
+        measure_row.addWidget(self.measure_button)
+        measure_row.addWidget(self.measure_progress)
+        measure_row.addWidget(self.measure_status, 1)
         self.plots = pg.GraphicsLayoutWidget()
         self.plot_items: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.measured_curves: dict[str, pg.PlotDataItem] = {}
         labels = {"pr": "precision / recall", "diversity": "diversity", "distance": "distance"}
         for row, (name, series) in enumerate(SERIES.items()):
             plot = _plot(self.plots, row, labels[name])
@@ -84,6 +115,9 @@ class MetricsPanel(QWidget):
             for key, color, label in series:
                 self.curves[key] = plot.plot(pen=pg.mkPen(color, width=1.8), symbol="o", symbolSize=5,
                                              symbolBrush=color, symbolPen=None, name=label)
+                # Measured here (Measure now): hollow markers, not joined to the run's own curve.
+                self.measured_curves[key] = plot.plot(pen=None, symbol="o", symbolSize=9, symbolBrush=None,
+                                                      symbolPen=pg.mkPen(color, width=1.6))
         self.plot_items["pr"].setYRange(0, 1, padding=0.05)
         self.plot_items["distance"].setLabel("bottom", "step")
         # the best checkpoint: the measurement it was pinned at, starred on the FD curve
@@ -115,6 +149,7 @@ class MetricsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.hint)
+        layout.addLayout(measure_row)
         layout.addWidget(split, 1)
 
     # -- which run --------------------------------------------------------------------------------------
@@ -130,6 +165,10 @@ class MetricsPanel(QWidget):
 
         self.run_dir = Path(run_dir)
         self.history = QualityHistory(self.run_dir)
+        self.measured = []
+        self._waiting_for_checkpoint = False
+        self.measure_button.setEnabled(self._measure_thread is None)
+        self.measure_status.setText("")
         self._clear_health()
         self.title.setText(f"Quality and health of {self.run_dir}")
         self.poll()
@@ -139,7 +178,85 @@ class MetricsPanel(QWidget):
 
     def shutdown(self, timeout_s: float = 1.0) -> bool:
         self.timer.stop()
+        thread = self._measure_thread
+        if thread is not None:
+            thread.join(timeout_s)  # a measurement is seconds of torch work; it ends on its own
+            return not thread.is_alive()
         return True
+
+    # -- measure now --------------------------------------------------------------------------------------
+    def _latest_checkpoint(self) -> Path | None:
+        path = RunLayout(self.run_dir).latest if self.run_dir else None
+        return path if path is not None and path.is_file() else None
+
+    def measure_now(self) -> None:
+        if self.run_dir is None or self._measure_thread is not None:
+            return
+        ws = self.workspace
+        if ws.training.live and ws.run_dir is not None and Path(ws.run_dir) == self.run_dir:
+            # The live generator: the training in this window writes a checkpoint of it now (the
+            # Train tab answers Workspace.save_requested); it is measured once written.
+            self._waiting_for_checkpoint = True
+            self._set_measuring(True, "Writing a checkpoint of the live generator…")
+            ws.save_requested.emit()
+            return
+        checkpoint = self._latest_checkpoint()
+        if checkpoint is None:
+            self.measure_status.setText("No checkpoint yet: it is written every train.checkpoint_every steps and "
+                                        "on Stop.")
+            return
+        self._measure(checkpoint)
+
+    def _checkpoint_written(self, path: str) -> None:
+        if self._waiting_for_checkpoint and self.run_dir is not None and Path(path).is_relative_to(self.run_dir):
+            self._waiting_for_checkpoint = False
+            self._measure(Path(path))
+
+    def _measure(self, checkpoint: Path) -> None:
+        from latentlab.gui.background import run_in_background
+
+        run, stage = self.run_dir, self.measure_stage
+
+        def job():
+            from latentlab.config import load_toml
+            from latentlab.metrics.tracking import evaluate_checkpoint
+
+            try:
+                n = load_toml(RunLayout(run).config).train.quality_n
+            except Exception:  # noqa: BLE001 - the checkpoint's own config still says what to compare
+                n = 256
+            return evaluate_checkpoint(checkpoint, n=n, progress=stage.emit)
+
+        def done(values, error):
+            self._measure_thread = None
+            self._set_measuring(False)
+            if run != self.run_dir:
+                return  # another run was opened meanwhile
+            if error:
+                self.measure_status.setText(f"Measuring failed: {error.splitlines()[0]}")
+                return
+            from latentlab.metrics.tracking import format_metrics
+
+            point = {"step": int(values.get("step") or 0)}
+            point.update({k: float(v) for k, v in values.items() if k in SERIES_KEYS and isinstance(v, (int, float))})
+            self.measured.append(point)
+            self.measure_status.setText(f"Measured step {point['step']:,} ({values.get('n_fake', '?')} images): "
+                                        + format_metrics(values))
+            self.refresh()
+
+        self._set_measuring(True, f"Measuring {checkpoint.name}…")
+        self._measure_thread = run_in_background(job, done)
+
+    def _set_measuring(self, running: bool, text: str = "") -> None:
+        self.measure_button.setEnabled(not running and self.run_dir is not None)
+        self.measure_progress.setRange(0, 0 if running else 1)  # busy: the stages have no count
+        self.measure_progress.setVisible(running)
+        if text:
+            self.measure_status.setText(text)
+
+    def _show_stage(self, text: str) -> None:
+        if self._measure_thread is not None:
+            self.measure_status.setText(f"Measuring: {text}…")
 
     # -- what the main window asks of a panel --------------------------------------------------------
     def menu_actions(self) -> None:
@@ -184,6 +301,9 @@ class MetricsPanel(QWidget):
         for key, curve in self.curves.items():
             steps, values = h.series(key)
             curve.setData(np.asarray(steps, dtype=float), np.asarray(values, dtype=float))
+            mine = [(p["step"], p[key]) for p in self.measured if key in p]
+            self.measured_curves[key].setData(np.asarray([s for s, _ in mine], dtype=float),
+                                              np.asarray([v for _, v in mine], dtype=float))
         for row in h.health[self._health_shown:]:
             self._add_health(row)
         self._health_shown = len(h.health)
@@ -208,8 +328,9 @@ class MetricsPanel(QWidget):
             pass
         when = "are off for this run (train.quality_every = 0)" if every == 0 else \
             f"come every {every:,} steps" if every else "come every train.quality_every steps"
-        return (f"No quality measurements yet: they {when}. `latentlab metrics CHECKPOINT` measures any "
-                "checkpoint, with FID/KID too (--fid).")
+        return (f"No quality measurements in the run yet: they {when} (the Train form's “Measure quality "
+                "every”). Measure now measures the newest checkpoint; `latentlab metrics CHECKPOINT --fid` "
+                "adds FID/KID.")
 
     def _clear_health(self) -> None:
         self._health_shown = 0

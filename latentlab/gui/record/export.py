@@ -20,12 +20,17 @@ VIDEO_FILTERS = {"MP4 video (*.mp4)": ".mp4", "WebM video (*.webm)": ".webm", "G
 
 
 def ask_video_path(parent, title: str, default: str) -> str | None:
-    """A save dialog for a video; the chosen type's extension is added to a name without one."""
+    """A save dialog for a video, in the folder of the last export; the chosen type's extension is
+    added to a name without one."""
     from PySide6.QtWidgets import QFileDialog
 
-    path, chosen = QFileDialog.getSaveFileName(parent, title, default, ";;".join(VIDEO_FILTERS))
+    from latentlab.gui.settings import in_last_folder, remember_folder
+
+    path, chosen = QFileDialog.getSaveFileName(parent, title, in_last_folder("export", default),
+                                               ";;".join(VIDEO_FILTERS))
     if not path:
         return None
+    remember_folder("export", path)
     suffix = VIDEO_FILTERS.get(chosen, "")
     return path + suffix if suffix and Path(path).suffix == "" else path
 

@@ -66,6 +66,12 @@ class RecordPanel(QWidget):
         self._workspace_changed(frozenset({RUN}))
         self._update_enabled()
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        # A launch that opens on this tab needs the default model without a visit to Explore.
+        if self.workspace.model.info is None:
+            self.workspace.model_wanted.emit()
+
     # -- construction -------------------------------------------------------------------------------
     def _build_ui(self) -> None:
         self.banner = MessageBanner()
@@ -89,10 +95,11 @@ class RecordPanel(QWidget):
         self.add_seeds.setToolTip("Add N random faces from consecutive seeds (same seeds as `latentlab walk --seeds`)")
         self.add_seeds.clicked.connect(lambda: self.add_random(self.seed_count.value(), self.seed_start.value()))
         self.add_photo_button = QPushButton("Photo…")
-        self.add_photo_button.setToolTip("Encode a photo with the VAE/GAN's encoder and add its latent")
+        self.add_photo_button.setToolTip("Add a photo's latent: a VAE/GAN's encoder finds it, any other model's "
+                                         "projection")
         self.add_photo_button.clicked.connect(self.choose_photo)
-        self.add_encoded = QPushButton("Encoded photo")
-        self.add_encoded.setToolTip("Add the photo encoded in the Explore panel's Reconstruction box")
+        self.add_encoded = QPushButton("Explore's photo")
+        self.add_encoded.setToolTip("Add the photo found in the Explore panel (File › Open photo…)")
         self.add_encoded.clicked.connect(self.add_explore_photo)
         add_row1 = QHBoxLayout()
         for w in (self.add_current, self.add_bookmark_button, self.add_photo_button, self.add_encoded):
@@ -235,11 +242,10 @@ class RecordPanel(QWidget):
     def _update_enabled(self, *_) -> None:
         have = self.renderer is not None
         exporting = self.export.running
-        encoder = have and self.has_encoder
         for w in (self.add_current, self.add_bookmark_button, self.add_seeds, self.add_along):
             w.setEnabled(have)
-        self.add_photo_button.setEnabled(encoder)
-        self.add_encoded.setEnabled(encoder)
+        self.add_photo_button.setEnabled(have)  # any model: an encoder, or else a projection
+        self.add_encoded.setEnabled(have)
         self.export_button.setEnabled(have and self.keys.count() > 0 and not exporting)
         self.export_action.setEnabled(not exporting)
         self.cancel_button.setEnabled(exporting)
@@ -266,9 +272,7 @@ class RecordPanel(QWidget):
             self.show_error("Open a model in the Explore panel first")
             return
         face = self.workspace.explore
-        source = face.source or "current latent"
-        label = source if face.is_pure_seed() else f"edited {source}"
-        self.add_latent(face.edited(), label)
+        self.add_latent(face.edited(), face.label() or "current latent")
 
     def _fill_bookmarks(self) -> None:
         self.bookmark_menu.clear()
@@ -292,29 +296,42 @@ class RecordPanel(QWidget):
     def add_explore_photo(self) -> None:
         photo = self.workspace.photo
         if photo is None:
-            self.show_error("No encoded photo: open one in the Explore panel's Reconstruction box, or use Photo…")
+            self.show_error("No photo in the Explore panel: open one with File › Open photo…, or use Photo…")
             return
         self.add_latent(photo["z"], f"photo {photo.get('name', '')}".strip())
 
     def choose_photo(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Encode a photo", "", "Images (*.png *.jpg *.jpeg *.webp *.bmp)")
+        from latentlab.gui.settings import last_folder, remember_folder
+
+        path, _ = QFileDialog.getOpenFileName(self, "A photo as a keyframe", last_folder("photo"),
+                                              "Images (*.png *.jpg *.jpeg *.webp *.bmp)")
         if path:
+            remember_folder("photo", path)
             self.add_photo(path)
 
     def add_photo(self, path: str | Path) -> None:
-        """Encode a photo file (cropped like the model's data) on a background thread and add its latent."""
-        if self.renderer is None or not self.has_encoder:
-            self.show_error(f"{path}: only a VAE/GAN has an encoder; open one in the Explore panel")
+        """A photo file's latent as a keyframe, found on a background thread: a VAE/GAN encodes it
+        (cropped like the model's data), any other model finds its aligned face by projection."""
+        if self.renderer is None:
+            self.show_error("Open a model in the Explore panel first")
             return
         from latentlab.gui.state.loading import load_photo_for
 
-        info, renderer = self.workspace.model.info, self.renderer
+        info, renderer, encoder = self.workspace.model.info, self.renderer, self.has_encoder
 
         def job():
+            if not encoder:
+                from latentlab.inference.photo import model_convention, prepare_photo, project
+
+                prepared = prepare_photo(path, model_convention(renderer), renderer.image_size)
+                return project(renderer.G, prepared.aligned).z
             result = renderer.encode(load_photo_for(info, path))
             if not result.ok:
                 raise UserError(f"{path}: {result.error}")
             return result.z[0]
+
+        if not encoder:
+            self.show_note(f"Finding {Path(path).name} in the latent space (projection: a few seconds)…")
 
         def done(z, error):
             if error:

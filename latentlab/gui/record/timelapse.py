@@ -30,6 +30,8 @@ from latentlab.gui.record.export import WalkExport, ask_video_path
 from latentlab.gui.widgets.alerts import MessageBanner
 from latentlab.gui.widgets.image_view import ImageViewWidget
 
+AUTO_SECONDS = 4.0  # the default fps plays the grids over this long (a 12-grid run: 3 fps, 4 s)
+MAX_AUTO_FPS = 30
 
 class TimelapseWidget(QWidget):
 
@@ -61,7 +63,10 @@ class TimelapseWidget(QWidget):
         top.addWidget(self.pick_button)
         top.addWidget(self.refresh_button)
 
-        self.fps = QDoubleSpinBox(minimum=1, maximum=120, value=30, decimals=1)
+        self.fps = QDoubleSpinBox(minimum=1, maximum=120, value=MAX_AUTO_FPS, decimals=1)
+        self.fps.setToolTip(f"Until you set it: the run's grids over about {AUTO_SECONDS:.0f} s (at most "
+                            f"{MAX_AUTO_FPS} fps), so a short run's dozen grids do not flash by")
+        self.fps_auto = True  # follows the number of grids until the user sets it
         self.size_box = QSpinBox(minimum=0, maximum=8192, value=0, singleStep=64, suffix=" px")
         self.size_box.setSpecialValueText("auto (≥ 512 px, whole factor)")
         self.size_box.setToolTip("The frame's longer side; grids are upscaled nearest-neighbour")
@@ -85,6 +90,7 @@ class TimelapseWidget(QWidget):
             w.valueChanged.connect(self._list_changed)
         for w in (self.fps, self.hold):
             w.valueChanged.connect(self._update_length)
+        self.fps.valueChanged.connect(self._fps_set)
         self.size_box.valueChanged.connect(self._show_frame)
         self.label.toggled.connect(self._show_frame)
 
@@ -149,9 +155,19 @@ class TimelapseWidget(QWidget):
         self.scrubber.setRange(0, max(0, len(self.grids) - 1))
         self.scrubber.setValue(len(self.grids) - 1)  # the newest grid: what a run still training looks like now
         self.scrubber.blockSignals(False)
+        self._choose_fps()
         self._update_length()
         self._show_frame()
         self._update_enabled()
+
+    def _fps_set(self, *_) -> None:
+        self.fps_auto = False
+
+    def _choose_fps(self) -> None:
+        if self.fps_auto and self.grids:
+            self.fps.blockSignals(True)
+            self.fps.setValue(min(MAX_AUTO_FPS, max(1.0, round(len(self.grids) / AUTO_SECONDS, 1))))
+            self.fps.blockSignals(False)
 
     def frame_count(self) -> int:
         return len(self.grids) + round(self.hold.value() * self.fps.value()) if self.grids else 0

@@ -183,7 +183,15 @@ class ExploreState(ChangeModel):
 
     def is_pure_seed(self) -> bool:
         """The latent on screen is exactly its seed's (so a bookmark may record the seed)."""
-        return self.seed is not None and np.array_equal(self.edited(), self.origin)
+        return self.seed is not None and self.is_untouched()
+
+    def is_untouched(self) -> bool:
+        """No slider has moved the latent away from its origin (a seed, a photo, a bookmark)."""
+        return np.array_equal(self.edited(), self.origin)
+
+    def label(self) -> str:
+        """The latent on screen in words: its source, "edited …" once a slider moved it."""
+        return self.source if self.is_untouched() else f"edited {self.source}".strip()
 
     # -- keyframes -----------------------------------------------------------------------------------
     def set_keyframe(self, which: str, z, label: str) -> None:

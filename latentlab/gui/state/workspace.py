@@ -72,6 +72,8 @@ class Workspace(ChangeModel):
         self.status_message = Emitter()  # (text, milliseconds) for the window's status bar
         self.show_requested = Emitter()  # (panel) bring this tab forward
         self.first_painted = Emitter()  # () the window's first paint
+        self.save_requested = Emitter()  # () a checkpoint of the training in this window now (Measure now)
+        self.model_wanted = Emitter()  # () a panel drawing with the model on screen was shown and there is none
 
     @property
     def photo(self) -> dict | None:

@@ -1,16 +1,14 @@
 """A hyperparameter form generated from the config dataclasses, so a new field appears without GUI work.
 
-The key fields come first with plain-language labels; every other field sits under "All settings".
-Tooltips come from HELP, else from the field's own comment in config.py, so they cannot drift far.
+The key fields come first; every other field sits under "All settings". Labels and tooltips come from
+each field's metadata in config.py (`opt(default, label, help)`), the config key in the tooltip.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import re
-from functools import lru_cache
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QValidator
@@ -28,55 +26,16 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab import config as config_module
-from latentlab.config import ARCHS, VAE_UPSAMPLINGS, Config, UserError, apply_override
+from latentlab.config import ARCHS, VAE_UPSAMPLINGS, Config, UserError, apply_override, describe
 
 # Chosen elsewhere in the panel (source picker, device combo), so not repeated in the form.
 HANDLED_ELSEWHERE = {"data.source", "train.device"}
 
-KEY_FIELDS = {
-    "model.arch": "Architecture",
-    "model.image_size": "Image size",
-    "model.latent_dim": "Latent dimensions",
-    "model.g_width": "G width",
-    "model.d_width": "D width",
-    "train.steps": "Steps",
-    "train.batch": "Batch",
-    "train.lr_d": "D learning rate",
-    "train.lr_g": "G learning rate",
-    "train.margin": "Margin",
-    "train.l2_adaptive": "Adaptive L2 on D",
-    "train.l2_band_low": "L2 band low",
-    "train.l2_band_high": "L2 band high",
-    "train.ema": "G weight EMA",
-    "train.seed": "Seed",
-    "train.sample_every": "Sample every",
-    "train.checkpoint_every": "Checkpoint every",
-}
-
-HELP = {
-    "model.arch": "dcgan (Radford et al. 2015), torchgan2015 (the 2015 LFW face GAN) or vaegan (Larsen et al. 2016).",
-    "model.image_size": "Training resolution in pixels; each architecture supports a few sizes.",
-    "model.latent_dim": "Length of the latent vector z fed to the generator.",
-    "model.g_width": "Base channel count of the generator; the layers use multiples of it.",
-    "model.d_width": "Base channel count of the discriminator; the layers use multiples of it.",
-    "train.steps": "Total steps of the run (a resumed run continues up to this). 0: use epochs instead.",
-    "train.batch": "Images per step.",
-    "train.lr_d": "Discriminator learning rate. Can be changed while training runs.",
-    "train.lr_g": "Generator learning rate. Can be changed while training runs.",
-    "train.margin": "2015 margin rule: skip D's update when it is winning by more than this, G's when "
-                    "losing by more. 0 disables. Can be changed while training runs.",
-    "train.l2_adaptive": "2015 rule: raise D's L2 penalty when the generator's error is below the band, "
-                         "lower it above.",
-    "train.l2_band_low": "Lower edge of the gen-error band for adaptive L2. Can be changed while training runs.",
-    "train.l2_band_high": "Upper edge of the gen-error band for adaptive L2. Can be changed while training runs.",
-    "train.ema": "Decay of an exponential moving average of G's weights used for samples; 0 disables.",
-    "train.seed": "Seeds weights, batches and the fixed sample noise: equal seeds give equal runs.",
-    "train.sample_every": "Write the fixed-noise sample grid every this many steps.",
-    "train.checkpoint_every": "Write a checkpoint every this many steps (and always on stop).",
-    "data.synthetic_count": "How many procedural faces the synthetic source renders.",
-    "data.cache_dir": "Where decoded image caches go; empty: $LATENTLAB_CACHE, else the platform's cache folder "
-                      "(~/.cache/latentlab on Linux).",
-}
+# The fields shown first (labels and help live in each field's metadata in config.py).
+KEY_FIELDS = ("model.arch", "model.image_size", "model.latent_dim", "model.g_width", "model.d_width",
+              "train.steps", "train.batch", "train.lr_d", "train.lr_g", "train.margin", "train.l2_adaptive",
+              "train.l2_band_low", "train.l2_band_high", "train.ema", "train.seed", "train.sample_every",
+              "train.checkpoint_every", "train.quality_every")
 
 CHOICES = {
     "model.arch": ARCHS,
@@ -94,24 +53,10 @@ FLOAT_RANGES = {"train.margin": (0.0, 0.499), "train.ema": (0.0, 0.99999), "trai
                 "train.instance_noise": (0.0, 2.0), "train.instance_noise_end": (0.0, 2.0)}
 
 
-@lru_cache(maxsize=1)
-def field_comments() -> dict[str, str]:
-    """`name: type = default  # comment` lines of the config dataclasses, keyed section.name."""
-    out = {}
-    for section, cls in (("model", config_module.ModelConfig), ("data", config_module.DataConfig),
-                         ("train", config_module.TrainConfig)):
-        try:
-            source = inspect.getsource(cls)
-        except (OSError, TypeError):
-            continue
-        for match in re.finditer(r"^\s+(\w+):[^#\n]*#\s*(.+)$", source, re.MULTILINE):
-            out[f"{section}.{match.group(1)}"] = match.group(2).strip()
-    return out
-
-
 def tooltip_for(key: str) -> str:
-    text = HELP.get(key) or field_comments().get(key, "")
-    return f"<b>{key}</b><br>{text}" if text else f"<b>{key}</b>"
+    """The field's help with its config key (what --set and config.toml call it)."""
+    text = describe(key)[1]
+    return f"{text}<br><small>{key}</small>" if text else f"<small>{key}</small>"
 
 
 class ScientificSpinBox(QDoubleSpinBox):
@@ -229,8 +174,8 @@ class ConfigFormWidget(QWidget):
         key_form = QFormLayout()
         key_form.setLabelAlignment(Qt.AlignRight | Qt.AlignVCenter)
         key_form.setFieldGrowthPolicy(QFormLayout.AllNonFixedFieldsGrow)
-        for key, label in KEY_FIELDS.items():
-            self._add_row(key_form, key, label, defaults)
+        for key in KEY_FIELDS:
+            self._add_row(key_form, key, describe(key)[0], defaults)
         layout.addLayout(key_form)
 
         self.more_button = QToolButton(text="All settings")
@@ -250,7 +195,7 @@ class ConfigFormWidget(QWidget):
             for f in dataclasses.fields(getattr(defaults, section)):
                 key = f"{section}.{f.name}"
                 if key not in KEY_FIELDS and key not in HANDLED_ELSEWHERE:
-                    self._add_row(more_form, key, f.name, defaults)
+                    self._add_row(more_form, key, describe(key)[0], defaults)
         self.more.setVisible(False)
         layout.addWidget(self.more)
         self.more_button.toggled.connect(self._toggle_more)

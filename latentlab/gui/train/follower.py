@@ -23,6 +23,7 @@ class RunFollowWorker(QObject):
     events_read = Signal(object)  # event rows
     samples_found = Signal(object)  # sample grid paths (str), sorted by step
     failed = Signal(str)
+    polled = Signal(int)  # after each read: how many new metrics rows it found (the first: the history)
 
     def __init__(self, path: str | Path):
         super().__init__()
@@ -60,6 +61,7 @@ class RunFollowWorker(QObject):
             self.events_read.emit(events)
         if samples:
             self.samples_found.emit([str(p) for p in samples])
+        self.polled.emit(len(rows))
 
     @Slot()
     def end(self) -> None:

@@ -59,6 +59,8 @@ class TrainPanel(QWidget):
         self.follower: RunFollower | None = None
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
         self.state = TrainingState.IDLE
+        self._polls = self._quiet_polls = 0  # reads of the attached run (_follower_polled)
+        self._device = ""  # where the session trains, once it said so
         # While a resumed run's history is read in the background: the session's reports, held back
         # until the history is on the plot, as (handler, payload); None when nothing is pending.
         self._held: list[tuple] | None = None
@@ -67,6 +69,7 @@ class TrainPanel(QWidget):
         self._build_actions()
         self._build_ui()
         self.workspace.weights_requested.connect(self._weights_requested)
+        self.workspace.save_requested.connect(self.save_now)
         self._set_state(TrainingState.IDLE)
 
     # -- construction -----------------------------------------------------------------------------
@@ -210,7 +213,8 @@ class TrainPanel(QWidget):
         self.live_box.setEnabled(state in (S.TRAINING, S.PAUSED))
         label = {S.IDLE: "Idle", S.STARTING: "Starting…", S.TRAINING: "Training", S.PAUSED: "Paused",
                  S.STOPPING: "Stopping: writing a checkpoint…", S.ATTACHED: "Attached"}[state]
-        self.status.show_state(label, live=state in (S.TRAINING, S.ATTACHED))
+        # An attached run has a speed and an ETA only once it is seen growing (_follower_polled).
+        self.status.show_state(label, live=state == S.TRAINING)
         if self.run_dir is not None:
             self.compare.set_own_run(self.run_dir)
         self.workspace.set_training(state, self.run_dir)
@@ -248,7 +252,7 @@ class TrainPanel(QWidget):
         cfg.name = self._base_cfg.name
         cfg.data.source = self.source.spec()
         cfg.train.device = self.device.device()
-        if cfg.data.source != "synthetic" and not self.source.path.text().strip():
+        if not cfg.data.source.startswith("synthetic") and not self.source.path.text().strip():
             raise UserError("data source: choose a folder or archive (or pick Synthetic faces)")
         return cfg.validate()
 
@@ -306,6 +310,7 @@ class TrainPanel(QWidget):
         w = self.session.worker
         # Bound methods of this widget (never lambdas): Qt then queues each call onto the GUI thread.
         w.data_progressed.connect(self.status.show_loading)
+        w.data_progressed.connect(self.view.show_loading)
         w.run_started.connect(self._run_started)
         w.step_finished.connect(self._step_finished)
         w.sample_written.connect(self._sample_written)
@@ -373,6 +378,7 @@ class TrainPanel(QWidget):
         self._set_state(TrainingState.PAUSED if self.session and self.session.control.paused
                         else TrainingState.TRAINING)
         self.view.info.setText(f"Training into {info['out_dir']} on {info['device']}")
+        self._device = info["device"]
         self.view.refresh()
 
     def _checkpoint_written(self, path: str) -> None:
@@ -397,10 +403,18 @@ class TrainPanel(QWidget):
         if session is not None:
             session.qthread.wait(2000)
             session.deleteLater()
+        self.view.end_loading()  # a run stopped or failed while its data was decoded
         self.view.refresh()
         step = self.series.last_step()
-        if self.total_steps and step >= self.total_steps:
+        finished = bool(self.total_steps and step >= self.total_steps)
+        if finished:
             self.output.new_run(self._base_cfg.name)  # the next Start should not reopen a finished run
+        if self.run_dir is not None:
+            where = f" on {self._device}" if self._device else ""
+            self.view.info.setText(f"{'Finished' if finished else 'Stopped'} at step {step:,} of "
+                                   f"{self.total_steps:,}{where}: {self.run_dir}" if self.total_steps else
+                                   f"Stopped at step {step:,}{where}: {self.run_dir}")
+        self._device = ""
         self._set_state(TrainingState.IDLE)
 
     def toggle_pause(self) -> None:
@@ -471,12 +485,27 @@ class TrainPanel(QWidget):
         w.events_read.connect(self.view.ingest_events)
         w.samples_found.connect(self.view.add_grids)
         w.failed.connect(self.show_error)
+        w.polled.connect(self._follower_polled)
+        self._polls = self._quiet_polls = 0
         self.follower.start()
         self.view.info.setText(f"Attached to {path}: following it live. Start resumes it from its latest checkpoint.")
         app_settings.remember_run(path)
         self._set_state(TrainingState.ATTACHED)
         self.run_attached.emit(str(path))
         return True
+
+    QUIET_POLLS = 60  # reads without a new row (about 15 s) before an attached run counts as not moving
+
+    def _follower_polled(self, rows: int) -> None:
+        """The first read is the run's history; rows after it mean another process is training it."""
+        self._polls += 1
+        if self.state != "attached" or self._polls == 1:
+            return
+        self._quiet_polls = 0 if rows else self._quiet_polls + 1
+        moving = bool(rows) or (self.status.live and self._quiet_polls < self.QUIET_POLLS)
+        if moving != self.status.live:
+            self.status.show_state("Attached: training elsewhere" if moving else "Attached", live=moving)
+            self.view.refresh()
 
     def detach(self) -> None:
         self._held = None  # a pending history read was for the view being replaced

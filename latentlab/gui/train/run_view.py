@@ -11,7 +11,18 @@ import math
 import time
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from latentlab.gui.state.series import MetricSeries, rows_to_columns
 from latentlab.gui.train.setup import TrainStatusWidget
@@ -82,8 +93,24 @@ class RunViewWidget(QWidget):
         self.side_split.addWidget(self.alerts)
         self.side_split.setStretchFactor(0, 3)
         self.side_split.setStretchFactor(1, 2)
+        # While the data is decoded (tens of seconds on a first Start), its progress takes the plots' place.
+        self.decoding = QWidget()
+        self.decoding_label = QLabel("Decoding the training images…")
+        self.decoding_label.setAlignment(Qt.AlignCenter)
+        self.decoding_label.setWordWrap(True)
+        self.decoding_bar = QProgressBar()
+        self.decoding_bar.setFormat("%v / %m images")
+        self.decoding_bar.setMaximumWidth(420)
+        column = QVBoxLayout(self.decoding)
+        column.addStretch(1)
+        column.addWidget(self.decoding_label)
+        column.addWidget(self.decoding_bar, 0, Qt.AlignHCenter)
+        column.addStretch(1)
+        self.plot_stack = QStackedWidget()
+        self.plot_stack.addWidget(self.plots)
+        self.plot_stack.addWidget(self.decoding)
         self.split = QSplitter(Qt.Horizontal)
-        self.split.addWidget(self.plots)
+        self.split.addWidget(self.plot_stack)
         self.split.addWidget(self.side_split)
         self.split.setStretchFactor(0, 3)
         self.split.setStretchFactor(1, 2)
@@ -111,6 +138,20 @@ class RunViewWidget(QWidget):
         self.banner.show_message(message, "info")
 
     # -- data in ------------------------------------------------------------------------------------
+    def show_loading(self, done: int, total: int) -> None:
+        """The data's decode progress where the plots will be, until the first step's row arrives."""
+        if self.series.last_step() > 0 or (total and done >= total):
+            self.plot_stack.setCurrentWidget(self.plots)
+            return
+        self.decoding_label.setText(f"Decoding {total:,} training images into the cache (once per data set and "
+                                    "size); the plots start with the first step.")
+        self.decoding_bar.setRange(0, max(1, total))
+        self.decoding_bar.setValue(done)
+        self.plot_stack.setCurrentWidget(self.decoding)
+
+    def end_loading(self) -> None:
+        self.plot_stack.setCurrentWidget(self.plots)
+
     def reset(self, total_steps: int = 0) -> None:
         self._watch(MetricSeries(smoothing_alpha(self.smoothing.value())))
         self.total_steps = total_steps
@@ -120,6 +161,7 @@ class RunViewWidget(QWidget):
         self.grid.clear()
         self.alerts.clear()
         self.banner.hide()
+        self.plot_stack.setCurrentWidget(self.plots)
         self._update_status()
 
     def _watch(self, series: MetricSeries) -> None:
@@ -127,6 +169,8 @@ class RunViewWidget(QWidget):
         series.changed.connect(self._redraw)  # new data or a new smoothing
 
     def _redraw(self, _aspects) -> None:
+        if self.series.last_step() > 0:
+            self.plot_stack.setCurrentWidget(self.plots)
         self.plots.refresh(self.series)
 
     def pending(self) -> bool:

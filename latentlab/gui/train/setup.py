@@ -27,6 +27,7 @@ from latentlab.gui.train.config_form import ScientificSpinBox, tooltip_for
 
 SOURCE_KINDS = (
     ("synthetic", "Synthetic faces"),
+    ("synthetic-photo", "Synthetic photos"),
     ("folder", "Image folder"),
     ("zip", "Zip archive"),
     ("celeba", "CelebA"),
@@ -69,7 +70,7 @@ class SourcePickerWidget(QWidget):
         return self.kind.currentData()
 
     def _kind_changed(self) -> None:
-        needs_path = self.current_kind() != "synthetic"
+        needs_path = not self.current_kind().startswith("synthetic")
         self.path.setVisible(needs_path)
         self.browse.setVisible(needs_path)
         self.changed.emit(self.spec())
@@ -86,8 +87,8 @@ class SourcePickerWidget(QWidget):
 
     def spec(self) -> str:
         kind, path = self.current_kind(), self.path.text().strip()
-        if kind == "synthetic":
-            return "synthetic"
+        if kind.startswith("synthetic"):
+            return kind
         if kind in ("celeba", "lfw"):
             return f"{kind}:{path}"
         return path
@@ -101,8 +102,8 @@ class SourcePickerWidget(QWidget):
 
     def set_spec(self, spec: str) -> None:
         spec = (spec or "synthetic").strip()
-        if spec == "synthetic":
-            kind, path = "synthetic", ""
+        if spec in ("synthetic", "synthetic-photo"):
+            kind, path = spec, ""
         elif spec.startswith(("celeba:", "lfw:")):
             kind, path = spec.split(":", 1)
         elif spec.lower().endswith(".zip"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
@@ -24,10 +24,16 @@ LISTED_KINDS = ("alert", "error", "setting", "info", "done", "rollback")
 
 
 class MessageBanner(QFrame):
-    """One dismissible message above the plots; it stays until closed or replaced."""
+    """One dismissible message above the plots. An error stays until closed or replaced; a note ("Saved
+    …", "Loaded …") is news only for a while and goes by itself, so it never describes an old state."""
+
+    NOTE_MS = 8000  # a note's least time on screen; longer ones get time to be read (READ_MS a character)
+    READ_MS = 70
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.expiry = QTimer(self, singleShot=True)
+        self.expiry.timeout.connect(self.hide)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -49,6 +55,10 @@ class MessageBanner(QFrame):
         self.label.style().polish(self.label)
         self.label.setText(text)
         self.show()
+        if level == "error":
+            self.expiry.stop()
+        else:
+            self.expiry.start(max(self.NOTE_MS, self.READ_MS * len(text)))
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""

@@ -180,10 +180,16 @@ class MetricsPlotWidget(pg.GraphicsLayoutWidget):
         self.rate_plot.setLabel("left", "learning rate")
         self.rate_plot.setLabel("bottom", "step")
         self.rate_plot.setXLink(self.loss_plot)
-        self.rate_legend = self.rate_plot.addLegend(offset=(-8, 4), colCount=3, labelTextColor=MUTED,
-                                                    brush=pg.mkBrush(26, 29, 34, 200))
-        self.rates = {key: self.rate_plot.plot(pen=_pen(key, STYLES[key][0], style=STYLES[key][1]), name=key, connect="finite", **DOWNSAMPLE)
+        # The rates are mostly flat lines across the whole plot: a legend inside would sit on them, so
+        # it gets its own row under the plot.
+        self.rate_legend = pg.LegendItem(colCount=3, labelTextColor=MUTED)
+        self.addItem(self.rate_legend, row=4, col=0)
+        self.rate_legend.setMaximumSize(360, 28)
+        self.ci.layout.setAlignment(self.rate_legend, Qt.AlignLeft | Qt.AlignTop)
+        self.rates = {key: self.rate_plot.plot(pen=_pen(key, STYLES[key][0], style=STYLES[key][1]), connect="finite", **DOWNSAMPLE)
                       for key in RATE_KEYS}
+        for key, curve in self.rates.items():
+            self.rate_legend.addItem(curve, key)
         # D's L2 coefficient lives on its own linear axis: it starts at 0, which a log axis cannot show.
         self.l2_view = pg.ViewBox()
         self.rate_plot.scene().addItem(self.l2_view)

@@ -208,7 +208,9 @@ def test_bad_inputs_leave_the_previous_model_loaded(qtbot, panel, tmp_path):
         assert panel.info is info and panel.service.generation == info.generation
 
     (tmp_path / "notes.jpg").write_text("not an image at all")
-    refused(lambda: panel.drop_path(tmp_path / "notes.jpg"), "notes.jpg", "cannot read image")
+    # A dropped photo opens the photo journey, which names the file; Done returns to the view.
+    refused(lambda: (panel.drop_path(tmp_path / "notes.jpg"), panel.photo.done_button.click()),
+            "notes.jpg", "not an image")
     foreign = make_checkpoint(tmp_path / "foreign.safetensors",
                               mutate=lambda t, c: c.replace('arch = "dcgan"', 'arch = "stylegan9"'))
     refused(lambda: panel.drop_path(foreign), "foreign.safetensors", "stylegan9", "still showing")

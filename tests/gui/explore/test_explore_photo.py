@@ -1,4 +1,5 @@
-"""The Explore panel's Photo page: a photo in, its face found, projected live, stopped or replaced."""
+"""The photo journey in the Explore panel's picture area: a photo in, its face found, projected live,
+stopped or replaced; a VAE/GAN's encoder answers first."""
 
 from __future__ import annotations
 
@@ -35,9 +36,11 @@ def assert_same(before, after):
 
 
 def open_photo(qtbot, panel, path):
-    panel.drop_path(path)  # a GAN has no encoder: the drop goes to the Photo page
-    qtbot.waitUntil(lambda: panel.photo.path == str(path) and panel.photo.faces_view.pixels is not None
-                    and panel.photo.status.text().startswith(path.name), timeout=15000)
+    panel.drop_path(path)  # any model: the drop opens the photo journey
+    page = panel.photo
+    qtbot.waitUntil(lambda: page.path == str(path) and page.faces_view.pixels is not None
+                    and not page.running and page.status.text().startswith(("The encoder", path.name)),
+                    timeout=15000)
 
 
 def test_a_dropped_photo_is_projected_and_becomes_the_latent(qtbot, panel, tmp_path, photos):
@@ -45,7 +48,7 @@ def test_a_dropped_photo_is_projected_and_becomes_the_latent(qtbot, panel, tmp_p
     page = panel.photo
     page.steps, page.restarts = 12, 2
     open_photo(qtbot, panel, photos / "one.png")
-    assert panel.tabs.currentWidget() is panel.photo_page
+    assert panel.stage.currentWidget() is panel.photo and not panel.lower_area.isVisible()
     assert len(page.faces_view.faces) >= 1 and page.aligned.array().shape == (32, 32, 3)
     seen = []
     page.jobs.progressed.connect(lambda job, s: seen.append(s.step))
@@ -53,6 +56,8 @@ def test_a_dropped_photo_is_projected_and_becomes_the_latent(qtbot, panel, tmp_p
     qtbot.waitUntil(lambda: not page.running, timeout=30000)
     assert seen and seen[-1] == 12 and page.progress.value() == 12
     assert panel.state.source == "photo one"
+    qtbot.mouseClick(page.done_button, Qt.LeftButton)  # back to the generator view, the keyframes below
+    assert panel.stage.currentWidget() is not panel.photo and panel.lower_area.isVisible()
     shown = wait_view(qtbot, panel)
     np.testing.assert_array_equal(shown, page.result.array())  # the view renders the latent found
 
@@ -114,15 +119,70 @@ def test_no_face_asks_for_a_box_and_the_box_is_remembered_per_photo(qtbot, panel
     assert view.box is None and str(photos / "noise.png") not in page.boxes
 
 
-def test_a_vaegan_projects_from_its_encoder_when_dropped_on_the_photo_page(qtbot, panel, tmp_path, photos):
+def test_a_vaegan_encodes_first_then_refines_from_the_encoder(qtbot, panel, tmp_path, photos):
     load(qtbot, panel, make_checkpoint(tmp_path / "v.safetensors", arch="vaegan"))
     page = panel.photo
     page.steps, page.restarts = 6, 2
-    panel.tabs.setCurrentWidget(panel.photo_page)
-    open_photo(qtbot, panel, photos / "one.png")  # with an encoder, only the Photo page takes the drop
+    open_photo(qtbot, panel, photos / "one.png")
+    # Step one, at once: the encoder's answer is the face the sliders edit.
+    assert page.status.text().startswith("The encoder's answer") and page.find_button.text() == "Refine"
+    assert panel.state.source == "photo one" and panel.state.seed is None
+    encoded = panel.state.origin.copy()
+    np.testing.assert_array_equal(panel.recon.reconstruction.array(), page.result.array())
     results = []
     page.jobs.finished.connect(lambda job, r: results.append(r))
     qtbot.mouseClick(page.find_button, Qt.LeftButton)
     qtbot.waitUntil(lambda: not page.running, timeout=30000)
-    assert results and results[0].start == "encoder"
-    assert panel.state.source == "photo one" and panel.recon.reconstruction.array() is not None
+    assert results and results[0].start == "encoder" and results[0].error <= results[0].start_error + 1e-6
+    assert panel.state.source == "photo one" and not np.array_equal(panel.state.origin, encoded)
+    assert panel.seed.text() == "no seed"  # the seed box no longer names the face before the photo
+
+
+def test_the_result_is_judged_against_the_models_own_training_images(qtbot, panel, tmp_path, photos):
+    from latentlab.inference.photo import far_from_training
+
+    assert far_from_training(40.0, 12.0) and not far_from_training(14.0, 12.0) and not far_from_training(5.0, 2.0)
+    load(qtbot, panel, make_checkpoint(tmp_path / "v.safetensors", arch="vaegan"))
+    page = panel.photo
+    open_photo(qtbot, panel, photos / "one.png")
+    # Measured the same way (the encoder alone) on training images of the model, in the background.
+    qtbot.waitUntil(page.verdict.isVisible, timeout=30000)
+    key = page._reference_key("encoder")
+    reference = page.references[key]
+    assert reference > 0 and f"against {reference:.0f} on the procedural cartoon faces" in page.verdict.text()
+    page.references[key] = 0.5  # a model that reproduces its own faces almost exactly
+    page.use_detector()  # aligned and encoded again
+    qtbot.waitUntil(lambda: not page.running and page.verdict.isVisible(), timeout=15000)
+    assert page.verdict.text().startswith("This photo is far from the faces this model knows")
+    assert "Training on photos like this one is the remedy" in page.verdict.text()
+    open_photo(qtbot, panel, photos / "two.png")
+    page.references[key] = 1000.0
+    page.use_detector()
+    qtbot.waitUntil(lambda: not page.running and page.verdict.isVisible(), timeout=15000)
+    assert "a face this model knows" in page.verdict.text()
+
+
+def test_switching_model_clears_what_the_old_model_found(qtbot, panel, tmp_path, photos):
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    page = panel.photo
+    page.steps, page.restarts = 6, 2
+    open_photo(qtbot, panel, photos / "one.png")
+    qtbot.mouseClick(page.find_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not page.running and page.result.array() is not None, timeout=30000)
+    panel.show_stage("view")  # (the helper waits for the view's first picture of the new model)
+    load(qtbot, panel, make_checkpoint(tmp_path / "g2.safetensors", seed=3))
+    assert page.result.array() is None and not page.verdict.isVisible()
+    assert page.aligned.array() is not None and page.find_button.isEnabled()  # ready to find it again
+
+
+def test_file_open_photo_and_a_drop_on_any_tab_lead_to_the_journey(window, qtbot, tmp_path, photos):
+    from PySide6.QtGui import QKeySequence
+
+    explore = window.explore_panel
+    explore.demo_on_first_show = False
+    action = next(a for a in window.file_menu.actions() if a.text() == "Open photo…")
+    assert action.shortcut() == QKeySequence("Ctrl+Shift+O") and action.shortcutContext() == Qt.WindowShortcut
+    window.tabs.setCurrentWidget(window.train_panel)
+    assert window.drop_path(photos / "one.png")  # dropped on the Train tab
+    assert window.tabs.currentWidget() is explore and explore.stage.currentWidget() is explore.photo
+    qtbot.waitUntil(lambda: explore.photo.faces_view.pixels is not None, timeout=15000)

@@ -55,7 +55,7 @@ def test_metrics_view_explains_an_empty_run(window, qtbot, tmp_path):
     run = tmp_path / "runs" / "quiet"
     write_run(run, [{"kind": "info", "step": 0, "message": "data", "path": None, "data": {}}])
     window.metrics_panel.follow(run)
-    assert "No quality measurements yet" in window.metrics_panel.hint.text()
+    assert "No quality measurements in the run yet" in window.metrics_panel.hint.text()
     assert "every 100 steps" in window.metrics_panel.hint.text()
 
 
@@ -72,3 +72,29 @@ def test_nearest_training_images_dialog_finds_the_copy(qtbot, tmp_path):
     assert dialog.neighbours[0].index == 5 and dialog.neighbours[0].near_copy
     assert "Near-copy of training image 5" in dialog.status.text()
     assert dialog.grid.count() == 8  # 4 thumbnails with their captions
+
+
+def test_measure_now_measures_the_newest_checkpoint_in_the_background(window, qtbot, tmp_path):
+    from tests.gui.explore.test_explore_panel import make_checkpoint
+
+    run = tmp_path / "runs" / "short"
+    write_run(run, [{"kind": "info", "step": 0, "message": "data", "path": None, "data": {}}])
+    cfg = load_preset("tiny")
+    cfg.train.quality_n = 16
+    (run / "config.toml").write_text(cfg.to_toml())
+    panel = window.metrics_panel
+    panel.follow(run)
+    assert panel.measure_button.isEnabled()
+    panel.measure_button.click()
+    assert "No checkpoint yet" in panel.measure_status.text()  # nothing measured, nothing written
+    (run / "checkpoints").mkdir()
+    make_checkpoint(run / "checkpoints" / "latest.safetensors")
+    before = sorted(p.name for p in run.rglob("*"))
+    panel.measure_button.click()
+    assert not panel.measure_button.isEnabled() and not panel.measure_progress.isHidden()  # busy, in the background
+    qtbot.waitUntil(lambda: panel.measure_button.isEnabled(), timeout=120000)
+    assert panel.measure_status.text().startswith("Measured step 3 (16 images): precision"), panel.measure_status.text()
+    xs, ys = panel.measured_curves["precision"].getData()
+    assert list(xs) == [3] and 0 <= ys[0] <= 1
+    assert panel.measure_progress.isHidden()
+    assert sorted(p.name for p in run.rglob("*")) == before  # the run directory is only read

@@ -81,7 +81,7 @@ def decoded_frames(path) -> list[np.ndarray]:
 
 def test_keyframes_add_remove_reorder_and_preview_plays(qtbot, panels):
     explore, record = panels
-    assert record.add_current.isEnabled() and not record.add_photo_button.isEnabled()  # a DCGAN has no encoder
+    assert record.add_current.isEnabled() and record.add_photo_button.isEnabled()  # a DCGAN projects
     explore.randomize(7)
     qtbot.mouseClick(record.add_current, Qt.LeftButton)
     np.testing.assert_array_equal(record.keys.latent(record.keys.keys()[0]), explore.current_latent())

@@ -60,3 +60,17 @@ def test_the_window_offers_the_train_tabs_run(window, tmp_path):
     assert window.train_panel.attach(run)
     tl = window.record_panel.timelapse
     assert tl.run == run and len(tl.grids) == len(STEPS)
+
+
+def test_the_default_fps_gives_a_short_run_a_few_seconds(qtbot, tmp_path):
+    """12 grids at a fixed 30 fps were a 0.4 s blink; until the user sets the rate, it follows the grids."""
+    from latentlab.gui.record.timelapse import AUTO_SECONDS, TimelapseWidget
+
+    w = TimelapseWidget()
+    qtbot.addWidget(w)
+    w.set_run(make_run(tmp_path / "run"))
+    assert w.frame_count() / w.fps.value() >= 3.0 and len(w.grids) / w.fps.value() <= AUTO_SECONDS + 1
+    assert "s" in w.length_label.text()
+    w.fps.setValue(24)  # the user's choice stays, whatever the grids
+    w.start.setValue(6)
+    assert w.fps.value() == 24 and not w.fps_auto

@@ -231,3 +231,42 @@ def test_alert_rows_and_skip_markers(window, kind):
                               "data": {"kind": "nan"}}])
         assert "non-finite loss" in panel.banner.text()
         assert panel.alerts.messages("alert")
+
+
+def test_all_settings_are_labelled_with_the_key_in_the_tooltip(qtbot):
+    from PySide6.QtWidgets import QFormLayout, QLabel
+
+    from latentlab.gui.train.config_form import KEY_FIELDS, ConfigFormWidget
+
+    form = ConfigFormWidget()
+    qtbot.addWidget(form)
+    layout = form.more.layout()
+    labels = {}
+    for row in range(layout.rowCount()):
+        label = layout.itemAt(row, QFormLayout.LabelRole)
+        field = layout.itemAt(row, QFormLayout.FieldRole)
+        if label is not None and field is not None and isinstance(label.widget(), QLabel):
+            labels[field.widget().objectName()] = label.widget()
+    assert labels["model.e_width"].text() == "E width" and labels["model.g_tanh"].text() == "Tanh on G's output"
+    assert labels["train.instance_noise_end"].text() == "Instance noise at the end"
+    for key, label in labels.items():
+        assert label.text() != key.split(".")[1], key  # a label, not the raw key
+        assert key in label.toolTip() and key in form.editors[key].toolTip()
+    assert "train.quality_every" in KEY_FIELDS  # the main form sets how often quality is measured
+    form.set_value("train.quality_every", 50)
+    from latentlab.config import Config
+
+    assert form.apply_to(Config()).train.quality_every == 50
+
+
+def test_the_first_start_shows_the_decode_progress_where_the_plots_will_be(window, qtbot):
+    panel = window.train_panel
+    view = panel.view
+    assert view.plot_stack.currentWidget() is view.plots
+    view.show_loading(2500, 10000)  # what the worker reports while it decodes
+    assert view.plot_stack.currentWidget() is view.decoding
+    assert view.decoding_bar.value() == 2500 and view.decoding_bar.maximum() == 10000
+    assert "Decoding 10,000 training images" in view.decoding_label.text()
+    view.ingest_rows([{"step": 1, "time": 0.1, "real": 0.6, "fake": 0.7, "gen": 0.8, "img_per_s": 10.0}])
+    view.refresh()
+    assert view.plot_stack.currentWidget() is view.plots  # the first step's row: the plots are back

@@ -72,3 +72,18 @@ def test_coinciding_curves_differ_in_width_and_dash(plots):
         assert pa.widthF() > pb.widthF() + 1.0  # the wider one shows around the narrower on top
         assert pa.style() == Qt.SolidLine and pb.style() != Qt.SolidLine
         assert items[b].zValue() >= items[a].zValue()
+
+
+def test_the_learning_rate_legend_sits_outside_its_lines(qtbot):
+    """The rates are flat lines across the plot: a legend inside it covered them."""
+    from latentlab.gui.widgets.plots import MetricsPlotWidget
+
+    plots = MetricsPlotWidget()
+    qtbot.addWidget(plots)
+    plots.resize(700, 560)
+    plots.show()
+    qtbot.waitExposed(plots)
+    legend = plots.rate_legend.sceneBoundingRect()
+    view = plots.rate_plot.getViewBox().sceneBoundingRect()
+    assert legend.height() > 0 and not legend.intersects(view)
+    assert {label.text for _, label in plots.rate_legend.items} >= {"lr_d", "lr_g"}
