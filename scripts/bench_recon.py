@@ -139,13 +139,15 @@ def sample_diversity(fake: torch.Tensor, faces: np.ndarray) -> float:
 
 
 def read_log(run: Path) -> tuple[list[dict], list[dict]]:
-    def rows(name):
-        path = run / name
+    from latentlab.run.layout import RunLayout
+
+    def rows(path: Path):
         if not path.is_file():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
-    return rows("metrics.jsonl"), rows("events.jsonl")
+    layout = RunLayout(run)
+    return rows(layout.metrics), rows(layout.events)
 
 
 def run_rows(run: Path, n: int, samples: int, source: str | None = None) -> list[dict]:
@@ -157,7 +159,9 @@ def run_rows(run: Path, n: int, samples: int, source: str | None = None) -> list
     from latentlab.run.grids import to_uint8
 
     metrics, events = read_log(run)
-    ckpts = sorted((run / "checkpoints").glob("step-*.safetensors"))
+    from latentlab.run.layout import RunLayout
+
+    ckpts = [path for _, path in RunLayout(run).step_checkpoints()]
     out, previous, faces = [], 0, None
     for path in ckpts:
         step = int(path.stem.split("-")[1])
