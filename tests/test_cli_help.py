@@ -8,7 +8,7 @@ import pytest
 
 from latentlab import package_version
 from latentlab.cli import build_parser, main
-from latentlab.cli.progress import ProgressLine
+from latentlab.progress import ProgressLine
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:
@@ -62,3 +62,13 @@ def test_progress_line_in_a_log_writes_the_final_count_once():
     lines = log.getvalue().splitlines()
     assert lines[0].startswith("frame 1/10") and lines[-1].startswith("frame 10/10 [####################]")
     assert len(lines) == 2  # the first, then nothing until the last
+
+
+def test_a_decode_names_what_it_decodes_on_the_one_progress_line():
+    log = io.StringIO()
+    bar = ProgressLine(stream=log, log_every=3600)
+    for done in (1, 2, 3):
+        bar.data_progress(done, 3, what="synthetic faces")
+    lines = log.getvalue().splitlines()
+    assert lines[0].startswith("decoding synthetic faces 1/3")
+    assert lines[-1].startswith("decoding synthetic faces 3/3 [####################]") and len(lines) == 2

@@ -108,7 +108,7 @@ def test_every_latentlab_module_imported_exists():
 
 # docs/design.md's layers, bottom (0) to top: a module imports only its own layer or lower ones.
 LAYERS = {
-    "config": 0, "atomic": 0, "resources": 0, "bounds": 0,
+    "config": 0, "atomic": 0, "resources": 0, "bounds": 0, "progress": 0,
     "data": 1, "models": 1,
     "run": 2, "latent": 2,
     "metrics": 3,

@@ -11,8 +11,8 @@ import numpy as np
 
 from latentlab.bounds import AMOUNT
 from latentlab.cli.common import add_command, add_device_option, checked_output, chosen_device, positive_int
-from latentlab.cli.progress import ProgressLine
-from latentlab.cli.progress import bar as progress_bar
+from latentlab.progress import ProgressLine
+from latentlab.progress import bar as progress_bar
 from latentlab.config import UserError
 
 

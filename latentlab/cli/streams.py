@@ -11,7 +11,7 @@ import errno
 import os
 import sys
 
-from latentlab.cli.progress import silence
+from latentlab.progress import silence
 
 
 class NamedStdout:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from latentlab.cli.common import add_command, positive_int
-from latentlab.cli.progress import ProgressLine
+from latentlab.progress import ProgressLine
 from latentlab.config import UserError
 from latentlab.run.layout import RunLayout
 

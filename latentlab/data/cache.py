@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from latentlab.config import UserError
 from latentlab.data import synthetic, synthetic_render
 from latentlab.data.decode import CROPS, BadImage, decode, reason_kind, resolve_crop
 from latentlab.data.sources import Source, parse_spec
+from latentlab.progress import ProgressLine
 
 CACHE_FORMAT = 1
 DECODE_WORKERS = 2
@@ -162,26 +164,6 @@ class _NpyWriter:
     def abort(self) -> None:
         self.f.close()
         self.atomic.discard()
-
-
-class _TtyBar:
-    """A one-line progress bar on stderr, refreshed at most ten times a second."""
-
-    def __init__(self, title: str):
-        self.title, self.start, self.last, self.ended = title, time.monotonic(), 0.0, False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.monotonic()
-        if self.ended or total <= 0 or (done < total and now - self.last < 0.1):
-            return
-        self.last, self.ended = now, done >= total
-        rate = done / max(now - self.start, 1e-9)
-        frac = done / total if total else 1.0
-        bar = "#" * int(frac * 30)
-        sys.stderr.write(f"\r{self.title} [{bar:<30}] {done}/{total} {rate:,.0f} img/s")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
 
 
 def _throttled(progress: Progress) -> Progress:
@@ -416,7 +398,8 @@ def _build(src: Source, stem: Path, key: str, size: int, crop: str, progress: Pr
     where = ("synthetic photographic faces" if src.style == "photo" else "synthetic faces") if src.kind == "synthetic" \
         else str(src.path)
     if progress is None:
-        progress = _TtyBar(f"decoding {where}") if sys.stderr.isatty() else (lambda done, total: None)
+        progress = partial(ProgressLine().data_progress, what=where) if sys.stderr.isatty() \
+            else (lambda done, total: None)
     progress = _throttled(progress)
     sweep_dead_builds(stem.parent)
     try:

@@ -1,6 +1,7 @@
-"""Progress output of the `latentlab` command: one line on stderr, redrawn on a terminal, logged otherwise.
+"""Progress output: one line on stderr, redrawn on a terminal, logged otherwise.
 
-Kept apart from the command families, which use it. Progress is a courtesy: when its
+The one progress line of the `latentlab` command and of a data set's decode (stdlib only, so the data
+layer can use it too). Progress is a courtesy: when its
 reader goes away (`latentlab train ... 2>&1 | head`), the line goes quiet and the work goes on.
 """
 
@@ -76,9 +77,15 @@ class ProgressLine:
         else:
             self._emit(text + "\n")
 
-    def data_progress(self, done: int, total: int) -> None:
+    def data_progress(self, done: int, total: int, what: str = "images") -> None:
+        """Images decoded out of `total`, with the rate since the first call."""
+        now = time.monotonic()
+        if self.started is None:
+            self.started = now
         if self.due(final=done == total, log_every=5.0):
-            self.show(f"decoding images {done}/{total} {bar(done / max(total, 1))}", final=done == total)
+            elapsed = now - self.started
+            rate = f" {done / elapsed:,.0f} img/s" if elapsed > 0.1 else ""
+            self.show(f"decoding {what} {done}/{total} {bar(done / max(total, 1))}{rate}", final=done == total)
 
     def step(self, s, total: int) -> None:
         """A training step (StepStats) out of `total`, with the three errors, images/s and the ETA."""
