@@ -3,13 +3,13 @@
 Writes resources/demo/vaegan<size>.safetensors (a slim inference checkpoint: the decoder's EMA copy
 and the encoder, config and metadata; no discriminator, optimizer or RNG state) and
 vaegan<size>.attributes.safetensors (attribute vectors from the synthetic faces' labels), then runs
-the reconstruction benchmark (scripts/bench_recon.py) on 256 faces never seen in training and saves
+the reconstruction benchmark (devtools/bench/recon.py) on 256 faces never seen in training and saves
 a sample grid and a reconstruction grid for a look.
 
-    .venv/bin/python scripts/train_demo.py                            # the shipped demo (32 px, 10,000 steps)
-    .venv/bin/python scripts/train_demo.py --minutes 40               # stop early when the machine is slow
-    .venv/bin/python scripts/train_demo.py --size 64 --device cuda          # the 64 px recipe (12,000 steps) on a GPU
-    .venv/bin/python scripts/train_demo.py --size 32 --paper          # the paper's decoder and loss layout
+    .venv/bin/python -m devtools.demo.train                            # the shipped demo (32 px, 10,000 steps)
+    .venv/bin/python -m devtools.demo.train --minutes 40               # stop early when the machine is slow
+    .venv/bin/python -m devtools.demo.train --size 64 --device cuda          # the 64 px recipe (12,000 steps) on a GPU
+    .venv/bin/python -m devtools.demo.train --size 32 --paper          # the paper's decoder and loss layout
 
 The run directory (default /tmp/latentlab-demo-run<size>) is an ordinary run: `--resume` continues
 it (e.g. with more --threads once the machine is free) and `latentlab gui RUN` can watch it.
@@ -23,8 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 # Settings of the shipped demo: the paper's VAE/GAN (preset `vaegan`) shrunk to what one CPU core
 # trains in about 45 minutes. Each change was measured on this machine (identity = share of 64
@@ -182,11 +181,10 @@ def main(argv=None) -> int:
     _, train_seconds, steps = train(cfg, args)
     print(f"trained {steps} steps in {train_seconds / 60:.1f} min ({steps / train_seconds:.2f} steps/s)", flush=True)
 
-    from bench_recon import format_figures, held_out_faces, measure, save_grids
-
+    from devtools.bench.recon import format_figures, held_out_faces, measure, save_grids
     from latentlab.encode import attributes_from_labels, format_rows, load_encoder_model, store_attributes
 
-    write_slim(Path(args.run_dir), out, {"trained_by": "scripts/train_demo.py", "train_seconds": round(train_seconds),
+    write_slim(Path(args.run_dir), out, {"trained_by": "devtools/demo/train.py", "train_seconds": round(train_seconds),
                                          "train_threads": threads, "machine_cpus": os.cpu_count()})
     model = load_encoder_model(out)  # what every user of the file will get
     faces = held_out_faces(cfg, "synthetic", args.held_out)  # indices never trained on
