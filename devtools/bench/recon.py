@@ -136,13 +136,15 @@ def sample_diversity(fake: torch.Tensor, faces: np.ndarray) -> float:
 
 
 def read_log(run: Path) -> tuple[list[dict], list[dict]]:
-    def rows(name):
-        path = run / name
+    from latentlab.run.layout import RunLayout
+
+    def rows(path):
         if not path.is_file():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
-    return rows("metrics.jsonl"), rows("events.jsonl")
+    layout = RunLayout(run)
+    return rows(layout.metrics), rows(layout.events)
 
 
 def run_rows(run: Path, n: int, samples: int, source: str | None = None) -> list[dict]:
@@ -152,12 +154,13 @@ def run_rows(run: Path, n: int, samples: int, source: str | None = None) -> list
     from latentlab.encode import _eval_copy
     from latentlab.render import Renderer
     from latentlab.run.grids import to_uint8
+    from latentlab.run.layout import STEP_FILE, RunLayout
 
     metrics, events = read_log(run)
-    ckpts = sorted((run / "checkpoints").glob("step-*.safetensors"))
+    found = ((STEP_FILE.match(p.name), p) for p in RunLayout(run).checkpoints.glob("*.safetensors"))
+    ckpts = sorted((int(m.group(1)), p) for m, p in found if m)
     out, previous, faces = [], 0, None
-    for path in ckpts:
-        step = int(path.stem.split("-")[1])
+    for step, path in ckpts:
         model = Renderer.from_checkpoint(path)
         if faces is None:
             faces = held_out_faces(model.config, source or model.config.data.source, n)
