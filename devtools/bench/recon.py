@@ -138,7 +138,7 @@ def sample_diversity(fake: torch.Tensor, faces: np.ndarray) -> float:
 def read_log(run: Path) -> tuple[list[dict], list[dict]]:
     from latentlab.run.layout import RunLayout
 
-    def rows(path):
+    def rows(path: Path):
         if not path.is_file():
             return []
         return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -154,11 +154,10 @@ def run_rows(run: Path, n: int, samples: int, source: str | None = None) -> list
     from latentlab.encode import _eval_copy
     from latentlab.render import Renderer
     from latentlab.run.grids import to_uint8
-    from latentlab.run.layout import STEP_FILE, RunLayout
+    from latentlab.run.layout import RunLayout
 
     metrics, events = read_log(run)
-    found = ((STEP_FILE.match(p.name), p) for p in RunLayout(run).checkpoints.glob("*.safetensors"))
-    ckpts = sorted((int(m.group(1)), p) for m, p in found if m)
+    ckpts = RunLayout(run).step_checkpoints()
     out, previous, faces = [], 0, None
     for step, path in ckpts:
         model = Renderer.from_checkpoint(path)

@@ -102,14 +102,22 @@ class RunLayout:
 
     def grids(self, start: int | None = None, stop: int | None = None) -> list[tuple[int, Path]]:
         """(step, path) of the fixed-noise grids with start <= step <= stop, in step order."""
+        return self._step_files(self.samples, "png", start, stop)
+
+    def step_checkpoints(self) -> list[tuple[int, Path]]:
+        """(step, path) of the step checkpoints (not latest or best), in step order."""
+        return self._step_files(self.checkpoints, "safetensors", None, None)
+
+    @staticmethod
+    def _step_files(folder: Path, ext: str, start: int | None, stop: int | None) -> list[tuple[int, Path]]:
         found = []
         try:
-            entries = list(os.scandir(self.samples))
+            entries = list(os.scandir(folder))
         except OSError:
             return found
         for entry in entries:
             m = STEP_FILE.match(entry.name)
-            if m and m.group(2) == "png":
+            if m and m.group(2) == ext:
                 step = int(m.group(1))
                 if (start is None or step >= start) and (stop is None or step <= stop):
                     found.append((step, Path(entry.path)))

@@ -33,11 +33,22 @@ def available() -> bool:
     return True
 
 
+def _wait_for_a_later_name(log_dir: Path) -> None:
+    """TensorBoard reads a folder's event files in name order, and a file is named by the second it
+    was opened (zero-padded) and then a per-process counter (not padded: `.10` sorts before `.9`). A
+    second session opened in the same second as an earlier file could sort before it, and the
+    reader would then drop the earlier session's steps; waiting for the next second keeps the order."""
+    now = int(time.time())
+    if any(f"tfevents.{now:010d}." in p.name for p in log_dir.glob("events.out.tfevents.*")):
+        time.sleep(now + 1.0 - time.time() + 0.01)
+
+
 class TensorBoardSink:
     def __init__(self, log_dir: str | os.PathLike, purge_step: int | None = None, flush_secs: int = 5):
         from torch.utils.tensorboard import SummaryWriter
 
         self.log_dir = Path(log_dir)
+        _wait_for_a_later_name(self.log_dir)
         # purge_step: on a resume, TensorBoard drops what an interrupted session logged after the
         # checkpoint, as the resume drops those lines of metrics.jsonl.
         self._writer = SummaryWriter(str(self.log_dir), purge_step=purge_step, flush_secs=flush_secs)

@@ -51,7 +51,13 @@ def test_training_writes_tensorboard_events_that_match_the_logs(tmp_path):
     assert len(texts) == 1 and b"margin" in texts[0].tensor_proto.string_val[0]
 
 
-def test_a_resume_leaves_one_point_per_step(tmp_path):
+@pytest.mark.parametrize("writers_before", [None, 9])
+def test_a_resume_leaves_one_point_per_step(tmp_path, monkeypatch, writers_before):
+    if writers_before is not None:
+        # The process has opened 9 event files: the first session's is `….9`, the resume's `….10`,
+        # which sorts first when both are opened in the same second.
+        efw = pytest.importorskip("tensorboard.summary.writer.event_file_writer")
+        monkeypatch.setattr(efw._global_uid, "_value", writers_before)
     out = tmp_path / "run"
     cfg = tiny_config("dcgan", steps=5, cache_dir=tmp_path)
     first = Trainer(cfg, out)
