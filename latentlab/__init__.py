@@ -33,8 +33,8 @@ def package_version() -> str:
 
 
 def __getattr__(name: str):
-    if name in ("load", "Model", "Faces"):  # the Python API (latentlab.api), imported on first use
-        from latentlab import api
+    if name in ("load", "Model", "Faces"):  # the Python API (latentlab.inference.api), imported on first use
+        from latentlab.inference import api
 
         return getattr(api, name)
     if name == "__version__":  # computed on first use: importing latentlab reads no files

@@ -76,7 +76,7 @@ def test_encode_and_project_take_paths_pil_and_arrays(demo, tmp_path):
 
 
 def test_a_gan_has_no_encode(tmp_path):
-    from latentlab.api import Model
+    from latentlab.inference.api import Model
     from tests.latent.test_named_directions import BrightG
 
     model = Model.from_modules(BrightG())

@@ -38,7 +38,7 @@ def kinds(tmp_path_factory, tiny_cli_run):
     torch.save(ExampleNetG(8, 4).state_dict(), root / "netG.pth")
     assert main(["import-dcgan", str(root / "netG.pth"), "--out", str(paths["imported"]), "--nz", "8",
                  "--ngf", "4"]) == 0
-    from latentlab.api import load
+    from latentlab.inference.api import load
 
     for path in paths.values():
         nz = load(path).latent_dim
@@ -76,7 +76,7 @@ def test_edit_writes_input_found_edited_rows_for_every_model(kinds, photo, kind,
     found, edited = image[:, 34:66].astype(int), image[:, 68:100].astype(int)
     if kind == "demo":  # the trained 6-step and the imported random G render nearly flat grey
         assert np.abs(found - edited).mean() > 3  # the edit changed the face
-    from latentlab.api import load
+    from latentlab.inference.api import load
 
     model = load(kinds[kind])
     (mark,) = load_bookmarks(marks, model.latent_dim)
@@ -85,7 +85,7 @@ def test_edit_writes_input_found_edited_rows_for_every_model(kinds, photo, kind,
     aligned, _ = model.align(photo / "portrait.jpg")
     start = model.project_aligned(aligned, steps=20).z[0]
     np.testing.assert_allclose(mark.z, start + 2 * model.direction("smile") - model.direction("glasses"), atol=1e-5)
-    from latentlab.photo import rows_image
+    from latentlab.inference.photo import rows_image
 
     rendered = rows_image([[model.render(mark.z).images[0]]], 32)
     np.testing.assert_allclose(rendered, edited, atol=1)
@@ -123,7 +123,7 @@ def test_edit_refuses_a_model_without_directions_and_a_faceless_photo(kinds, pho
 
 @pytest.mark.parametrize("kind", ["trained", "imported"])
 def test_walk_along_a_direction(kinds, kind, tmp_path, capsys):
-    from latentlab.api import load
+    from latentlab.inference.api import load
     from latentlab.latent import seed_latent
 
     out = tmp_path / "walk"
@@ -187,7 +187,7 @@ def test_attributes_from_folders_for_every_model(kinds, folders, kind, tmp_path,
 
 def test_ctrl_c_during_attributes_stores_nothing_and_keeps_the_projections_done(kinds, folders, tmp_path, capsys,
                                                                                    monkeypatch):
-    import latentlab.photo as photo
+    from latentlab.inference import photo
 
     ckpt = tmp_path / "m.safetensors"
     shutil.copy(kinds["imported"], ckpt)

@@ -8,7 +8,7 @@ import pytest
 
 from latentlab import package_version
 from latentlab.cli import build_parser, main
-from latentlab.cli_progress import ProgressLine
+from latentlab.cli.progress import ProgressLine
 
 
 def subcommands() -> dict[str, argparse.ArgumentParser]:

@@ -8,8 +8,8 @@ import pytest
 from PIL import Image
 
 from latentlab.config import Config, ModelConfig
+from latentlab.inference.render import Renderer
 from latentlab.latent.bookmarks import load_bookmarks
-from latentlab.render import Renderer
 from latentlab.run.checkpoint import save_checkpoint
 from tests.data.test_data_align import _png_header
 from tests.devices import DEVICES

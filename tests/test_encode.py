@@ -12,8 +12,14 @@ from PIL import Image
 
 from latentlab.config import UserError, load_preset
 from latentlab.data import load_photo
-from latentlab.encode import (attributes_path, identity_matches, load_encoder_model, pairs_image, photo_crop,
-                              read_attributes)
+from latentlab.inference.encode import (
+    attributes_path,
+    identity_matches,
+    load_encoder_model,
+    pairs_image,
+    photo_crop,
+    read_attributes,
+)
 from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 

@@ -5,10 +5,10 @@ import pytest
 import torch
 
 from latentlab.config import Config, UserError
+from latentlab.inference.photo import ProjectionCancelled, model_convention, outlined, parse_box, project, rows_image
 from latentlab.models.dcgan import DCGANGenerator
 from latentlab.models.torchgan2015 import Torch2015Generator
 from latentlab.models.vaegan import VAEGANDecoder, VAEGANEncoder
-from latentlab.photo import ProjectionCancelled, model_convention, outlined, parse_box, project, rows_image
 from tests.nets import vivid
 
 NZ = 8

@@ -1,6 +1,6 @@
 import pytest
 
-from latentlab.pipeline import pipeline
+from latentlab.media.pipeline import pipeline
 
 
 def test_pipeline_keeps_order_and_raises_the_producers_error():

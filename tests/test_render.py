@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from latentlab.config import Config, ModelConfig, UserError
+from latentlab.inference.render import Renderer, frames_rgb, frames_yuv420, upscale
 from latentlab.latent import random_keyframes
 from latentlab.models import build_models
-from latentlab.render import Renderer, frames_rgb, frames_yuv420, upscale
 from latentlab.run.grids import tile, to_uint8
 from tests.nets import vivid
 
@@ -182,7 +182,7 @@ def test_onnxruntime_backend_within_one_level_of_the_torch_path(arch):
     """backend="auto" renders small batches with ONNX Runtime: every uint8 pixel is within 1/255 of the
     reference (torch) path, before and after a weight swap; large batches stay on torch exactly."""
     pytest.importorskip("onnxruntime")
-    from latentlab.render_onnx import ORT_MAX_BATCH
+    from latentlab.inference.render_onnx import ORT_MAX_BATCH
 
     size = 64 if arch == "torchgan2015" else 32
     nets = {}
@@ -214,7 +214,7 @@ def test_background_export_renders_with_torch_until_ready_and_takes_a_swap_made_
     pytest.importorskip("onnxruntime")
     import threading
 
-    import latentlab.render as render_module
+    import latentlab.inference.render as render_module
 
     nets = {}
     for seed in (0, 1):

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from latentlab.config import UserError
-from latentlab.timelapse import label_corner, write_timelapse
+from latentlab.media.timelapse import label_corner, write_timelapse
 
 pytestmark = pytest.mark.timeout(60)
 STEPS = (3, 6, 9, 12, 15)

@@ -6,12 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from latentlab import video
 from latentlab.config import ModelConfig, UserError
+from latentlab.inference.render import Renderer, upscale
 from latentlab.latent import grid_keyframes, save_bookmarks, seed_latent
+from latentlab.media import video
+from latentlab.media.video import open_writer, write_walk
 from latentlab.models import build_models
-from latentlab.render import Renderer, upscale
-from latentlab.video import open_writer, write_walk
 from tests.nets import vivid
 
 
@@ -237,8 +237,8 @@ def test_writer_rejects_wrong_frames_and_cleans_up(tmp_path):
 def test_pipelined_walk_is_pixel_identical_to_rendering_each_frame_in_order(tmp_path, renderer):
     """The reference path: every frame rendered on its own, in order, on this thread. The walk renders
     in batches on a second thread while this one writes: same PNGs, same order, nothing extra."""
+    from latentlab.inference.render import frames_rgb
     from latentlab.latent import walk_path
-    from latentlab.render import frames_rgb
 
     out = tmp_path / "frames"
     result = write_walk(renderer, out, n_keyframes=3, frames=7, size=64, grid=(1, 2), batch=3, seed=4)

@@ -35,7 +35,8 @@ TEST = 1000  # balanced test faces per attribute
 
 
 def labelled_latents(model, n: int):
-    from latentlab.data.synthetic import FACTORS, binary_labels, render_many
+    from latentlab.data.synthetic import FACTORS, binary_labels
+    from latentlab.data.synthetic_render import render_many
 
     first = 10_000_000  # far from the indices the demo trained on (its 20,000 faces start at 0)
     images, factors = render_many(first, first + n, model.image_size)
@@ -68,7 +69,7 @@ def labels_needed(z, y, counts, draws, rng) -> list[tuple[int, float, float]]:
 
 
 def bench_labels(quick: bool) -> None:
-    from latentlab.api import load
+    from latentlab.inference.api import load
     from latentlab.resources import demo_checkpoint
 
     model = load(demo_checkpoint())
@@ -90,11 +91,11 @@ def bench_labels(quick: bool) -> None:
 
 
 def bench_projection(quick: bool) -> None:
-    from latentlab.api import Model, load
     from latentlab.config import load_preset
-    from latentlab.data.synthetic import render_many
+    from latentlab.data.synthetic_render import render_many
+    from latentlab.inference.api import Model, load
+    from latentlab.inference.render import Renderer
     from latentlab.models import build_generator
-    from latentlab.render import Renderer
     from latentlab.resources import demo_checkpoint
 
     n = 20 if quick else 100
@@ -127,9 +128,9 @@ def bench_projection(quick: bool) -> None:
 
 def bench_batch_sizes(quick: bool) -> None:
     """Photos per optimiser batch, interleaved so a changing load hits every size alike."""
-    from latentlab.api import Model, load
-    from latentlab.data.synthetic import render_many
-    from latentlab.render import Renderer
+    from latentlab.data.synthetic_render import render_many
+    from latentlab.inference.api import Model, load
+    from latentlab.inference.render import Renderer
     from latentlab.resources import demo_checkpoint
 
     model = Model(Renderer(load(demo_checkpoint()).renderer.G))

@@ -21,8 +21,8 @@ def main(argv=None) -> int:
     import torch
 
     from latentlab.config import load_preset
+    from latentlab.inference.render import Renderer
     from latentlab.models import build_models, encoder_flops, generator_flops
-    from latentlab.render import Renderer
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", type=int, default=200)

@@ -100,7 +100,7 @@ def backends(renderer, calls: int) -> None:
     import torch
 
     from latentlab.gui.explore.render_worker import all_cores
-    from latentlab.render import Renderer
+    from latentlab.inference.render import Renderer
 
     master = renderer._masters["G"]
     paths = {"torch": Renderer(master), "onnxruntime": Renderer(master, backend="auto")}
@@ -130,7 +130,7 @@ def backends(renderer, calls: int) -> None:
 FIRST_PICTURE = """
 import sys, time
 import numpy as np
-from latentlab.render import Renderer
+from latentlab.inference.render import Renderer
 from latentlab.resources import demo_checkpoint
 from latentlab.run.checkpoint import load_model
 m = load_model(demo_checkpoint())
@@ -210,13 +210,13 @@ def run(args, app, panel, ckpt, tmp) -> None:
     import torch
 
     from latentlab.config import load_preset
-    from latentlab.gui.models.loading import load_checkpoint_model
+    from latentlab.gui.state.loading import load_checkpoint_model
     from latentlab.gui.train.worker import TrainingSession
 
     def build():
         info = load_checkpoint_model(ckpt, device="cpu")
         if args.backend == "torch":
-            from latentlab.render import Renderer
+            from latentlab.inference.render import Renderer
 
             info.renderer = Renderer(info.renderer._masters["G"], device="cpu")
         return info

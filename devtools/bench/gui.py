@@ -159,7 +159,7 @@ def bench_plot_refresh(points: int = 1_000_000) -> dict:
     import numpy as np
 
     from latentlab.gui.app import dispose, make_application
-    from latentlab.gui.models.series import MetricSeries
+    from latentlab.gui.state.series import MetricSeries
     from latentlab.gui.widgets.plots import MetricsPlotWidget
 
     app = make_application()

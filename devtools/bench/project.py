@@ -29,10 +29,11 @@ import torch
 
 from latentlab.config import load_preset
 from latentlab.data.align import align_photo, convention
-from latentlab.data.synthetic import face_in_picture, render_many
+from latentlab.data.synthetic import face_in_picture
+from latentlab.data.synthetic_render import render_many
+from latentlab.inference.photo import project
+from latentlab.inference.render import Renderer
 from latentlab.models import build_generator
-from latentlab.photo import project
-from latentlab.render import Renderer
 
 
 def bench_alignment(n: int) -> None:

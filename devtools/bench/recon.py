@@ -47,7 +47,7 @@ def held_out_faces(cfg, source: str, n: int) -> np.ndarray:
 
     size = cfg.model.image_size
     if is_synthetic(source):
-        from latentlab.data.synthetic import render_many
+        from latentlab.data.synthetic_render import render_many
 
         # past the training set's indices (the photographic mode renders the same faces)
         start = cfg.data.synthetic_count if is_synthetic(cfg.data.source) else 0
@@ -69,8 +69,9 @@ def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: 
             seed: int = 0) -> tuple[dict[str, float], torch.Tensor, torch.Tensor]:
     """The figures, the reconstructions and `samples` random samples (both float, [-1, 1])."""
     from latentlab.data.faces import face_rate
-    from latentlab.encode import _eval_copy, reconstruct
+    from latentlab.inference.encode import reconstruct
     from latentlab.metrics.recon import reconstruction_figures
+    from latentlab.models.common import eval_module
     from latentlab.run.grids import to_uint8
 
     rec = reconstruct(G, E, faces)
@@ -78,7 +79,7 @@ def measure(G: torch.nn.Module, E: torch.nn.Module, faces: np.ndarray, samples: 
     figures["face_rate_inputs"] = face_rate(faces)
     figures["face_rate_recon"] = face_rate(to_uint8(rec).cpu().numpy())
     z = torch.randn(samples, G.latent_dim, generator=torch.Generator().manual_seed(seed))
-    fake = decode(_eval_copy(G), z)
+    fake = decode(eval_module(G), z)
     figures["face_rate_samples"] = face_rate(to_uint8(fake).cpu().numpy())
     figures["faces"], figures["samples"] = len(faces), samples
     return figures, rec, fake
@@ -88,10 +89,11 @@ def latent_gap(G, E, faces: np.ndarray, samples: int = 256, seed: int = 0) -> di
     """Face rates of decodes from z ~ N(0, I), from the posteriors q(z|x) of `faces`, and from a
     Gaussian with the codes' mean and covariance (plus the mean posterior variance)."""
     from latentlab.data.faces import face_rate
-    from latentlab.encode import _eval_copy, to_float
+    from latentlab.inference.encode import to_float
+    from latentlab.models.common import eval_module
     from latentlab.run.grids import to_uint8
 
-    g, e = _eval_copy(G), _eval_copy(E)
+    g, e = eval_module(G), eval_module(E)
     gen = torch.Generator().manual_seed(seed)
     with torch.inference_mode():
         mu, logvar = (t.float().cpu() for t in e(to_float(faces).to(next(e.parameters()).device)))
@@ -109,7 +111,7 @@ def latent_gap(G, E, faces: np.ndarray, samples: int = 256, seed: int = 0) -> di
 
 def save_grids(faces: np.ndarray, rec: torch.Tensor, fake: torch.Tensor, recon_png: str | Path | None,
                samples_png: str | Path | None, per_row: int = 8) -> None:
-    from latentlab.encode import to_float
+    from latentlab.inference.encode import to_float
     from latentlab.run.grids import save_grid
 
     if recon_png:
@@ -151,8 +153,8 @@ def run_rows(run: Path, n: int, samples: int, source: str | None = None) -> list
     """One dict per checkpoint of `run` (step order): the log's update shares and alerts since the
     previous checkpoint, and the figures of `measure` (GAN checkpoints: sample figures only)."""
     from latentlab.data.faces import face_rate
-    from latentlab.encode import _eval_copy
-    from latentlab.render import Renderer
+    from latentlab.inference.render import Renderer
+    from latentlab.models.common import eval_module
     from latentlab.run.grids import to_uint8
     from latentlab.run.layout import RunLayout
 
@@ -173,7 +175,7 @@ def run_rows(run: Path, n: int, samples: int, source: str | None = None) -> list
             figures, _, fake = measure(model.G, model.E, faces, samples)
         else:
             z = torch.randn(samples, model.G.latent_dim, generator=torch.Generator().manual_seed(0))
-            fake = decode(_eval_copy(model.G), z)
+            fake = decode(eval_module(model.G), z)
             figures = {"face_rate_inputs": face_rate(faces), "face_rate_samples": face_rate(to_uint8(fake).numpy())}
         figures["diversity"] = sample_diversity(fake, faces)
         row.update(figures)
@@ -269,7 +271,7 @@ def main(argv=None) -> int:
     if args.run or args.train:
         return main_runs(args)
     from latentlab.config import UserError
-    from latentlab.encode import load_encoder_model
+    from latentlab.inference.encode import load_encoder_model
     from latentlab.resources import demo_checkpoint
 
     args.checkpoint = args.checkpoint or str(demo_checkpoint())

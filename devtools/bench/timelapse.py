@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def synthesize(run: Path, grids: int) -> None:
-    from latentlab.data.synthetic import render_many
+    from latentlab.data.synthetic_render import render_many
     from latentlab.run.grids import save_png, tile
     from latentlab.run.layout import RunLayout
 
@@ -47,7 +47,7 @@ def synthesize(run: Path, grids: int) -> None:
 
 
 def one(run: str, out: str, size: int, stop: int | None, label: bool, preset: str, crf: int | None) -> dict:
-    from latentlab.timelapse import write_timelapse
+    from latentlab.media.timelapse import write_timelapse
 
     cpu0 = os.times()
     result = write_timelapse(run, out, fps=30, size=size, stop=stop, label=label, preset=preset, crf=crf)
@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--repeats", type=int, default=3, help="runs; the best is reported (shared machine)")
     ap.add_argument("--label", action="store_true")
-    from latentlab.timelapse import TIMELAPSE_PRESET
+    from latentlab.media.timelapse import TIMELAPSE_PRESET
 
     ap.add_argument("--preset", default=TIMELAPSE_PRESET, help=f"x264 preset (default: {TIMELAPSE_PRESET})")
     ap.add_argument("--crf", type=int, help="x264 crf (default: the timelapse's own)")

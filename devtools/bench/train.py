@@ -64,7 +64,7 @@ def matmul_flops(device: torch.device, dtype=torch.float32, n: int = 2048, repea
 def write_faces(folder: Path, count: int, size: int = 128) -> Path:
     from PIL import Image
 
-    from latentlab.data.synthetic import render_many
+    from latentlab.data.synthetic_render import render_many
 
     folder.mkdir(parents=True, exist_ok=True)
     for start in range(0, count, 64):

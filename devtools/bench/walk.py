@@ -27,10 +27,10 @@ import av
 import torch
 
 from latentlab.config import load_preset
+from latentlab.inference.render import Renderer, frames_yuv420
 from latentlab.latent import grid_keyframes, walk_path
+from latentlab.media.video import open_writer, write_walk
 from latentlab.models import build_models
-from latentlab.render import Renderer, frames_yuv420
-from latentlab.video import open_writer, write_walk
 
 BATCH = 32
 

@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     print(f"trained {steps} steps in {train_seconds / 60:.1f} min ({steps / train_seconds:.2f} steps/s)", flush=True)
 
     from devtools.bench.recon import format_figures, held_out_faces, measure, save_grids
-    from latentlab.encode import attributes_from_labels, format_rows, load_encoder_model, store_attributes
+    from latentlab.inference.encode import attributes_from_labels, format_rows, load_encoder_model, store_attributes
 
     write_slim(Path(args.run_dir), out, {"trained_by": "devtools/demo/train.py", "train_seconds": round(train_seconds),
                                          "train_threads": threads, "machine_cpus": os.cpu_count()})

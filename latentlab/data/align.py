@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from latentlab.config import UserError
-from latentlab.data.decode import MIN_SIDE, BadImage, _to_rgb, crop_box
+from latentlab.data.decode import MIN_SIDE, BadImage, _to_rgb, crop_box, resolve_crop
 from latentlab.data.faces import BOX_EYES, Face, detect_faces
 
 CONVENTIONS = ("celeba", "lfw", "synthetic")
@@ -67,7 +67,6 @@ def convention(name: str, crop: str | None = None) -> Convention:
 
 def convention_for(cfg) -> Convention:
     """The convention of a model's training data (a latentlab Config)."""
-    from latentlab.data.cache import resolve_crop
     from latentlab.data.sources import is_synthetic
 
     source = cfg.data.source.strip()

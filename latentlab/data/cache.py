@@ -28,8 +28,8 @@ import numpy as np
 
 from latentlab.atomic import AtomicFile, write_with
 from latentlab.config import UserError
-from latentlab.data import synthetic
-from latentlab.data.decode import CROPS, BadImage, decode, reason_kind
+from latentlab.data import synthetic, synthetic_render
+from latentlab.data.decode import CROPS, BadImage, decode, reason_kind, resolve_crop
 from latentlab.data.sources import Source, parse_spec
 
 CACHE_FORMAT = 1
@@ -92,16 +92,6 @@ def default_cache_dir(platform: str | None = None, environ: Mapping[str, str] | 
     xdg = env.get("XDG_CACHE_HOME", "").strip()
     # The XDG spec ignores a relative $XDG_CACHE_HOME.
     return (Path(xdg) if xdg and os.path.isabs(xdg) else home / ".cache") / "latentlab"
-
-
-def resolve_crop(crop: str, dataset: str, arch: str) -> str:
-    if crop != "auto":
-        return crop
-    if dataset == "lfw":
-        return "lfw150"
-    if dataset == "celeba" and arch == "vaegan":
-        return "celeba148"
-    return "center"
 
 
 _BUILD_TMP = re.compile(r"\.build-(?P<host>.+)-(?P<pid>\d+)\.tmp$")
@@ -216,7 +206,7 @@ def _build_synthetic(src: Source, size: int, writer: _NpyWriter, progress: Progr
     try:
         for start in range(0, mine, 64):
             stop = min(mine, start + 64)
-            imgs, factors[start:stop] = synthetic.render_many(start, stop, size, style)
+            imgs, factors[start:stop] = synthetic_render.render_many(start, stop, size, style)
             writer.write(imgs)
             progress(stop + (helper.done if helper else 0), n)
         if helper:
@@ -240,7 +230,7 @@ class _RenderHelper:
     def __init__(self, start: int, stop: int, size: int, folder: Path, style: str = "cartoon"):
         self.start, self.stop, self.size, self.done, self.style = start, stop, size, 0, style
         self.path = folder / f".render-{threading.get_ident()}-{start}{_build_suffix()}"
-        code = ("import sys; from latentlab.data.synthetic import _render_to_file; "
+        code = ("import sys; from latentlab.data.synthetic_render import _render_to_file; "
                 "_render_to_file(*map(int, sys.argv[1:4]), sys.argv[4], sys.argv[5])")
         env = dict(os.environ)
         root = str(Path(synthetic.__file__).resolve().parents[2])  # importable even when not installed
@@ -281,7 +271,7 @@ class _RenderHelper:
             return
         for lo in range(self.start, self.stop, 64):
             hi = min(self.stop, lo + 64)
-            imgs, factors[lo:hi] = synthetic.render_many(lo, hi, self.size, self.style)
+            imgs, factors[lo:hi] = synthetic_render.render_many(lo, hi, self.size, self.style)
             writer.write(imgs)
             progress(hi - self.start)
 

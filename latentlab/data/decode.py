@@ -20,6 +20,19 @@ from latentlab.config import UserError
 CROPS = ("center", "celeba148", "lfw150", "none")
 MIN_SIDE = 8  # shorter than this is a thumbnail or a tracking pixel, not a face
 
+
+def resolve_crop(crop: str, dataset: str, arch: str) -> str:
+    """The crop that "auto" means for a data set and an architecture (here, below both the cache and
+    the alignment, which each need it)."""
+    if crop != "auto":
+        return crop
+    if dataset == "lfw":
+        return "lfw150"
+    if dataset == "celeba" and arch == "vaegan":
+        return "celeba148"
+    return "center"
+
+
 # Crop boxes as fractions of the image: the published crops are in pixels of the original layouts
 # (CelebA aligned 178x218, LFW 250x250); fractions keep them right for rescaled copies.
 _FRACTION_BOXES = {

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 
 import latentlab
 from latentlab.gui import settings as app_settings
-from latentlab.gui.models.workspace import Workspace
 from latentlab.gui.panel import Panel
+from latentlab.gui.state.workspace import Workspace
 from latentlab.gui.theme import app_icon
 from latentlab.gui.train.panel import TrainPanel
 from latentlab.gui.widgets.welcome import WelcomeStrip

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
+from latentlab.latent.vectorfile import load_attributes, save_attributes
 
 ATTRIBUTES_SUFFIX = ".attributes.safetensors"
 KINDS = ("encoder", "folders", "taught")
@@ -120,8 +121,6 @@ def attributes_path(checkpoint: str | Path) -> Path:
 
 def read_attributes(checkpoint: str | Path) -> AttributeSet | None:
     """The vectors stored beside a checkpoint, or None when there are none."""
-    from latentlab.latent.directions import load_attributes
-
     path = attributes_path(checkpoint)
     if not path.is_file():
         return None
@@ -151,8 +150,6 @@ def remove_attribute(checkpoint: str | Path, name: str) -> Path:
 
 
 def _write(checkpoint, attrs: AttributeSet) -> Path:
-    from latentlab.latent.directions import save_attributes
-
     names = attrs.vectors
     meta = {"checkpoint": Path(checkpoint).name,
             "counts": {k: list(v) for k, v in attrs.counts.items() if k in names},

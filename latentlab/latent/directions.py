@@ -7,29 +7,14 @@ difference of the encoder's mean latent over images with and without a label (La
 
 from __future__ import annotations
 
-import copy
-import json
-import os
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from latentlab.atomic import write_with
 from latentlab.config import UserError
 from latentlab.latent.attributes import AttributeSet
-
-VECTORS_FORMAT = "latentlab-vectors"
-_META_KEY = "latentlab"
-
-
-def _eval_module(module: torch.nn.Module) -> torch.nn.Module:
-    # A module still in training mode may be the live one of a running Trainer: running it would
-    # update its BatchNorm statistics under the trainer's feet, so work on an eval copy instead.
-    if module.training:
-        module = copy.deepcopy(module).eval()
-    return module
+from latentlab.models.common import eval_module, from_uint8
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:
@@ -67,7 +52,7 @@ def principal_directions(G: torch.nn.Module, n_samples: int = 2000, n_components
         raise UserError(f"principal directions need at least 2 samples (got {n_samples})")
     if n_components < 1:
         raise UserError(f"principal directions: n_components must be at least 1 (got {n_components})")
-    model = _eval_module(G)
+    model = eval_module(G)
     device = _device_of(model)
     gen = torch.Generator(device="cpu").manual_seed(int(seed))
     z = torch.randn(n_samples, nz, generator=gen, dtype=torch.float32)
@@ -149,13 +134,13 @@ def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[st
         usable.append((name, lab))
     if not usable:
         return result
-    model = _eval_module(E)
+    model = eval_module(E)
     device = _device_of(model)
     mus = []
     with torch.inference_mode():
         for start in range(0, len(idx), batch):
             chunk = torch.from_numpy(np.ascontiguousarray(images[idx[start:start + batch]])).to(device)
-            x = chunk.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+            x = from_uint8(chunk)
             mu, _ = model(x)
             mus.append(mu.float().cpu())
             if progress is not None:
@@ -172,68 +157,3 @@ def attribute_vectors(E: torch.nn.Module, images: np.ndarray, labels: Mapping[st
         result.add(name, (unit * spread).astype(np.float32), counts=result.counts[name], source=source,
                    kind="encoder", separation=norm / max(spread, 1e-12))
     return result
-
-
-# -- files: safetensors with the vectors as tensors and a JSON header in the metadata ---------------
-def save_vectors(path: str | os.PathLike, vectors: Mapping[str, np.ndarray], *, kind: str,
-                 meta: Mapping | None = None) -> None:
-    """Write named vectors to a safetensors file atomically (temporary file + rename).
-    kind: "principal" (tensors "directions" (k, nz), "stddevs" (k,)) or "attributes" (name -> (nz,)).
-    meta: any JSON-able dict kept with them (e.g. the checkpoint they came from)."""
-    from safetensors.numpy import save_file
-
-    path = Path(path)
-    tensors = {str(k): np.ascontiguousarray(np.asarray(v, dtype=np.float32)) for k, v in vectors.items()}
-    header = {"format": VECTORS_FORMAT, "version": 1, "kind": kind, "names": list(tensors),
-              "meta": dict(meta or {})}
-    if not path.parent.is_dir():
-        raise UserError(f"{path}: folder {path.parent} does not exist")
-    write_with(path, lambda tmp: save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(header)}))
-
-
-def load_vectors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a file written by save_vectors → (name -> float32 array in saved order, header dict with
-    kind, names, meta). UserError for a missing, corrupt or foreign file, or one of another kind."""
-    from safetensors import safe_open
-
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: no such file")
-    try:
-        with safe_open(str(path), framework="np") as f:
-            header = json.loads((f.metadata() or {}).get(_META_KEY, "null"))
-            if not isinstance(header, dict) or header.get("format") != VECTORS_FORMAT:
-                raise UserError(f"{path}: not a latentlab vectors file")
-            vectors = {name: f.get_tensor(name).astype(np.float32) for name in header["names"]}
-    except UserError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - safetensors raises several types for truncated/garbage files
-        raise UserError(f"{path}: unreadable vectors file ({exc})") from None
-    if kind is not None and header.get("kind") != kind:
-        raise UserError(f"{path}: holds {header.get('kind')} vectors, expected {kind}")
-    return vectors, header
-
-
-def save_principal(path, directions: np.ndarray, stddevs: np.ndarray, explained: np.ndarray,
-                   meta: Mapping | None = None) -> None:
-    save_vectors(path, {"directions": directions, "stddevs": stddevs, "explained": explained}, kind="principal",
-                 meta=meta)
-
-
-def load_principal(path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-    """→ (directions (k, nz), stddevs (k,), explained variance shares (k,), meta). A file written
-    before the shares were kept lacks them: a UserError, so a cache of it is recomputed."""
-    vectors, header = load_vectors(path, kind="principal")
-    if any(key not in vectors for key in ("directions", "stddevs", "explained")):
-        raise UserError(f"{path}: principal directions file lacks directions/stddevs/explained")
-    return vectors["directions"], vectors["stddevs"], vectors["explained"], header.get("meta", {})
-
-
-def save_attributes(path, vectors: Mapping[str, np.ndarray], meta: Mapping | None = None) -> None:
-    save_vectors(path, vectors, kind="attributes", meta=meta)
-
-
-def load_attributes(path) -> tuple[dict[str, np.ndarray], dict]:
-    """→ (name -> (nz,) vector, meta)."""
-    vectors, header = load_vectors(path, kind="attributes")
-    return vectors, header.get("meta", {})

@@ -25,6 +25,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from latentlab.models.common import from_uint8
+
 SEED = 20160519  # fixed forever: changing it changes every stored number
 FEATURE_DIM = 256
 INPUT_SIZE = 32
@@ -57,7 +59,7 @@ def to_float_images(images) -> torch.Tensor:
     if images.dtype == torch.uint8:
         if images.ndim == 3:
             images = images[None]
-        return images.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+        return from_uint8(images)
     if images.ndim == 3:
         images = images[None]
     return images.detach().float().cpu()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
@@ -34,3 +36,18 @@ def dcgan_init_(module: nn.Module) -> None:
 def count_params(module: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (buffers such as batch-norm running statistics are not counted)."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+def eval_module(module: nn.Module) -> nn.Module:
+    """`module` when it is in eval mode, else an eval copy of it: a module still in training mode may
+    be the live one of a running Trainer, and running it would update its BatchNorm statistics under
+    the trainer's feet."""
+    return copy.deepcopy(module).eval() if module.training else module
+
+
+def from_uint8(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (N, H, W, 3) -> float32 (N, 3, H, W) in [-1, 1], the range every network here
+    takes: x / 127.5 - 1 (data/feeder.py's fast path multiplies by 2/255 instead)."""
+    if images.dtype != torch.uint8:
+        raise TypeError(f"expected uint8 images, got {images.dtype}")
+    return images.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from latentlab.data.faces import Face, detect_faces, face_rate
-from latentlab.data.synthetic import render_many
+from latentlab.data.synthetic_render import render_many
 
 # Faces of the synthetic set that the frontal cascade finds (checked once: a stable property of the
 # deterministic renderer and the cascade files, not of timing).

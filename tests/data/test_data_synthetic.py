@@ -102,14 +102,14 @@ def test_helper_process_failure_falls_back_to_rendering_here(cache, monkeypatch)
 
 
 def test_reopening_a_synthetic_set_renders_nothing(cache, monkeypatch):
-    from latentlab.data import synthetic
+    from latentlab.data import synthetic_render
 
     first = open_source("synthetic", 8, synthetic_count=12, holdout=2, cache_dir=cache)
 
     def no_render(*args, **kwargs):
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr(synthetic, "render_many", no_render)
+    monkeypatch.setattr(synthetic_render, "render_many", no_render)
     again = open_source("synthetic", 8, synthetic_count=12, holdout=2, cache_dir=cache)
     assert np.array_equal(again.images, first.images) and again.labels.keys() == first.labels.keys()
 

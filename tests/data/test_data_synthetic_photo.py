@@ -7,8 +7,9 @@ from latentlab.config import UserError
 from latentlab.data import open_source
 from latentlab.data.faces import detect_faces, face_rate
 from latentlab.data.sources import is_synthetic, parse_spec
-from latentlab.data.synthetic import render_face, render_many
+from latentlab.data.synthetic import render_face
 from latentlab.data.synthetic_photo import GREY_FRACTION, render_photo
+from latentlab.data.synthetic_render import render_many
 
 
 def test_deterministic_per_index_with_the_cartoon_faces_factors():

@@ -107,7 +107,7 @@ def test_a_drop_on_the_explore_panel_goes_to_the_explore_panel(window, tmp_path)
 
 def test_a_million_points_stay_drawable(window, qtbot):
     """Clip-to-view and downsampling: the curve holds every point but draws about a screen's worth."""
-    from latentlab.gui.models.series import MetricSeries
+    from latentlab.gui.state.series import MetricSeries
 
     n = 1_000_000
     steps = np.arange(1, n + 1, dtype=np.float64)
@@ -332,7 +332,7 @@ def test_failed_open_checkpoint_is_shown_where_the_user_is(window, qtbot, tmp_pa
 
 
 def test_record_header_follows_the_live_generator_step(window):
-    from latentlab.gui.models.loading import ModelInfo
+    from latentlab.gui.state.loading import ModelInfo
 
     info = ModelInfo(renderer=None, label="live training · dcgan 32 px · step 200", kind="live", arch="dcgan",
                      latent_dim=8, image_size=32, step=200)

@@ -149,7 +149,7 @@ def test_attribute_vectors_are_scaled_to_the_latent_spread(tiny_vaegan):
 
 def test_shipped_demo_attribute_vectors_are_comparable():
     """The demo the window opens first: every attribute slider must move about as far as the others."""
-    from latentlab.encode import read_attributes
+    from latentlab.inference.encode import read_attributes
     from latentlab.resources import demo_checkpoint
 
     attrs = read_attributes(demo_checkpoint())

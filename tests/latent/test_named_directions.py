@@ -6,8 +6,8 @@ import pytest
 import torch
 from PIL import Image
 
-from latentlab.api import Model
 from latentlab.config import UserError
+from latentlab.inference.api import Model
 from latentlab.latent.attributes import AttributeSet, read_attributes, store_attributes
 from latentlab.latent.classify import conditional, correlations, fit_direction, heldout_accuracy
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from latentlab.data.synthetic import render_many
+from latentlab.data.synthetic_render import render_many
 from latentlab.metrics.recon import high_frequency_ratio, identity, mae, reconstruction_figures
 
 

@@ -208,8 +208,8 @@ def test_short_training_identity_rises_above_chance(tmp_path):
     """150 steps of a tiny VAE/GAN: reconstructions of 32 faces it never saw already pick out their
     own input far more often than chance (1/32). Adam and a reconstruction weight of 1 make the
     short run learn; a D that learns as fast as the decoder gives llike informative features."""
-    from latentlab.data.synthetic import render_many
-    from latentlab.encode import identity_rate
+    from latentlab.data.synthetic_render import render_many
+    from latentlab.inference.encode import identity_rate
     from latentlab.run.control import StepStats
 
     cfg = tiny_config("vaegan", steps=150, cache_dir=tmp_path, batch=16, sample_every=1000,
@@ -260,7 +260,7 @@ def test_options_are_saved_in_checkpoints_and_resumed_exactly(tmp_path):
 
 
 def _hf_after_training(tmp_path, faces, upsample, pixel_weight):
-    from latentlab.encode import reconstruct
+    from latentlab.inference.encode import reconstruct
     from latentlab.metrics.recon import high_frequency_ratio
 
     cfg = tiny_config("vaegan", steps=80, cache_dir=tmp_path, batch=8, sample_every=1000, checkpoint_every=1000,
@@ -280,7 +280,7 @@ def test_pixel_term_and_resize_upsampling_lower_the_high_frequency_ratio(tmp_pat
     """80 steps of a tiny VAE/GAN in the paper's layout leave speckle (HF energy of reconstructions
     over inputs well above 1); the pixel term alone, and the resize upsampling alone, each cut it
     to less than half of that on faces the model never saw."""
-    from latentlab.data.synthetic import render_many
+    from latentlab.data.synthetic_render import render_many
 
     faces, _ = render_many(400, 432, 32)
     paper = _hf_after_training(tmp_path, faces, "convT5", 0.0)
@@ -299,8 +299,8 @@ def test_demo_model_reconstructs_held_out_faces_faithfully():
     """The reconstruction targets, on 64 synthetic faces beyond the training set: each reconstruction
     nearest (pixel L2) to its own input, MAE at most 12/255, no speckle and no blur (high-frequency
     energy 0.8-1.2 times the input's). Measured on 256 faces: 100%, 9.0/255, 0.93 (docs/experiments/demo.md)."""
-    from latentlab.data.synthetic import render_many
-    from latentlab.encode import attributes_path, read_attributes, reconstruct
+    from latentlab.data.synthetic_render import render_many
+    from latentlab.inference.encode import attributes_path, read_attributes, reconstruct
     from latentlab.metrics.recon import reconstruction_figures
     from latentlab.run.checkpoint import load_model
 

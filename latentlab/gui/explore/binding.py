@@ -8,7 +8,7 @@ rendering.ViewRendering alone.
 
 from __future__ import annotations
 
-from latentlab.gui.models.explore_state import AMOUNTS, BASE, KEYFRAMES, ExploreState
+from latentlab.gui.state.explore_state import AMOUNTS, BASE, KEYFRAMES, ExploreState
 
 
 class StateBinding:

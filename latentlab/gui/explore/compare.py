@@ -89,7 +89,7 @@ class CompareWidget(QWidget):
             self.open_checkpoint(path)
 
     def open_checkpoint(self, path: str | Path) -> None:
-        from latentlab.gui.models.loading import load_checkpoint_model
+        from latentlab.gui.state.loading import load_checkpoint_model
 
         self.label.setText(f"Loading {Path(path).name}…")
         run_in_background(lambda: load_checkpoint_model(path), self._loaded)

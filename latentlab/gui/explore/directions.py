@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSizePolic
 
 from latentlab.config import UserError
 from latentlab.gui.explore.sliders import SliderBankWidget
-from latentlab.gui.models.loading import PRINCIPAL_COMPONENTS, PRINCIPAL_SAMPLES, save_principal_cache
+from latentlab.gui.state.loading import PRINCIPAL_COMPONENTS, PRINCIPAL_SAMPLES, save_principal_cache
 
 
 class DirectionsJob(QObject):

@@ -34,7 +34,7 @@ class FoldersDialog(QDialog):
 
     def __init__(self, info, parent=None):
         super().__init__(parent)
-        from latentlab.api import Model
+        from latentlab.inference.api import Model
 
         self.info = info
         self.model = Model(info.renderer, checkpoint=info.path)
@@ -105,7 +105,7 @@ class FoldersDialog(QDialog):
         args = (self.name.text(), self.with_dir.text().strip(), self.without_dir.text().strip())
 
         def work():
-            from latentlab.photo import ProjectionCancelled
+            from latentlab.inference.photo import ProjectionCancelled
 
             try:
                 import torch

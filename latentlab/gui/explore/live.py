@@ -16,7 +16,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
-from latentlab.gui.models.workspace import RUN, STEP, TRAINING, TrainingState, Workspace
+from latentlab.gui.state.workspace import RUN, STEP, TRAINING, TrainingState, Workspace
 from latentlab.run.layout import RunLayout
 
 DEFAULT_EVERY = 50

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from latentlab.gui.explore.dialogs import DCGANSizesDialog
-from latentlab.gui.models.loading import (
+from latentlab.gui.state.loading import (
     ModelSlot,
     import_dcgan_model,
     live_model,

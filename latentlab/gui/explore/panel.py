@@ -1,8 +1,8 @@
 """The Explore panel: a large generator view driven by latent sliders, directions, keyframes and photos.
 
 The panel lays out its widgets and hands each job to one collaborator:
-    ExploreState (gui/models)  what is on screen, no Qt; announces every change
-    ModelSlot (gui/models)     the model on screen; announces a new model or new weights
+    ExploreState (gui/state)  what is on screen, no Qt; announces every change
+    ModelSlot (gui/state)     the model on screen; announces a new model or new weights
     (both belong to the Workspace, where the Record tab reads them too)
     StateBinding               editing widgets <-> state
     ViewRendering              state changes -> render requests -> pixels (the one render path)
@@ -37,8 +37,8 @@ from latentlab.gui.explore.loader import ModelLoader
 from latentlab.gui.explore.photos import PhotoEncoding
 from latentlab.gui.explore.render_worker import RenderService
 from latentlab.gui.explore.rendering import ViewRendering
-from latentlab.gui.models.loading import WEIGHTS
-from latentlab.gui.models.workspace import TRAINING, Workspace
+from latentlab.gui.state.loading import WEIGHTS
+from latentlab.gui.state.workspace import TRAINING, Workspace
 
 CHECKPOINT_SUFFIXES = (".safetensors",)
 TORCH_SUFFIXES = (".pth", ".pt")

@@ -133,7 +133,7 @@ class PhotoProjectionWidget(QWidget):
 
     def set_model(self, info) -> None:
         """A new model: what was found with the old one goes; the photo is aligned (and encoded) anew."""
-        from latentlab.photo import model_convention
+        from latentlab.inference.photo import model_convention
 
         self.stop()
         self.info = info
@@ -304,8 +304,8 @@ class PhotoProjectionWidget(QWidget):
         self._pending_verdict = (key, error)
 
         def measure(should_stop):
-            from latentlab.gui.models.loading import training_image
-            from latentlab.photo import training_error
+            from latentlab.gui.state.loading import training_image
+            from latentlab.inference.photo import training_error
 
             count = REFERENCE_IMAGES[stage]
             train = max(1, (info.synthetic_count or count) - (info.holdout or 0)) \
@@ -322,7 +322,7 @@ class PhotoProjectionWidget(QWidget):
             self._show_verdict(self._pending_verdict[1], reference)
 
     def _show_verdict(self, error: float, reference: float) -> None:
-        from latentlab.photo import far_from_training
+        from latentlab.inference.photo import far_from_training
 
         if far_from_training(error, reference):
             self.verdict.setText(

@@ -15,8 +15,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog
 
 from latentlab.gui.background import run_in_background
-from latentlab.gui.models.explore_state import ExploreState
-from latentlab.gui.models.loading import ModelSlot, load_photo_for, training_image
+from latentlab.gui.state.explore_state import ExploreState
+from latentlab.gui.state.loading import ModelSlot, load_photo_for, training_image
 
 
 class PhotoEncoding(QObject):

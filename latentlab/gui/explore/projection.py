@@ -1,7 +1,7 @@
 """The photo journey's parts: the jobs that read, detect and project a photo, and the photo view on
 which the user picks or draws the face (photo_journey.py lays them out).
 
-Reading, detection and projection run on their own threads (latentlab.photo does the work); their
+Reading, detection and projection run on their own threads (latentlab.inference.photo does the work); their
 results come back tagged with the job that asked, and only the newest job's land: a second photo
 while one projects replaces it, and Stop drops the job without touching the explorer's state.
 """
@@ -28,8 +28,8 @@ class PhotoJobs(QObject):
     """Jobs on daemon threads, one at a time that matters: starting one cancels the one before."""
 
     prepared = Signal(int, object)  # job, (pixels, faces)
-    progressed = Signal(int, object)  # job, latentlab.photo.ProjectionStep
-    finished = Signal(int, object)  # job, latentlab.photo.Projection
+    progressed = Signal(int, object)  # job, latentlab.inference.photo.ProjectionStep
+    finished = Signal(int, object)  # job, latentlab.inference.photo.Projection
     failed = Signal(int, str)  # job, one-line message
     stopped = Signal(int)  # job
     measured = Signal(object, float)  # key, the training images' error (a measurement beside the jobs)
@@ -79,7 +79,7 @@ class PhotoJobs(QObject):
 
     def project(self, renderer, target: np.ndarray, steps: int, restarts: int) -> int:
         def work(job, cancel):
-            from latentlab.photo import ProjectionCancelled, project
+            from latentlab.inference.photo import ProjectionCancelled, project
 
             try:
                 result = project(renderer.G, target, E=renderer.E, steps=steps, restarts=restarts,

@@ -29,7 +29,7 @@ from latentlab.config import UserError
 
 
 def _error_text(exc: BaseException) -> str:
-    from latentlab.render import error_text  # render imports torch: not before the window is up
+    from latentlab.inference.render import error_text  # render imports torch: not before the window is up
 
     return error_text(exc)
 

@@ -13,8 +13,8 @@ import time
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from latentlab.gui.models.explore_state import LATENT, STRIP, ExploreState
-from latentlab.gui.models.loading import ModelSlot
+from latentlab.gui.state.explore_state import LATENT, STRIP, ExploreState
+from latentlab.gui.state.loading import ModelSlot
 
 
 class ViewRendering(QObject):

@@ -45,7 +45,7 @@ class TeachDialog(QDialog):
 
     def __init__(self, info, parent=None, seed: int = 1000):
         super().__init__(parent)
-        from latentlab.api import Model
+        from latentlab.inference.api import Model
 
         self.info = info
         self.model = Model(info.renderer, checkpoint=info.path)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.gui.models.workspace import RUN, TRAINING, TrainingState, Workspace
+from latentlab.gui.state.workspace import RUN, TRAINING, TrainingState, Workspace
 from latentlab.gui.theme import ACCENT, CURVE_COLORS, LEVEL_COLORS, MUTED
 from latentlab.run.layout import RunLayout
 

@@ -58,7 +58,7 @@ class WalkExport(QObject):
 
     def start(self, renderer, path: str | Path, options: dict, total_frames: int) -> bool:
         """Write the walk to `path` on a background thread; False (and a message) if one is running."""
-        from latentlab.video import write_walk
+        from latentlab.media.video import write_walk
 
         return self.run(path, total_frames, lambda progress, cancel: write_walk(
             renderer, path, progress=progress, cancel=cancel, **options))

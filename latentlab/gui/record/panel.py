@@ -33,13 +33,13 @@ from PySide6.QtWidgets import (
 from latentlab import latent  # its torch-using parts load on first use, after the window shows
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
-from latentlab.gui.models.loading import MODEL, WEIGHTS
-from latentlab.gui.models.workspace import RUN, TRAINING, Workspace
 from latentlab.gui.record.export import WalkExport, ask_video_path
 from latentlab.gui.record.keyframes import KeyframeList
 from latentlab.gui.record.options import build_options
 from latentlab.gui.record.preview import WalkPreview
 from latentlab.gui.record.timelapse import TimelapseWidget
+from latentlab.gui.state.loading import MODEL, WEIGHTS
+from latentlab.gui.state.workspace import RUN, TRAINING, Workspace
 from latentlab.gui.widgets.alerts import MessageBanner
 
 
@@ -315,13 +315,13 @@ class RecordPanel(QWidget):
         if self.renderer is None:
             self.show_error("Open a model in the Explore panel first")
             return
-        from latentlab.gui.models.loading import load_photo_for
+        from latentlab.gui.state.loading import load_photo_for
 
         info, renderer, encoder = self.workspace.model.info, self.renderer, self.has_encoder
 
         def job():
             if not encoder:
-                from latentlab.photo import model_convention, prepare_photo, project
+                from latentlab.inference.photo import model_convention, prepare_photo, project
 
                 prepared = prepare_photo(path, model_convention(renderer), renderer.image_size)
                 return project(renderer.G, prepared.aligned).z

@@ -1,4 +1,4 @@
-"""Record › Timelapse: a run's fixed-noise grids over training as a video (latentlab.timelapse).
+"""Record › Timelapse: a run's fixed-noise grids over training as a video (latentlab.media.timelapse).
 
 The run is the Train tab's (offered by the window whenever that tab starts or attaches a run) or one
 picked from disk. A scrubber previews any frame exactly as it will be written (size, label); Refresh
@@ -140,7 +140,7 @@ class TimelapseWidget(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        from latentlab.timelapse import epochs_of, grid_files
+        from latentlab.media.timelapse import epochs_of, grid_files
 
         if self.run is None:
             return
@@ -185,7 +185,7 @@ class TimelapseWidget(QWidget):
         """Frame `index` (default: the scrubber's) exactly as the export writes it."""
         from PIL import Image
 
-        from latentlab.timelapse import frame_size, label_text, render_frame
+        from latentlab.media.timelapse import frame_size, label_text, render_frame
 
         if not self.grids:
             return None
@@ -227,7 +227,7 @@ class TimelapseWidget(QWidget):
 
     def export_to(self, path: str | Path) -> bool:
         """Write the timelapse to `path` on a background thread; False (and a message) if it cannot start."""
-        from latentlab.timelapse import write_timelapse
+        from latentlab.media.timelapse import write_timelapse
 
         if self.run is None or not self.grids:
             self.show_error("No sample grids to export: pick a run that has written some")

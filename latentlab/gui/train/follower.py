@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QMetaObject, QObject, Qt, QThread, QTimer, Signal, Slot
 
 from latentlab.config import UserError
-from latentlab.gui.models.series import rows_to_columns
+from latentlab.gui.state.series import rows_to_columns
 
 POLL_MS = 250
 CHUNK_ROWS = 20_000

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from latentlab.config import UserError
-from latentlab.gui.models.overlay import OverlayRun, RunOverlay
+from latentlab.gui.state.overlay import OverlayRun, RunOverlay
 from latentlab.gui.train.follower import RunFollower
 from latentlab.gui.widgets.alerts import MessageBanner
 from latentlab.gui.widgets.image_view import ImageViewWidget

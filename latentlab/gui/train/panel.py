@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 from latentlab.config import Config, UserError, load_preset, load_toml, preset_names, preset_summary
 from latentlab.gui import settings as app_settings
 from latentlab.gui.background import freeze_long_lived_objects, probe_devices, run_in_background
-from latentlab.gui.models.series import rows_to_columns
-from latentlab.gui.models.workspace import TrainingState, Workspace
+from latentlab.gui.state.series import rows_to_columns
+from latentlab.gui.state.workspace import TrainingState, Workspace
 from latentlab.gui.train.config_form import ConfigFormWidget
 from latentlab.gui.train.follower import RunFollower
 from latentlab.gui.train.overlay import RunOverlayWidget

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from latentlab.gui.models.series import MetricSeries, rows_to_columns
+from latentlab.gui.state.series import MetricSeries, rows_to_columns
 from latentlab.gui.train.setup import TrainStatusWidget
 from latentlab.gui.widgets.alerts import AlertsWidget, MessageBanner
 from latentlab.gui.widgets.plots import MetricsPlotWidget

@@ -19,7 +19,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem
 
-from latentlab.gui.models.series import MetricSeries
+from latentlab.gui.state.series import MetricSeries
 from latentlab.gui.theme import CURVE_COLORS, MUTED
 
 LN2 = math.log(2.0)

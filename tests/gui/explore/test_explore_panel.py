@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from latentlab.config import Config, ModelConfig
-from latentlab.gui.models.loading import MODEL, WEIGHTS
+from latentlab.gui.state.loading import MODEL, WEIGHTS
 from latentlab.latent import load_bookmarks, seed_latent
 from latentlab.models import build_models
 from latentlab.resources import demo_checkpoint

@@ -139,7 +139,7 @@ def test_a_vaegan_encodes_first_then_refines_from_the_encoder(qtbot, panel, tmp_
 
 
 def test_the_result_is_judged_against_the_models_own_training_images(qtbot, panel, tmp_path, photos):
-    from latentlab.photo import far_from_training
+    from latentlab.inference.photo import far_from_training
 
     assert far_from_training(40.0, 12.0) and not far_from_training(14.0, 12.0) and not far_from_training(5.0, 2.0)
     load(qtbot, panel, make_checkpoint(tmp_path / "v.safetensors", arch="vaegan"))

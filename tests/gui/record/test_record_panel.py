@@ -44,9 +44,9 @@ def panels(qtbot, tmp_path):
     """(explore, record) side by side in one widget, a tiny DCGAN loaded in Explore."""
     from latentlab.gui.app import make_application
     from latentlab.gui.explore.panel import ExplorePanel
-    from latentlab.gui.models.workspace import Workspace
     from latentlab.gui.record.panel import RecordPanel
     from latentlab.gui.settings import use_settings_dir
+    from latentlab.gui.state.workspace import Workspace
 
     use_settings_dir(tmp_path / "settings")
     make_application()

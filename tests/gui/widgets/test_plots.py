@@ -19,7 +19,7 @@ def plots(qtbot):
 
 
 def series_with_spikes(n=2000, spikes=(500, 1500)):
-    from latentlab.gui.models.series import MetricSeries
+    from latentlab.gui.state.series import MetricSeries
 
     rng = np.random.default_rng(0)
     real = 0.45 + 0.05 * rng.standard_normal(n)

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from latentlab.gui.models.series import MetricSeries, ema, rows_to_columns
+from latentlab.gui.state.series import MetricSeries, ema, rows_to_columns
 
 
 def _naive_ema(x, alpha):

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from latentlab.gui.models.workspace import RUN, STEP, TRAINING, TrainingState, Workspace
+from latentlab.gui.state.workspace import RUN, STEP, TRAINING, TrainingState, Workspace
 
 
 def test_training_states_answer_what_the_tabs_ask():

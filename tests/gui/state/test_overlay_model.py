@@ -1,4 +1,4 @@
-"""The Compare runs state (gui/models/overlay.py), without Qt: entries, colours, the tab's own run, grids."""
+"""The Compare runs state (gui/state/overlay.py), without Qt: entries, colours, the tab's own run, grids."""
 
 from pathlib import Path
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from latentlab.config import UserError
-from latentlab.gui.models.overlay import RunOverlay
-from latentlab.gui.models.series import rows_to_columns
+from latentlab.gui.state.overlay import RunOverlay
+from latentlab.gui.state.series import rows_to_columns
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -2,13 +2,12 @@
 attribute vectors stored beside the checkpoint (Larsen et al. 2016, docs/algorithms.md §3). No Qt.
 
 The vector arithmetic and the vectors file live in latentlab.latent; this module decides which
-labelled images go in. Directions from two folders of photos, for every model, are latentlab.api's
+labelled images go in. Directions from two folders of photos, for every model, are latentlab.inference.api's
 Model.direction_from_folders.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,12 +27,13 @@ from latentlab.latent.attributes import (  # noqa: F401
     read_attributes,
     store_attributes,
 )
+from latentlab.models.common import eval_module, from_uint8
 
 
 # -- the model ----------------------------------------------------------------------------------
 def load_encoder_model(path: str | Path):
     """A Renderer holding the checkpoint's decoder and encoder; UserError when it has no encoder."""
-    from latentlab.render import Renderer
+    from latentlab.inference.render import Renderer
 
     renderer = Renderer.from_checkpoint(path)
     if not renderer.has_encoder:
@@ -51,7 +51,7 @@ def photo_crop(cfg: Config) -> str:
     Synthetic faces are rendered whole and square, so photos are centre-cropped; an explicit
     data.crop is used as is; "auto" is resolved the way the data loader resolves it.
     """
-    from latentlab.data.cache import resolve_crop
+    from latentlab.data.decode import resolve_crop
     from latentlab.data.sources import is_synthetic
 
     source = cfg.data.source.strip()
@@ -110,7 +110,7 @@ def check_cell(cell: int | None) -> None:
 def pairs_image(inputs: np.ndarray, reconstructions: np.ndarray, cell: int | None = None) -> np.ndarray:
     """One row per photo: input | reconstruction, each cell upscaled to `cell` px (nearest)."""
     check_cell(cell)
-    from latentlab.render import upscale
+    from latentlab.inference.render import upscale
     from latentlab.run.grids import tile
 
     cells = np.stack([inputs, reconstructions], axis=1).reshape(-1, *inputs.shape[1:])
@@ -126,20 +126,14 @@ def write_pairs(encoded: EncodedPhotos, out: str | Path, cell: int | None = None
 
 
 # -- identity -----------------------------------------------------------------------------------
-def _eval_copy(net: torch.nn.Module) -> torch.nn.Module:
-    # A net in training mode may belong to a live Trainer: never disturb its BatchNorm statistics.
-    return copy.deepcopy(net).eval() if net.training else net
-
-
 def to_float(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, S, S, 3) -> float (N, 3, S, S) in [-1, 1]."""
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float()
-    return x.div_(127.5).sub_(1.0)
+    return from_uint8(torch.from_numpy(np.ascontiguousarray(images)))
 
 
 def reconstruct(G: torch.nn.Module, E: torch.nn.Module, images: np.ndarray, batch: int = 64) -> torch.Tensor:
     """Dec(mu(x)) for uint8 images, float (N, 3, S, S) in [-1, 1] on the CPU, eval-mode nets."""
-    G, E = _eval_copy(G), _eval_copy(E)
+    G, E = eval_module(G), eval_module(E)
     device = next(iter(G.parameters()), torch.empty(0)).device
     x = to_float(images)
     out = []

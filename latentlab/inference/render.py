@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from latentlab.config import UserError
+from latentlab.inference.render_onnx import ORT_MAX_BATCH, ort_generator
 from latentlab.latent.choices import UPSCALE_NAMES
-from latentlab.render_onnx import ORT_MAX_BATCH, ort_generator
+from latentlab.models.common import from_uint8
 from latentlab.run.grids import to_uint8
 
 
@@ -261,7 +262,7 @@ class Renderer:
             raise UserError(f"photos must be uint8 shaped ({s}, {s}, 3) or (N, {s}, {s}, 3) "
                             f"(got {arr.dtype} {arr.shape})")
         x = torch.from_numpy(np.ascontiguousarray(arr)).to(self.device)
-        return x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0).contiguous(memory_format=torch.channels_last)
+        return from_uint8(x).contiguous(memory_format=torch.channels_last)
 
     def encode_mu(self, photos, threads: int | None = None) -> np.ndarray:
         """The encoder's mu for uint8 photos, float32 (N, nz). Raises on error."""

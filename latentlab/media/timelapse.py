@@ -4,7 +4,7 @@ Frames are RUN/samples/step-NNNNNNNN.png in step order, upscaled nearest-neighbo
 small frames), with an optional "step N  epoch E" label burned into the bottom-left corner. A run
 that is still training gives the grids written so far (a grid appears by rename, so a half-written
 one is never listed). A second thread decodes, upscales, labels and converts each grid to the
-encoder's colour format while the calling thread encodes (latentlab.pipeline, shared with the
+encoder's colour format while the calling thread encodes (latentlab.media.pipeline, shared with the
 walk); a bounded queue between them keeps memory flat in the number of frames.
 """
 
@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.latent.choices import TIMELAPSE_CRF, TIMELAPSE_PRESET, X264_PRESETS
-from latentlab.pipeline import pipeline
+from latentlab.media.pipeline import pipeline
+from latentlab.media.video import MAX_SIDE, WalkResult, check_output, open_writer
+from latentlab.media.x264 import TIMELAPSE_CRF, TIMELAPSE_PRESET, X264_PRESETS
 from latentlab.run.layout import RunLayout
-from latentlab.video import MAX_SIDE, WalkResult, check_output, open_writer
 
 DEFAULT_SIDE = 512  # grids shorter than this are upscaled by the smallest whole factor reaching it
 QUEUE_FRAMES = 8

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from latentlab.gui.models.events import ChangeModel
+from latentlab.gui.state.events import ChangeModel
 
 STRIP_FRAMES = 8
 LATENT, BASE, AMOUNTS, KEYFRAMES, STRIP = "latent", "base", "amounts", "keyframes", "strip"

@@ -1,6 +1,6 @@
-"""`latentlab align` and `latentlab project`: argument parsing and output for photos (cli.py's part).
+"""`latentlab align`, `project` and `encode`: argument parsing and output for photos.
 
-The work is in latentlab.photo and latentlab.data.align; this module reads arguments, reports
+The work is in latentlab.inference.photo and latentlab.data.align; this module reads arguments, reports
 progress on one line and writes files (temporary file + rename).
 """
 
@@ -10,16 +10,16 @@ import sys
 import time
 from pathlib import Path
 
+from latentlab.cli.common import add_command, add_device_option, checked_output, chosen_device, positive_int
+from latentlab.cli.progress import ProgressLine
+from latentlab.cli.progress import bar as progress_bar
 from latentlab.config import UserError
 
 
-def add_parsers(sub, positive_int, command) -> None:
-    """`command(sub, name, help, *examples)`: cli.py's subcommand factory (help with examples)."""
-    from latentlab.cli import add_device_option
-
-    a = command(sub, "align", "find the face in photos and write it aligned like a model's training data",
-                "latentlab align me.jpg group.jpg --out aligned/ --like model.safetensors",
-                "latentlab align photo.jpg --out aligned/ --crop lfw --size 128 --box 120,80,200,200")
+def add_parsers(sub) -> None:
+    a = add_command(sub, "align", "find the face in photos and write it aligned like a model's training data",
+                    "latentlab align me.jpg group.jpg --out aligned/ --like model.safetensors",
+                    "latentlab align photo.jpg --out aligned/ --crop lfw --size 128 --box 120,80,200,200")
     a.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (EXIF rotation honoured)")
     a.add_argument("--out", required=True, metavar="DIR", help="folder for the aligned PNGs (created if missing)")
     like = a.add_mutually_exclusive_group()
@@ -29,9 +29,9 @@ def add_parsers(sub, positive_int, command) -> None:
     a.add_argument("--size", type=positive_int, help="output px (default: the checkpoint's size, else 64)")
     _face_options(a)
 
-    p = command(sub, "project", "find the latent of a photo's face in any model (GAN inversion)",
-                "latentlab project model.safetensors me.jpg --out rows.png --latents me.json",
-                "latentlab project model.safetensors group.jpg --face 2 --steps 300 --out rows.png")
+    p = add_command(sub, "project", "find the latent of a photo's face in any model (GAN inversion)",
+                    "latentlab project model.safetensors me.jpg --out rows.png --latents me.json",
+                    "latentlab project model.safetensors group.jpg --face 2 --steps 300 --out rows.png")
     p.add_argument("checkpoint", help="any latentlab checkpoint (DCGAN, 2015 GAN, imported netG, VAE/GAN)")
     p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (EXIF rotation honoured)")
     p.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | aligned | result")
@@ -59,7 +59,7 @@ def _warn(text: str) -> None:
 def _prepare_all(paths, conv, size, box_text, face):
     """Each photo aligned; unreadable or faceless ones skipped with a warning (an error when none
     is left: with one photo, its own message)."""
-    from latentlab.photo import parse_box, prepare_photo
+    from latentlab.inference.photo import parse_box, prepare_photo
 
     box = parse_box(box_text)
     if face < 1:
@@ -79,12 +79,12 @@ def _prepare_all(paths, conv, size, box_text, face):
 
 def cmd_align(args) -> int:
     from latentlab.data.align import convention
-    from latentlab.photo import model_convention
+    from latentlab.inference.photo import model_convention
     from latentlab.run.grids import save_png
 
     size = args.size
     if args.like:
-        from latentlab.render import Renderer
+        from latentlab.inference.render import Renderer
 
         renderer = Renderer.from_checkpoint(args.like)
         conv, size = model_convention(renderer), size or renderer.image_size
@@ -118,13 +118,17 @@ def cmd_align(args) -> int:
 
 
 def cmd_project(args) -> int:
-    from latentlab.cli import checked_output, chosen_device
-    from latentlab.cli_progress import ProgressLine
-    from latentlab.cli_progress import bar as progress_bar
     from latentlab.data.align import convention
+    from latentlab.inference.photo import (
+        DEFAULT_RESTARTS,
+        DEFAULT_STEPS,
+        model_convention,
+        outlined,
+        project,
+        rows_image,
+    )
+    from latentlab.inference.render import Renderer
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
-    from latentlab.photo import DEFAULT_RESTARTS, DEFAULT_STEPS, model_convention, outlined, project, rows_image
-    from latentlab.render import Renderer
     from latentlab.run.grids import save_png
 
     out = checked_output("--out", args.out, ".png", "the rows are written as PNG; name a .png file")
@@ -158,3 +162,30 @@ def cmd_project(args) -> int:
     print(f"latentlab: wrote {len(rows)} input | aligned | result row(s) to {out} ({conv.name} alignment"
           f"{skipped}){latents}", file=sys.stderr)
     return 0
+
+
+def cmd_encode(args) -> int:
+    from latentlab.inference.encode import check_cell, encode_photos, load_encoder_model, write_pairs
+
+    check_cell(args.size)
+    out = checked_output("--out", args.out, ".png", "the pairs are written as PNG; name a .png file")
+    renderer = load_encoder_model(args.checkpoint)
+    encoded = encode_photos(renderer, args.images, crop=args.crop,
+                            warn=lambda text: print(f"latentlab: warning: {text}", file=sys.stderr))
+    write_pairs(encoded, out, cell=args.size)
+    skipped = f", {len(encoded.skipped)} unreadable skipped" if encoded.skipped else ""
+    print(f"latentlab: wrote {len(encoded.names)} input | reconstruction pair(s) to {out} "
+          f"({encoded.crop} crop{skipped})", file=sys.stderr)
+    return 0
+
+
+def add_encode_parser(sub) -> None:
+    e = add_command(sub, "encode", "encode photos with a VAE/GAN: write input | reconstruction pairs",
+                    "latentlab encode vaegan.safetensors me.jpg friend.png --out pairs.png",
+                    "latentlab encode vaegan.safetensors photos/*.jpg --out pairs.png --crop center --size 128")
+    e.add_argument("checkpoint", help="a VAE/GAN checkpoint")
+    e.add_argument("images", nargs="+", metavar="IMAGE", help="photos (any size; EXIF rotation, grayscale, RGBA)")
+    e.add_argument("--out", required=True, help="the PNG to write: one row per photo, input | reconstruction")
+    e.add_argument("--crop", choices=["auto", "center", "celeba148", "lfw150", "none"], default="auto",
+                   help="how photos are cropped (auto: like the model's training data, else centre)")
+    e.add_argument("--size", type=positive_int, help="px per cell in the PNG (default: the model's size)")

@@ -68,7 +68,7 @@ class Direction:
 def load(path: str | os.PathLike, device: str = "cpu") -> Model:
     """A latentlab checkpoint (any model: DCGAN, the 2015 GAN, an imported netG, a VAE/GAN) with
     the named directions stored beside it. UserError for a missing or foreign file."""
-    from latentlab.render import Renderer
+    from latentlab.inference.render import Renderer
 
     return Model(Renderer.from_checkpoint(path, device=device))
 
@@ -85,7 +85,7 @@ class Model:
     @classmethod
     def from_modules(cls, G: torch.nn.Module, E: torch.nn.Module | None = None) -> Model:
         """A Model of networks in memory (G needs `latent_dim` and `image_size` attributes)."""
-        from latentlab.render import Renderer
+        from latentlab.inference.render import Renderer
 
         return cls(Renderer(G, E))
 
@@ -157,8 +157,8 @@ class Model:
     def align(self, photos, align: bool = True) -> tuple[np.ndarray, list[str]]:
         """Photos (paths, PIL images or uint8 arrays; one or a list) as the model's input: the face
         found and aligned like the training data (align=True), or cropped like it (align=False)."""
-        from latentlab.encode import photo_crop
-        from latentlab.photo import model_convention
+        from latentlab.inference.encode import photo_crop
+        from latentlab.inference.photo import model_convention
 
         items = photos if isinstance(photos, (list, tuple)) else [photos]
         out, names = [], []
@@ -203,7 +203,7 @@ class Model:
     def project_aligned(self, inputs: np.ndarray, *, steps=None, restarts=None, seed: int = 0, cache: bool = True,
                         progress=None, should_stop=None, names: list[str] | None = None, batch: int = 16) -> Faces:
         """project() for photos already aligned: uint8 (N, S, S, 3)."""
-        from latentlab.photo import DEFAULT_RESTARTS, DEFAULT_STEPS, project_many
+        from latentlab.inference.photo import DEFAULT_RESTARTS, DEFAULT_STEPS, project_many
 
         steps = DEFAULT_STEPS if steps is None else int(steps)
         restarts = DEFAULT_RESTARTS if restarts is None else int(restarts)
@@ -332,7 +332,7 @@ def folder_images(folder: str, model: Model, max_images: int) -> np.ndarray:
     """A folder (or .zip) of photos as uint8 (N, S, S, 3), cropped like the model's training data
     (through the data cache); at most max_images, evenly spaced (deterministic)."""
     from latentlab.data import open_source
-    from latentlab.encode import photo_crop
+    from latentlab.inference.encode import photo_crop
 
     cfg = model.renderer.config
     crop = photo_crop(cfg) if cfg is not None else "center"
@@ -413,5 +413,5 @@ def _cache_write(key: str, z: np.ndarray, error: float) -> None:
 
 
 def rows_of(*columns: Sequence[np.ndarray]) -> list[list[np.ndarray]]:
-    """Columns of images -> rows (one per photo) for latentlab.photo.rows_image."""
+    """Columns of images -> rows (one per photo) for latentlab.inference.photo.rows_image."""
     return [list(row) for row in zip(*columns)]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from latentlab.gui.models.events import ChangeModel
+from latentlab.gui.state.events import ChangeModel
 
 # Columns the plots draw; a row without one (an older run, a GAN without kl) leaves NaN there.
 FLOAT_COLUMNS = ("time", "real", "fake", "gen", "l2_d", "lr_d", "lr_g", "img_per_s", "kl", "llike")

@@ -1,4 +1,4 @@
-"""The standard streams and background threads of the `latentlab` command (cli.py's part).
+"""The standard streams and background threads of the `latentlab` command (the CLI package's part).
 
 A closed fd 0-2 is pointed at /dev/null before anything opens a file; a write error on stdout names
 "standard output"; a background thread's exception never prints a traceback once the command has
@@ -11,7 +11,7 @@ import errno
 import os
 import sys
 
-from latentlab.cli_progress import silence
+from latentlab.cli.progress import silence
 
 
 class NamedStdout:

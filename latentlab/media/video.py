@@ -22,13 +22,11 @@ import numpy as np
 from latentlab.atomic import AtomicFile, make_temp_dir, named
 from latentlab.bounds import MAX_GRID_CELLS, MAX_KEYFRAMES, MAX_SIDE, MAX_WALK_FRAMES
 from latentlab.config import UserError
-from latentlab.pipeline import PIPELINE_DEPTH, pipeline
+from latentlab.media.pipeline import PIPELINE_DEPTH, pipeline
+from latentlab.media.x264 import WALK_CRF, WALK_PRESET
 
 FILE_KINDS = {".mp4": "mp4", ".webm": "webm", ".gif": "gif"}
 ENCODERS = {"mp4": "libx264", "webm": "libvpx-vp9", "gif": "gif"}
-# H.264 defaults. x264's veryfast at crf 16 gives a walk's frames a higher PSNR than fast at crf 18
-# (50.7 vs 50.1 dB on the demo model's walk, 256 px) in the same file size, encoding in half the time.
-H264_PRESET, H264_CRF = "veryfast", 16
 GIF_MAX_FPS = 50  # GIF delays are whole 1/100 s; browsers stretch delays under 2/100 s to 1/10 s
 # Colour tags written with H.264/VP9 (AVColorSpace/AVColorPrimaries/AVColorTransferCharacteristic
 # numbers): BT.601 matrix with limited range (what both our converter and swscale's default use),
@@ -180,7 +178,7 @@ class AVWriter(FrameWriter):
     """MP4 (libx264), WebM (libvpx-vp9) and GIF (PyAV's gif encoder, one palette per frame)."""
 
     def __init__(self, path: Path, kind: str, fps: float, width: int, height: int, *, crf: int | None = None,
-                 preset: str = H264_PRESET, threads: int = 0):
+                 preset: str = WALK_PRESET, threads: int = 0):
         import av
 
         self.kind = kind
@@ -209,7 +207,7 @@ class AVWriter(FrameWriter):
                 cc.color_primaries, cc.color_trc = _PRIMARIES_BT709, _TRC_BT709
                 cc.thread_count = threads
                 if kind == "mp4":
-                    self._stream.options = {"crf": str(H264_CRF if crf is None else crf), "preset": preset}
+                    self._stream.options = {"crf": str(WALK_CRF if crf is None else crf), "preset": preset}
                 else:  # constant quality; realtime/cpu-used 8 keeps VP9 within a few times H.264's time
                     self._stream.options = {"crf": str(30 if crf is None else crf), "b": "0",
                                             "deadline": "realtime", "cpu-used": "8", "row-mt": "1"}
@@ -327,7 +325,7 @@ class PNGWriter(FrameWriter):
 
 
 def open_writer(path: str | os.PathLike, fps: float, size: int | tuple[int, int], *, crf: int | None = None,
-                preset: str = H264_PRESET, threads: int = 0) -> FrameWriter:
+                preset: str = WALK_PRESET, threads: int = 0) -> FrameWriter:
     """A writer chosen by the destination: .mp4 (H.264, crf 16, `preset`), .webm (VP9), .gif, or a
     folder (trailing slash, existing folder or no suffix) of PNG frames. size: px or (width, height).
     Raises UserError (before creating anything) for an unknown type, a missing encoder, a missing
@@ -391,8 +389,8 @@ def write_walk(renderer, out, *, keyframes=None, n_keyframes: int = 4, seeds=Non
                size: int | None = None, upscale: str = "nearest", grid=(1, 1), truncation: float = 1.0,
                seed: int = 0, progress: Callable[[int, int], None] | None = None,
                cancel: Callable[[], bool] | None = None, batch: int = 32, crf: int | None = None,
-               preset: str = H264_PRESET) -> WalkResult:
-    """Render a latent walk with `renderer` (a latentlab.render.Renderer) into `out` (.mp4, .webm,
+               preset: str = WALK_PRESET) -> WalkResult:
+    """Render a latent walk with `renderer` (a latentlab.inference.render.Renderer) into `out` (.mp4, .webm,
     .gif or a folder of PNGs).
 
     Keyframes come from exactly one of: `keyframes` ((K, nz), or (R·C, K, nz) for a grid), `seeds`
@@ -408,8 +406,8 @@ def write_walk(renderer, out, *, keyframes=None, n_keyframes: int = 4, seeds=Non
     cancel() returning True stops the export, removes the partial output and returns a result with
     cancelled=True. Any exception (KeyboardInterrupt included) also removes the partial output.
     """
+    from latentlab.inference.render import UPSCALE_METHODS, frames_rgb, frames_yuv420
     from latentlab.latent import EASINGS, INTERPOLATIONS, truncate, walk_keyframes, walk_length, walk_slice
-    from latentlab.render import UPSCALE_METHODS, frames_rgb, frames_yuv420
 
     start_time = time.perf_counter()
     if int(frames) != frames or frames < 1:

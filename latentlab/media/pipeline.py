@@ -1,5 +1,5 @@
 """Two threads with a bounded queue between them: one produces frames (render, colour conversion),
-the calling one consumes them (encode, write). Used by the video writers (latentlab.video)."""
+the calling one consumes them (encode, write). Used by the video writers (latentlab.media.video)."""
 
 from __future__ import annotations
 

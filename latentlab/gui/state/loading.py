@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.gui.models.events import ChangeModel
+from latentlab.gui.state.events import ChangeModel
 
 PRINCIPAL_SAMPLES = 2000
 PRINCIPAL_COMPONENTS = 20
@@ -24,7 +24,7 @@ PRINCIPAL_COMPONENTS = 20
 
 @dataclass
 class ModelInfo:
-    renderer: object  # latentlab.render.Renderer
+    renderer: object  # latentlab.inference.render.Renderer
     label: str  # one line for the panel: what is loaded
     kind: str  # checkpoint | import | live
     arch: str
@@ -157,7 +157,7 @@ def _own_eval_copy(G):
 def _renderer(G, E, device: str | None, threads: int | None):
     """The window's Renderer: torch at once, ONNX Runtime for single images once its export,
     started here on its own thread, is done (the first picture does not wait for it)."""
-    from latentlab.render import Renderer
+    from latentlab.inference.render import Renderer
 
     renderer = Renderer(G, E, device=device or pick_device(), threads=threads)
     renderer.enable_fast_path(background=True)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from latentlab.gui.models.events import ChangeModel
-from latentlab.gui.models.explore_state import AMOUNTS, BASE, KEYFRAMES, LATENT, STRIP, ExploreState
-from latentlab.gui.models.series import DATA, SMOOTHING, MetricSeries
+from latentlab.gui.state.events import ChangeModel
+from latentlab.gui.state.explore_state import AMOUNTS, BASE, KEYFRAMES, LATENT, STRIP, ExploreState
+from latentlab.gui.state.series import DATA, SMOOTHING, MetricSeries
 
 
 def recording(model):

@@ -1,6 +1,6 @@
 """Progress output of the `latentlab` command: one line on stderr, redrawn on a terminal, logged otherwise.
 
-Kept apart from cli.py, which only parses arguments and dispatches. Progress is a courtesy: when its
+Kept apart from the command families, which use it. Progress is a courtesy: when its
 reader goes away (`latentlab train ... 2>&1 | head`), the line goes quiet and the work goes on.
 """
 

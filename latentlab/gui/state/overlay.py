@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.config import UserError
-from latentlab.gui.models.series import MetricSeries
+from latentlab.gui.state.series import MetricSeries
 
 # Distinct on the dark theme and from each other (Tableau 10, reordered so neighbours contrast).
 PALETTE = ("#4e9af1", "#f28e2b", "#59a14f", "#e15759", "#b07aa1", "#edc948", "#76b7b2", "#ff9da7",

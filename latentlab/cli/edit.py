@@ -1,5 +1,5 @@
 """`latentlab edit`, `walk --direction` and `attributes --with/--without`: named directions from the
-command line (cli.py's part). The work is latentlab.api's; this module reads arguments, shows
+command line (the CLI's part). The work is latentlab.inference.api's; this module reads arguments, shows
 progress on one line and writes files (temporary file + rename)."""
 
 from __future__ import annotations
@@ -10,16 +10,17 @@ from pathlib import Path
 import numpy as np
 
 from latentlab.bounds import AMOUNT
+from latentlab.cli.common import add_command, add_device_option, checked_output, chosen_device, positive_int
+from latentlab.cli.progress import ProgressLine
+from latentlab.cli.progress import bar as progress_bar
 from latentlab.config import UserError
 
 
-
-def add_parsers(sub, positive_int, command) -> None:
-    """`command(sub, name, help, *examples)`: cli.py's subcommand factory (help with examples)."""
-    e = command(sub, "edit", "edit photos' faces along named directions (any model): input | found | edited rows",
-                "latentlab edit model.safetensors me.jpg --direction smile=+2 --out rows.png",
-                "latentlab edit model.safetensors a.jpg b.jpg --direction smile=2 --direction glasses=-1 "
-                "--keep hair --out rows.png --latents edited.json")
+def add_parsers(sub) -> None:
+    e = add_command(sub, "edit", "edit photos' faces along named directions (any model): input | found | edited rows",
+                    "latentlab edit model.safetensors me.jpg --direction smile=+2 --out rows.png",
+                    "latentlab edit model.safetensors a.jpg b.jpg --direction smile=2 --direction glasses=-1 "
+                    "--keep hair --out rows.png --latents edited.json")
     e.add_argument("checkpoint", help="any latentlab checkpoint with named directions (`latentlab attributes`)")
     e.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of any size (the face is found and aligned)")
     e.add_argument("--direction", action="append", default=[], required=True, metavar="NAME=AMOUNT",
@@ -31,8 +32,6 @@ def add_parsers(sub, positive_int, command) -> None:
     e.add_argument("--steps", type=positive_int, default=None, help="projection steps (default 150)")
     e.add_argument("--size", type=positive_int, help="px per cell in the PNG (default: 128)")
     e.add_argument("--no-cache", action="store_true", help="project again even when a projection is cached")
-    from latentlab.cli import add_device_option
-
     add_device_option(e, "where to project and render")
 
 
@@ -57,12 +56,9 @@ def _check_names(model, names) -> None:
 
 
 def cmd_edit(args) -> int:
-    from latentlab.api import load
-    from latentlab.cli import checked_output, chosen_device
-    from latentlab.cli_progress import ProgressLine
-    from latentlab.cli_progress import bar as progress_bar
+    from latentlab.inference.api import load
+    from latentlab.inference.photo import rows_image
     from latentlab.latent.bookmarks import Bookmark, save_bookmarks
-    from latentlab.photo import rows_image
     from latentlab.run.grids import save_png
 
     amounts = parse_amounts(args.direction)
@@ -137,11 +133,9 @@ def walk_direction_keyframes(model, args, rows: int, cols: int) -> np.ndarray:
 
 
 def cmd_walk_direction(args) -> int:
-    from latentlab.api import Model
-    from latentlab.cli import chosen_device
-    from latentlab.cli_progress import ProgressLine
-    from latentlab.render import Renderer
-    from latentlab.video import check_output, check_walk_size, write_walk
+    from latentlab.inference.api import Model
+    from latentlab.inference.render import Renderer
+    from latentlab.media.video import check_output, check_walk_size, write_walk
 
     rows, cols = check_walk_size(None, args.grid)
     check_output(args.out, args.fps)
@@ -162,10 +156,7 @@ def cmd_walk_direction(args) -> int:
 def cmd_attributes_folders(args) -> int:
     """--with DIR --without DIR --name NAME, for any model: project (or encode and refine) both
     folders, fit the classifier, store the direction beside the checkpoint."""
-    from latentlab.api import load
-    from latentlab.cli import chosen_device
-    from latentlab.cli_progress import ProgressLine
-    from latentlab.cli_progress import bar as progress_bar
+    from latentlab.inference.api import load
 
     model = load(args.checkpoint, device=chosen_device(args.device))
     line = ProgressLine()
@@ -184,3 +175,79 @@ def cmd_attributes_folders(args) -> int:
     print(f"latentlab: stored direction {args.name.strip()!r} ({fit.counts[0]} with, {fit.counts[1]} without; "
           f"held-out accuracy {acc}) in {path}", file=sys.stderr)
     return 0
+
+
+def cmd_attributes(args) -> int:
+    from latentlab.inference.encode import (
+        attributes_from_labels,
+        attributes_path,
+        format_rows,
+        load_encoder_model,
+        read_attributes,
+        store_attributes,
+    )
+
+    folders = args.with_dir is not None or args.without_dir is not None
+    if folders and args.data:
+        raise UserError("give --data SOURCE or --with DIR --without DIR, not both")
+    if folders and (args.with_dir is None or args.without_dir is None or not args.name):
+        raise UserError("--with DIR, --without DIR and --name NAME go together")
+    if (args.attr and not args.data) or (args.name and not folders):
+        raise UserError("--attr goes with --data; --name goes with --with/--without")
+    if args.steps and not folders:
+        raise UserError("--steps goes with --with/--without")
+    if args.remove and (folders or args.data):
+        raise UserError("--remove NAME goes alone")
+    if args.remove:
+        from latentlab.latent.attributes import remove_attribute
+
+        print(f"latentlab: removed {args.remove!r} from {remove_attribute(args.checkpoint, args.remove)}",
+              file=sys.stderr)
+    elif folders:
+        from latentlab.latent.attributes import check_name
+
+        check_name(args.name)
+        cmd_attributes_folders(args)
+    elif args.data:
+        renderer = load_encoder_model(args.checkpoint)
+        new = attributes_from_labels(renderer, args.data, names=args.attr or None, max_images=args.max_images)
+        for note in new.notes:
+            print(f"latentlab: note: {note}", file=sys.stderr)
+        if not new.vectors:
+            raise UserError(f"no attribute vector could be computed from {args.data}")
+        path = store_attributes(args.checkpoint, new)
+        print(f"latentlab: stored {len(new.vectors)} attribute vector(s) in {path}", file=sys.stderr)
+    else:
+        from latentlab.run.checkpoint import read_metadata
+
+        if not Path(args.checkpoint).is_file():
+            raise UserError(f"{args.checkpoint}: no such checkpoint file")
+        read_metadata(args.checkpoint)  # a clear error for a foreign or damaged file
+    attrs = read_attributes(args.checkpoint)
+    if attrs is None or not attrs.vectors:
+        print(f"no attribute vectors stored for {args.checkpoint} (expected {attributes_path(args.checkpoint)}); "
+              "compute them with --data SOURCE or --with DIR --without DIR --name NAME")
+        return 0
+    print("\n".join(format_rows(attrs)))
+    return 0
+
+
+def add_attributes_parser(sub) -> None:
+    a = add_command(sub, "attributes", "compute (with --data or --with/--without) or list attribute vectors",
+                    "latentlab attributes vaegan.safetensors --data celeba:~/celeba --attr Smiling --attr Eyeglasses",
+                    "latentlab attributes vaegan.safetensors --with hats/ --without no-hats/ --name hat")
+    a.add_argument("checkpoint", help="any checkpoint (--data needs a VAE/GAN); vectors go to "
+                   "CKPT.attributes.safetensors")
+    a.add_argument("--data", help="a VAE/GAN and a labelled source: synthetic | synthetic-photo | celeba:PATH "
+                   "(each label gives a vector)")
+    a.add_argument("--attr", action="append", default=[], metavar="NAME",
+                   help="with --data: only these labels (refused by name if one lacks examples)")
+    a.add_argument("--with", dest="with_dir", metavar="DIR", help="photos that have the attribute (cropped like "
+                   "the training data; each projected into the model, cached)")
+    a.add_argument("--without", dest="without_dir", metavar="DIR", help="photos that do not")
+    a.add_argument("--name", help="with --with/--without: the attribute's name")
+    a.add_argument("--remove", metavar="NAME", help="delete the stored direction NAME")
+    a.add_argument("--steps", type=positive_int, help="with --with/--without: projection steps per photo "
+                   "(default 150; 50 refining a VAE/GAN's encoder)")
+    add_device_option(a, "with --with/--without: where to project")
+    a.add_argument("--max-images", type=positive_int, default=2000, help="at most this many images per source")

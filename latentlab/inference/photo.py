@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from latentlab.config import UserError
+from latentlab.models.common import from_uint8
 from latentlab.run.grids import to_uint8
 
 DEFAULT_STEPS = 150
@@ -72,7 +73,7 @@ def _to_float(images: np.ndarray, device) -> torch.Tensor:
     x = torch.from_numpy(np.array(images, np.uint8)).to(device)  # a copy: photos may be read-only
     if x.dim() == 3:
         x = x[None]
-    return x.permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return from_uint8(x)
 
 
 class _Loss:
@@ -369,7 +370,7 @@ def outlined(pixels: np.ndarray, box, cell: int, color=(255, 60, 60)) -> np.ndar
 
 def rows_image(rows: Sequence[Sequence[np.ndarray]], cell: int) -> np.ndarray:
     """One row per photo of equal cells (each upscaled to `cell` px), 2 px white gaps between them."""
-    from latentlab.render import upscale
+    from latentlab.inference.render import upscale
     from latentlab.run.grids import tile
 
     cells = []

@@ -19,9 +19,9 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from latentlab.gui.models.events import ChangeModel, Emitter
-from latentlab.gui.models.explore_state import ExploreState
-from latentlab.gui.models.loading import ModelSlot
+from latentlab.gui.state.events import ChangeModel, Emitter
+from latentlab.gui.state.explore_state import ExploreState
+from latentlab.gui.state.loading import ModelSlot
 
 RUN, TRAINING, STEP, BOOKMARKS = "run", "training", "step", "bookmarks"
 
