@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-# The demo checkpoint shipped in resources/demo/ (scripts/train_demo.py writes it). Rename it here only.
+# The demo checkpoint shipped in resources/demo/ (devtools/demo/train.py writes it). Rename it here only.
 DEMO_NAME = "vaegan32.safetensors"
 
 
@@ -30,5 +30,5 @@ def preset_dir() -> Path:
 
 
 def demo_checkpoint() -> Path:
-    """The bundled demo model (may be absent in a checkout where scripts/train_demo.py was not run)."""
+    """The bundled demo model (may be absent in a checkout where devtools/demo/train.py was not run)."""
     return resource_root() / "demo" / DEMO_NAME

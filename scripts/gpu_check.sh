@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The GPU check: everything that needs a CUDA device, as one prepared run of at most 8 minutes on one
-# H100 (scripts/gpu_check.py has the steps). Writes OUT/report.md, OUT/logs/, and the 64 px demo model
+# H100 (devtools/gpu/check.py has the steps). Writes OUT/report.md, OUT/logs/, and the 64 px demo model
 # OUT/vaegan64.safetensors (+ attributes) with its verdict against the ship rule; it replaces nothing.
 #
 #   scripts/gpu_check.sh [--quick] [--device cuda|cpu] [--out DIR]
@@ -33,4 +33,5 @@ if [ -z "$PY" ]; then
 fi
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" QT_QPA_PLATFORM=offscreen
 # The driver keeps to its own budget; this is the backstop (8 minutes, then a report from what ran).
-exec timeout -k 10 480 "$PY" "$ROOT/scripts/gpu_check.py" "${QUICK[@]}" --device "$DEVICE" --out "$DEST"
+cd "$ROOT" || exit 2
+exec timeout -k 10 480 "$PY" -m devtools.gpu.check "${QUICK[@]}" --device "$DEVICE" --out "$DEST"

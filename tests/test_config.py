@@ -1,6 +1,18 @@
+import tomllib
+
 import pytest
 
-from latentlab.config import ConfigError, apply_override, from_dict, load_preset, load_toml, preset_names
+from latentlab.config import (
+    ConfigError,
+    apply_override,
+    from_dict,
+    load_preset,
+    load_toml,
+    preset_names,
+    preset_summary,
+)
+from latentlab.resources import demo_checkpoint
+from latentlab.run.checkpoint import read_checkpoint
 
 
 def test_presets_load_and_validate():
@@ -8,6 +20,23 @@ def test_presets_load_and_validate():
     for name in preset_names():
         cfg = load_preset(name).validate()
         assert cfg.name == name
+
+
+def test_every_preset_says_what_it_is():
+    """The first comment line is the description `latentlab presets` and the window's list show."""
+    assert all(len(preset_summary(name)) > 20 for name in preset_names())
+    for name in ("demo-vaegan32", "demo-vaegan64"):
+        assert "Larsen et al. 2016" in preset_summary(name) and "demo" in preset_summary(name)
+
+
+@pytest.mark.skipif(not demo_checkpoint().is_file(), reason="the demo model is not built (python -m devtools.demo.train)")
+def test_the_demo_preset_is_the_shipped_demo_models_recipe():
+    """The bundled checkpoint records the config it was trained with; the preset must rebuild it."""
+    meta = read_checkpoint(demo_checkpoint())[1]
+    shipped = from_dict(tomllib.loads(meta["config"]))
+    preset = load_preset("demo-vaegan32")
+    preset.train.device = shipped.train.device
+    assert (preset.model, preset.data, preset.train) == (shipped.model, shipped.data, shipped.train)
 
 
 def test_preset_values_match_the_papers():

@@ -1,21 +1,15 @@
 """scripts/gpu_check.sh: its arguments and the demo's ship rule. The whole rehearsal
 (`scripts/gpu_check.sh --quick --device cpu`, a minute or two) is its own CI step in .ci/run."""
 
-import importlib.util
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from devtools.gpu import check as gpu_check
+
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "gpu_check.sh"
-
-
-def _module(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize("args, message", [(["--device", "tpu"], "--device must be cuda or cpu"),
@@ -33,21 +27,15 @@ def test_help_names_every_option():
 
 def test_a_folder_holding_other_files_is_refused(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
-    gpu_check = _module("gpu_check")
     assert gpu_check.main(["--quick", "--device", "cpu", "--out", str(tmp_path)]) == 2
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
 def test_the_ship_rule():
-    ship_verdict = _module("gpu_check").ship_verdict
+    ship_verdict = gpu_check.ship_verdict
     good = {"face_rate_inputs": 0.70, "face_rate_samples": 0.66, "mae": 11.0 / 255, "hf_ratio": 0.95}
     assert ship_verdict(good, 10 << 20)[0]
     for change in ({"face_rate_samples": 0.64}, {"mae": 12.5 / 255}, {"hf_ratio": 0.75}, {"hf_ratio": 1.25}):
         ship, rules = ship_verdict({**good, **change}, 10 << 20)
         assert not ship and list(rules.values()).count(False) == 1
     assert not ship_verdict(good, 16 << 20)[0]
-
-
-def test_the_device_check_scripts_compile():
-    for name in ("gpu_check", "gpu_check_preset", "bench_train", "train_demo"):
-        compile((ROOT / "scripts" / f"{name}.py").read_text(), name, "exec")

@@ -90,15 +90,16 @@ def test_only_the_gui_imports_qt():
 
 
 def test_every_latentlab_module_imported_exists():
-    """After a move, an import of the old path (even one inside a test function) fails here, not later."""
+    """After a move, an import of the old path (even one inside a test function or a devtools script) fails
+    here, not later."""
     root = PACKAGE.parent
     missing = []
-    for path in sources(PACKAGE) + sources(root / "tests") + sources(root / "scripts"):
+    for path in sources(PACKAGE) + sources(root / "tests") + sources(root / "devtools"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
                 [node.module] if isinstance(node, ast.ImportFrom) and not node.level and node.module else []
             for name in names:
-                if name.split(".")[0] != "latentlab":
+                if name.split(".")[0] not in ("latentlab", "devtools"):
                     continue
                 base = root.joinpath(*name.split("."))
                 if not (base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.wheel_venv import ROOT, build_wheel, install_into_new_venv, isolated_env, run
+from devtools.wheel_venv import ROOT, build_wheel, install_into_new_venv, isolated_env, run
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def installed(tmp_path_factory):
     wheel = build_wheel(base / "dist")
     names = zipfile.ZipFile(wheel).namelist()
     assert "latentlab/_resources/presets/tiny.toml" in names
-    assert not [n for n in names if n.startswith(("resources/", "tests/", "scripts/"))]
+    assert not [n for n in names if n.startswith(("resources/", "tests/", "scripts/", "devtools/"))]
     bindir = install_into_new_venv(wheel, base / "venv")
     work = base / "work"
     work.mkdir()

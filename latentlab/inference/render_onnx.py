@@ -1,6 +1,6 @@
 """ONNX Runtime inference for the Renderer's small interactive batches on the CPU.
 
-Measured with scripts/bench_explorer.py (`--backends`): for one 64 px DCGAN image ONNX Runtime's CPU
+Measured with devtools/bench/explorer.py (`--backends`): for one 64 px DCGAN image ONNX Runtime's CPU
 kernels take a fraction of torch's time (torch's per-layer overhead dominates at batch 1), while
 at batch 32 the two are even. So the Renderer sends batches of up to ORT_MAX_BATCH latents here
 and larger ones (walks, grids) to torch. The graph is the Renderer's own BatchNorm-folded

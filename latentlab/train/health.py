@@ -367,7 +367,7 @@ class HealthMonitor:
 
 def recon_error(E, G, x) -> float:
     """Mean absolute error, as a fraction of the [0, 1] range, of Dec(mu(x)) against x (float in [-1, 1]),
-    both nets in eval mode, as the reconstruction grid and scripts/bench_recon.py measure it."""
+    both nets in eval mode, as the reconstruction grid and devtools/bench/recon.py measure it."""
     import torch
 
     modes = (E.training, G.training)

@@ -11,7 +11,7 @@ from latentlab.run import layout
 from latentlab.run.layout import RunLayout
 
 ROOT = Path(__file__).resolve().parents[2]
-SEARCHED = ("latentlab", "scripts")
+SEARCHED = ("latentlab", "devtools")
 OWNERS = {ROOT / "latentlab" / "run"}  # the run package builds every path from layout.py's names
 NAMES = {layout.CONFIG, layout.METRICS, layout.EVENTS, layout.SAMPLES, layout.CHECKPOINTS, layout.LATEST,
          layout.BEST, layout.TB, layout.LOCK}

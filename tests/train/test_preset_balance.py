@@ -1,7 +1,7 @@
 """The `tiny` preset's balancing rules (the 2015 margin rule, adaptive L2 on D, warm-up) keep a
 GAN whose D outclasses its G balanced: the same rules on a reduced model raise no health alert and
 keep `gen` near the adaptive-L2 band, while without them that model's D wins within 200 steps.
-The full-length run of the preset itself is measured in docs/experiments/balance.md (scripts/balance_figures.py)."""
+The full-length run of the preset itself is measured in docs/experiments/balance.md (devtools/figures/balance.py)."""
 
 import pytest
 

@@ -294,7 +294,7 @@ def test_pixel_term_and_resize_upsampling_lower_the_high_frequency_ratio(tmp_pat
 DEMO = demo_checkpoint()
 
 
-@pytest.mark.skipif(not DEMO.is_file(), reason="resources/demo/vaegan32.safetensors not built (scripts/train_demo.py)")
+@pytest.mark.skipif(not DEMO.is_file(), reason="resources/demo/vaegan32.safetensors not built (devtools/demo/train.py)")
 def test_demo_model_reconstructs_held_out_faces_faithfully():
     """The reconstruction targets, on 64 synthetic faces beyond the training set: each reconstruction
     nearest (pixel L2) to its own input, MAE at most 12/255, no speckle and no blur (high-frequency
@@ -319,7 +319,7 @@ def test_demo_model_reconstructs_held_out_faces_faithfully():
     assert DEMO.stat().st_size + attributes_path(DEMO).stat().st_size <= 20_000_000
 
 
-@pytest.mark.skipif(not DEMO.is_file(), reason="the embedded demo model has not been built (scripts/train_demo.py)")
+@pytest.mark.skipif(not DEMO.is_file(), reason="the embedded demo model has not been built (devtools/demo/train.py)")
 def test_demo_model_samples_are_faces_to_the_detector():
     """Random samples of the shipped demo are faces to the project's face detector far more often
     than chance: a floor under the measured 71.5% of 256 samples (the faces themselves: 76.6%;

@@ -45,7 +45,7 @@ def test_attach_follows_a_run_written_by_another_process(window, qtbot, tmp_path
         assert window.open_path(run)
         assert panel.state == "attached"
         assert panel.total_steps == 30  # from the run's config.toml
-        # Each new row shows while the writer is still going (how quickly is scripts/bench_gui.py's to measure).
+        # Each new row shows while the writer is still going (how quickly is devtools/bench/gui.py's to measure).
         seen = 0
         while seen < 30:
             qtbot.waitUntil(lambda before=seen: panel.series.last_step() > before, timeout=20000)

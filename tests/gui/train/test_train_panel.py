@@ -128,7 +128,7 @@ def test_pause_step_live_setting_and_stop(window, qtbot, tiny):
 def test_step_from_idle_then_resume_then_close(window, qtbot, tiny):
     """Step on an idle panel starts the run paused after one step; Resume continues it; closing
     the window mid-run writes a checkpoint and joins the thread (DESIGN's 5 s is measured by
-    scripts/bench_gui.py; the bound here only turns a hang into a failure on a loaded machine)."""
+    devtools/bench/gui.py; the bound here only turns a hang into a failure on a loaded machine)."""
     panel = window.train_panel
     tiny(panel, **{"train.steps": 100_000, "train.sample_every": 100_000})
     panel.step_action.trigger()

@@ -3,7 +3,7 @@
 Opens the embedded demo model (or CKPT), sets keyframes A and B, and with a VAE/GAN encodes a
 held-out training image and pushes one attribute slider, so every part of the panel shows something.
 
-    .venv/bin/python scripts/screenshot_explorer.py [--checkpoint CKPT] [--out docs/images/explore-panel.png]
+    .venv/bin/python -m devtools.figures.explorer [--checkpoint CKPT] [--out docs/images/explore-panel.png]
         [--size 1024x700] [--tabs]      # --tabs: also OUT-train.png and OUT-record.png at that size
         [--photo PHOTO [--refine]]       # the photo journey instead: PHOTO found (and refined) in the latent space
 """
@@ -17,8 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 

@@ -1,6 +1,6 @@
 """Benchmark the data path: synthetic render rate, cache reopen time and BatchFeeder images/s.
 
-Usage: .venv/bin/python scripts/bench_cache.py [--count 4096] [--device cpu] [--cache-dir DIR]
+Usage: .venv/bin/python -m devtools.bench.cache [--count 4096] [--device cpu] [--cache-dir DIR]
 Target (docs/design.md): the cache feeds the training loop at >= 20,000 images/s.
 """
 
@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 

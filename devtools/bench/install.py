@@ -1,15 +1,15 @@
 """Start-up after a non-editable install: `latentlab sample` cold start and launch-to-window.
 
-  .venv/bin/python scripts/bench_install.py              # 5 runs of each
-  .venv/bin/python scripts/bench_install.py --runs 3 --json install.json
+  .venv/bin/python -m devtools.bench.install              # 5 runs of each
+  .venv/bin/python -m devtools.bench.install --runs 3 --json install.json
 
-Builds the wheel, installs it into a fresh venv (scripts/wheel_venv.py: dependencies borrowed from
+Builds the wheel, installs it into a fresh venv (devtools/wheel_venv.py: dependencies borrowed from
 this interpreter, nothing downloaded), then from a folder outside the checkout:
 (a) sample: `latentlab sample DEMO --out grid.png --n 64` on the bundled demo, timed from just before
     the process is spawned until it has exited with the PNG written. The first run after the install
     is reported apart (the OS file cache may still be cold for torch's libraries); then the median.
 (b) window: a fresh process of the venv's python, from spawn to the main window's first paint
-    (the child of scripts/bench_gui.py, run by the installed package); median of N.
+    (the child of devtools/bench/gui.py, run by the installed package); median of N.
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from scripts.bench_gui import LAUNCH_CHILD
-from scripts.wheel_venv import build_wheel, install_into_new_venv, isolated_env, run
+from devtools.bench.gui import LAUNCH_CHILD
+from devtools.wheel_venv import build_wheel, install_into_new_venv, isolated_env, run
 
 
 def timed(cmd, cwd, env) -> tuple[float, str]:

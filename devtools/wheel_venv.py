@@ -1,6 +1,6 @@
 """Build latentlab's wheel and install it, non-editable, into a fresh virtual environment.
 
-Shared by tests/test_packaging.py and scripts/bench_install.py. No network: the wheel is built
+Shared by tests/test_packaging.py and devtools/bench/install.py. No network: the wheel is built
 without build isolation, and the new venv borrows torch, PySide6 & co. from the running interpreter
 through a .pth file (site-packages paths only: never the checkout, never its PYTHONPATH), so a
 install takes seconds and no 6 GB of dependencies are copied.

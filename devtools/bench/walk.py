@@ -11,7 +11,7 @@ and the load average. The generator is the dcgan preset's architecture, randomly
 (seeded) unless --checkpoint names a trained one (random weights give flat pictures that encode
 faster than faces).
 
-    .venv/bin/python scripts/bench_walk.py [--frames-per-segment 60] [--keyframes 11] [--checkpoint CKPT]
+    .venv/bin/python -m devtools.bench.walk [--frames-per-segment 60] [--keyframes 11] [--checkpoint CKPT]
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import av
 import torch

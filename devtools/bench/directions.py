@@ -1,6 +1,6 @@
 """Benchmark named directions (figures for docs/benchmarks.md).
 
-Usage: OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_directions.py [--threads 1] [--quick]
+Usage: OMP_NUM_THREADS=1 .venv/bin/python -m devtools.bench.directions [--threads 1] [--quick]
 
 1. Labels needed: how many labelled faces of each kind (with / without) the Teach… classifier needs
    before it predicts faces it has not seen with 90% accuracy, for the synthetic faces' `glasses` and
@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 import numpy as np
 import torch

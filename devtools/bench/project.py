@@ -1,6 +1,6 @@
 """Benchmark photo alignment and projection on this CPU (figures in docs/benchmarks.md).
 
-Usage: OMP_NUM_THREADS=1 .venv/bin/python scripts/bench_project.py [--threads 1] [--quick]
+Usage: OMP_NUM_THREADS=1 .venv/bin/python -m devtools.bench.project [--threads 1] [--quick]
 
 1. Alignment: synthetic faces pasted at random places, scales (0.3-1× the picture) and tilts (±25°)
    into 640 px noisy pictures: ms per photo (detection + alignment) and the share of faces whose eye
@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 import numpy as np
 import torch

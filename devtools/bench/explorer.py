@@ -19,7 +19,7 @@ Last, load to first picture in fresh processes (the embedded demo model): the ON
 before the first render, against the window's way (torch renders at once, the export runs on its
 own thread).
 
-    .venv/bin/python scripts/bench_explorer.py [--moves 300] [--memory-moves 10000] [--backend auto|torch]
+    .venv/bin/python -m devtools.bench.explorer [--moves 300] [--memory-moves 10000] [--backend auto|torch]
         [--first-picture 3]
 """
 
@@ -34,7 +34,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import numpy as np
@@ -153,7 +152,7 @@ def first_picture(runs: int) -> None:
     import statistics
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     times = {"export-first": [], "background": []}
     for _ in range(runs):
         for way, got in times.items():

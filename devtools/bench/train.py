@@ -3,7 +3,7 @@
 a 2048² matmul measured in the same run (fp32; on CUDA also bf16; docs/design.md target on the
 2-core CPU: >= 75% of fp32). On CUDA the batches default to 128 and 512.
 
-    .venv/bin/python scripts/bench_train.py [--preset dcgan] [--batch 64] [--steps 20] [--device auto]
+    .venv/bin/python -m devtools.bench.train [--preset dcgan] [--batch 64] [--steps 20] [--device auto]
         [--faces N | --data FOLDER] [--baseline] [--layers]
 
 --faces N writes N procedural faces as 128 px JPEGs into a temporary folder and trains on that folder
@@ -29,8 +29,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
 import torch

@@ -5,7 +5,7 @@ The model is the `vaegan` preset (Larsen et al. 2016 sizes: encoder 64-128-256 +
 timed is what `latentlab encode` and the explorer run per photo: Renderer.encode_mu on a uint8
 photo, then Renderer.render_uint8 on the latent (eval mode, channels_last, inference mode).
 
-    .venv/bin/python scripts/bench_encode.py [--runs 200] [--threads N]
+    .venv/bin/python -m devtools.bench.encode [--runs 200] [--threads N]
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main(argv=None) -> int:

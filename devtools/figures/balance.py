@@ -1,7 +1,7 @@
 """Compare training runs for balance: share of steps with `gen` inside the adaptive-L2 band, the
 alerts raised, D/G skips; a loss plot of the runs side by side and each run's final sample grid.
 
-    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/balance_figures.py \\
+    QT_QPA_PLATFORM=offscreen .venv/bin/python -m devtools.figures.balance \\
         "without the rules=runs/tiny-off" "with the rules=runs/tiny-on" --out docs/images/tiny-balance
 
 writes PREFIX-losses.png and PREFIX-grid-1.png, PREFIX-grid-2.png, ... (the final grid of each run)
@@ -14,13 +14,12 @@ import argparse
 import json
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
-import tomllib
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 UNBALANCED = ("saturation", "collapse", "duplicates", "gen_band", "nan", "nan_samples", "skip_storm")
 

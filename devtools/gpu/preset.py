@@ -2,7 +2,7 @@
 """Train a preset at its default sizes for a fixed time and project its default run's length
 (step 4 of scripts/gpu_check.sh; usable alone):
 
-    .venv/bin/python scripts/gpu_check_preset.py torchgan2015 vaegan --device cuda --seconds 60 --json out.json
+    .venv/bin/python -m devtools.gpu.preset torchgan2015 vaegan --device cuda --seconds 60 --json out.json
 
 The run follows the preset's own schedule (train.steps = its default run's steps, so warm-up and
 decay are where they would be), writes samples and health checks into a throwaway run directory,
@@ -19,8 +19,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 WARMUP_STEPS = 3
 MIN_STEPS = WARMUP_STEPS + 3  # the projection needs a few steps after the warm-up

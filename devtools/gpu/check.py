@@ -4,11 +4,11 @@ with its own time limit, logged to OUT/logs/, and summed up in OUT/report.md.
 
 1. tests: the device-parametrized tests marked `cuda` (tests/devices.py). --quick only collects
    them, so a broken selection shows on the CPU; their CPU variants run in the test suite.
-2. throughput: scripts/bench_train.py, dcgan at 64 px against the PyTorch DCGAN example's loop on
+2. throughput: devtools/bench/train.py, dcgan at 64 px against the PyTorch DCGAN example's loop on
    the same JPEG faces (images/s, data share of the step, FLOP/s against bf16 matmul).
 3. presets: torchgan2015 and vaegan at their default sizes for a minute each: step time, the default
    run's projected length, alerts.
-4. demo: scripts/train_demo.py --size 64 for what is left of the budget, then scripts/bench_recon.py
+4. demo: devtools/demo/train.py --size 64 for what is left of the budget, then devtools/bench/recon.py
    on it and on the bundled vaegan32, and the ship verdict (this script never replaces files).
 """
 
@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 
 BUDGET_S = 470  # the whole check, start-up included, stays under 8 minutes on one H100
@@ -188,7 +188,7 @@ class Check:
     # -- 2. throughput ----------------------------------------------------------------------------------
     def throughput(self) -> None:
         js = self.tmp / "throughput.json"
-        cmd = [PY, "scripts/bench_train.py", "--preset", "dcgan", "--device", self.device, "--baseline",
+        cmd = [PY, "-m", "devtools.bench.train", "--preset", "dcgan", "--device", self.device, "--baseline",
                "--json", js]
         if self.quick:
             cmd += ["--batch", "8", "--steps", "2", "--warmup", "1", "--faces", "48", "--matmul-size", "256",
@@ -202,7 +202,7 @@ class Check:
         report = json.loads(js.read_text()) if rc == 0 and js.is_file() else None
         if report is None:
             self.section("2. Throughput: dcgan 64 px against the PyTorch DCGAN example", [
-                f"- bench_train.py exited {rc} after {secs:.0f} s (logs/throughput.txt)"], False)
+                f"- devtools.bench.train exited {rc} after {secs:.0f} s (logs/throughput.txt)"], False)
             return
         lines = [f"- {report['device_name']}, matmul {report['matmul_size']}²: "
                  f"fp32 {report['matmul_fp32'] / 1e12:.2f} TFLOP/s"
@@ -229,7 +229,7 @@ class Check:
         seconds = 0 if self.quick else 60
         presets = ["torchgan2015", "vaegan"]
         js = self.tmp / "presets.json"
-        cmd = [PY, "scripts/gpu_check_preset.py", *presets, "--device", self.device, "--seconds", seconds,
+        cmd = [PY, "-m", "devtools.gpu.preset", *presets, "--device", self.device, "--seconds", seconds,
                "--json", js]
         if self.quick:
             cmd += ["--synthetic-count", str(self.faces_count), "--batch", "8",
@@ -255,21 +255,21 @@ class Check:
         title = "3. The 64 px demo VAE/GAN against vaegan32"
         model = self.out / "vaegan64.safetensors"
         minutes = 0.05 if self.quick else max(0.5, (self.left() - DEMO_RESERVE_S) / 60)
-        cmd = [PY, "scripts/train_demo.py", "--size", "64", "--device", self.device, "--out", model,
+        cmd = [PY, "-m", "devtools.demo.train", "--size", "64", "--device", self.device, "--out", model,
                "--run-dir", self.tmp / "demo-run", "--grids", self.out / "demo64", "--minutes", f"{minutes:.2f}"]
         if self.quick:
             sets = [*QUICK_NETS, f"data.synthetic_count={self.faces_count}", "train.batch=8",
                     "train.sample_every=3", "train.checkpoint_every=3"]
             cmd += ["--steps", "3", "--held-out", "16", *sum((["--set", s] for s in sets), [])]
         rc, text, secs = self.run("demo-train", cmd, minutes * 60 + DEMO_RESERVE_S + 60)
-        # train_demo.py exits 1 when its own identity bar is missed; the ship rule below decides here.
+        # devtools.demo.train exits 1 when its own identity bar is missed; the ship rule below decides here.
         if not model.is_file():
-            self.section(title, [f"- train_demo.py exited {rc} after {secs:.0f} s without a checkpoint "
+            self.section(title, [f"- devtools.demo.train exited {rc} after {secs:.0f} s without a checkpoint "
                                  "(logs/demo-train.txt)"], False)
             return
         trained = re.findall(r"trained (\d+) steps in ([\d.]+) min", text)
         n = ["--n", "16", "--samples", "16"] if self.quick else []
-        jobs = {name: [PY, "scripts/bench_recon.py", ckpt, *n, "--json", self.tmp / f"recon-{name}.json",
+        jobs = {name: [PY, "-m", "devtools.bench.recon", ckpt, *n, "--json", self.tmp / f"recon-{name}.json",
                        "--grid", self.out / f"recon-{name}.png", "--sample-grid", self.out / f"samples-{name}.png"]
                 for name, ckpt in (("vaegan64", model),
                                    ("vaegan32", ROOT / "resources" / "demo" / "vaegan32.safetensors"))}
@@ -288,7 +288,7 @@ class Check:
             lines.append(f"| {name} | " + (" | ".join([f"{f['mae'] * 255:.1f}", f"{f['identity']:.1%}",
                                                         f"{f['hf_ratio']:.2f}", f"{f['face_rate_inputs']:.1%}",
                                                         f"{f['face_rate_samples']:.1%}"]) if f else
-                                              "bench_recon.py failed | | | | ") + " |")
+                                              "devtools.bench.recon failed | | | | ") + " |")
         if figures["vaegan64"] is None or figures["vaegan32"] is None:
             self.section(title, lines, False)
             return
@@ -313,7 +313,7 @@ class Check:
 
 
 def ship_verdict(f: dict, size: int) -> tuple[bool, dict[str, bool]]:
-    """Whether the 64 px demo replaces vaegan32, from bench_recon.py's figures and the files' bytes."""
+    """Whether the 64 px demo replaces vaegan32, from devtools.bench.recon's figures and the files' bytes."""
     rules = {f"samples' face rate ≥ synthetic faces' {f['face_rate_inputs']:.1%} − 5 points":
              f["face_rate_samples"] >= f["face_rate_inputs"] - SHIP_FACE_MARGIN,
              f"held-out MAE ≤ {SHIP_MAE:g} grey levels": f["mae"] * 255 <= SHIP_MAE,

@@ -1,9 +1,9 @@
 """Benchmarks of the desktop app (docs/design.md targets: launch-to-window <= 3 s; the event loop's worst
 delay while training runs <= 50 ms).
 
-  .venv/bin/python scripts/bench_gui.py                     # both, 5 launches, 60 s of training
-  .venv/bin/python scripts/bench_gui.py --duration 20 --launches 3
-  .venv/bin/python scripts/bench_gui.py --skip-launch --set batch=32
+  .venv/bin/python -m devtools.bench.gui                     # both, 5 launches, 60 s of training
+  .venv/bin/python -m devtools.bench.gui --duration 20 --launches 3
+  .venv/bin/python -m devtools.bench.gui --skip-launch --set batch=32
 
 (a) launch: a fresh `python` process per run, from just before the process is spawned to the main
     window's first paint; median of N runs.

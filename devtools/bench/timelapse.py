@@ -7,7 +7,7 @@ the CPU time per frame summed over all threads (which a busy shared machine infl
 the wall time), and the peak resident memory of a process writing a short and a long timelapse,
 which stays flat when frames are streamed.
 
-    .venv/bin/python scripts/bench_timelapse.py [--grids 2000] [--size 512] [--repeats 3] [--preset veryfast]
+    .venv/bin/python -m devtools.bench.timelapse [--grids 2000] [--size 512] [--repeats 3] [--preset veryfast]
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def synthesize(run: Path, grids: int) -> None:
@@ -86,10 +86,10 @@ def main() -> None:
 
         def child(stop: int) -> dict:
             out = Path(tmp) / f"t{stop}.mp4"
-            cmd = [sys.executable, __file__, "--size", str(args.size), "--preset", args.preset,
+            cmd = [sys.executable, "-m", "devtools.bench.timelapse", "--size", str(args.size), "--preset", args.preset,
                    *(["--crf", str(args.crf)] if args.crf is not None else []),
                    "--child", str(run), str(out), str(stop), "1" if args.label else "0"]
-            res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+            res = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout)
             out.unlink()
             return res
 

@@ -3,13 +3,13 @@
 Writes resources/demo/vaegan<size>.safetensors (a slim inference checkpoint: the decoder's EMA copy
 and the encoder, config and metadata; no discriminator, optimizer or RNG state) and
 vaegan<size>.attributes.safetensors (attribute vectors from the synthetic faces' labels), then runs
-the reconstruction benchmark (scripts/bench_recon.py) on 256 faces never seen in training and saves
+the reconstruction benchmark (devtools/bench/recon.py) on 256 faces never seen in training and saves
 a sample grid and a reconstruction grid for a look.
 
-    .venv/bin/python scripts/train_demo.py                            # the shipped demo (32 px, 10,000 steps)
-    .venv/bin/python scripts/train_demo.py --minutes 40               # stop early when the machine is slow
-    .venv/bin/python scripts/train_demo.py --size 64 --device cuda          # the 64 px recipe (12,000 steps) on a GPU
-    .venv/bin/python scripts/train_demo.py --size 32 --paper          # the paper's decoder and loss layout
+    .venv/bin/python -m devtools.demo.train                            # the shipped demo (preset demo-vaegan32)
+    .venv/bin/python -m devtools.demo.train --minutes 40               # stop early when the machine is slow
+    .venv/bin/python -m devtools.demo.train --size 64 --device cuda    # the 64 px recipe (preset demo-vaegan64) on a GPU
+    .venv/bin/python -m devtools.demo.train --size 32 --paper          # the paper's decoder and loss layout
 
 The run directory (default /tmp/latentlab-demo-run<size>) is an ordinary run: `--resume` continues
 it (e.g. with more --threads once the machine is free) and `latentlab gui RUN` can watch it.
@@ -23,54 +23,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
-# Settings of the shipped demo: the paper's VAE/GAN (preset `vaegan`) shrunk to what one CPU core
-# trains in about 45 minutes. Each change was measured on this machine (identity = share of 64
-# held-out faces whose reconstruction is nearest, in pixels, to its own input; chance 1.6%):
-# - 32 px, base widths 16 (D 16-64-128-128, decoder 128-128-64-16, encoder 16-32-64): about
-#   0.25 s per step of 32 on one idle core (seven times that when the machine is oversubscribed).
-# - (History, with z = 64:) vae_gamma 0.1 instead of the face scripts' 1e-6: with 1e-6 the decoder is almost pure GAN and
-#   after ~450 steps identity was 1.6% (chance) with llike climbing to ~1000, against 44% at
-#   gamma 0.01 and 53% at 0.1 (RMSProp, same steps). On a budget of a few thousand steps the
-#   decoder must learn to reconstruct from the start; the GAN term still sharpens the samples.
-# - Adam 1e-3 (beta1 0.5) instead of RMSProp 3e-4: 66% identity after 400 steps against 53%.
-# - D width matters beyond speed: llike sums over D's features (8d x 4 x 4), so a narrow D makes
-#   the prior (KL) win and the code carries little (width 8: 25% at 400 steps).
-# - An EMA of the decoder (0.995, about 200 steps) for sampling and reconstructing smooths the GAN's
-#   speckle: 2000 steps without it gave 96.9% identity and noisier faces; 2600 with it give 98.4%.
-#   (It lags early on: 48% at step 400 against 66% for the raw decoder, so it suits a full run.)
-# - The recipes (README, "Reconstructions"): resize-conv decoder, pixel weight 8 and the feature
-#   metric on D's 3rd convolution: at 500 steps identity 94.5% against 22.7% for the paper layout,
-#   no speckle (HF ratio 0.35 against 2.4), 26% of samples faces against 10%.
-# - z = 32 instead of 64 and gamma 0.02 instead of 0.1 (32 px, 1200 steps, EMA 0.99, each against
-#   the recipe above): MAE 14.6 against 17.0/255, HF ratio 0.82 against 0.48, samples 37.9% faces
-#   against 26.2%. A KL weight (beta) of 2 or 4 did not raise the sample rate (36.3%, 37.1%).
-# - Why random samples trail reconstructions: decoding the encoder's posterior samples of training
-#   faces gives 58% faces, a full-covariance Gaussian fitted to the codes 61%, z ~ N(0, I) 38%
-#   (at any temperature 0.6-1): the codes are correlated in ways the isotropic prior is not, and
-#   only longer training (the GAN term on prior samples) closes the gap.
-DEMO_GAMMA = 0.02
-COMMON = [
-    "model.latent_dim=32", "model.g_width=16", "model.d_width=16", "model.e_width=16",
-    "data.source=synthetic", "data.synthetic_count=12000", "data.crop=center", "data.holdout=64",
-    "train.epochs=0", "train.batch=32", "train.seed=0",
-    "train.optimizer=adam", "train.lr_d=1e-3", "train.lr_g=1e-3", "train.adam_beta1=0.5",
-    f"train.vae_gamma={DEMO_GAMMA}", "train.lr_decay=0.85", "train.ema=0.995",
-    "train.sample_every=200", "train.checkpoint_every=400", "train.sample_count=64",
-]
-# Per size: the steps of the CPU budget and the reconstruction settings (measured in the README).
-RECIPES = {
-    # 10,000 steps = 27 epochs of the 12,000 faces: the learning rate decays by 0.95 an epoch (0.25x
-    # at the end, as 0.85 over the 7 epochs of a 2,600-step run).
-    32: COMMON + ["model.image_size=32", "train.steps=10000", "train.lr_decay=0.95", "model.vae_upsample=resize",
-                  "train.vae_pixel_weight=8", "train.vae_feature_layer=3"],
-    # 64 px: the same schedule a little longer; on this CPU its samples keep a mesh over the eyes at
-    # least to step 4,911 (README), so this is the GPU recipe.
-    64: COMMON + ["model.image_size=64", "train.steps=12000", "train.lr_decay=0.95", "model.vae_upsample=resize",
-                  "train.vae_pixel_weight=8", "train.vae_feature_layer=3"],
-}
+# The recipes are the presets demo-vaegan32 and demo-vaegan64 (resources/presets/: their comments
+# say what each setting gained); this script trains one and packs the result.
+SIZES = (32, 64)
 # The paper's layout (ConvTranspose 5x5/2, feature-space reconstruction only), for comparison.
 PAPER_LAYOUT = ["model.vae_upsample=convT5", "train.vae_pixel_weight=0", "train.vae_feature_layer=4"]
 HELD_OUT_FACES = 256
@@ -79,7 +36,7 @@ MAX_BYTES = 25_000_000
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--size", type=int, choices=sorted(RECIPES), default=32, help="image size (default 32: the shipped demo)")
+    p.add_argument("--size", type=int, choices=SIZES, default=32, help="image size (default 32: the shipped demo)")
     p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or mps")
     p.add_argument("--paper", action="store_true", help="the paper's decoder and loss layout instead of the recipe's")
     p.add_argument("--out", help="default resources/demo/vaegan<size>.safetensors")
@@ -98,9 +55,8 @@ def parse_args(argv=None):
 def demo_config(args):
     from latentlab.config import apply_override, load_preset
 
-    cfg = load_preset("vaegan")
-    cfg.name = f"demo-vaegan{args.size}"
-    sets = RECIPES[args.size] + (PAPER_LAYOUT if args.paper else []) + [f"train.device={args.device}"]
+    cfg = load_preset(f"demo-vaegan{args.size}")
+    sets = (PAPER_LAYOUT if args.paper else []) + [f"train.device={args.device}"]
     for assignment in sets + ([f"train.steps={args.steps}"] if args.steps else []) + args.set:
         apply_override(cfg, assignment)
     return cfg.validate()
@@ -182,11 +138,10 @@ def main(argv=None) -> int:
     _, train_seconds, steps = train(cfg, args)
     print(f"trained {steps} steps in {train_seconds / 60:.1f} min ({steps / train_seconds:.2f} steps/s)", flush=True)
 
-    from bench_recon import format_figures, held_out_faces, measure, save_grids
-
+    from devtools.bench.recon import format_figures, held_out_faces, measure, save_grids
     from latentlab.inference.encode import attributes_from_labels, format_rows, load_encoder_model, store_attributes
 
-    write_slim(Path(args.run_dir), out, {"trained_by": "scripts/train_demo.py", "train_seconds": round(train_seconds),
+    write_slim(Path(args.run_dir), out, {"trained_by": "devtools/demo/train.py", "train_seconds": round(train_seconds),
                                          "train_threads": threads, "machine_cpus": os.cpu_count()})
     model = load_encoder_model(out)  # what every user of the file will get
     faces = held_out_faces(cfg, "synthetic", args.held_out)  # indices never trained on

@@ -20,12 +20,12 @@ reconstruction columns.
 full-covariance Gaussian fitted to their codes, and gives the face rate of each beside z ~ N(0, I):
 when the first two are far above the third, random samples fall where the decoder was not trained.
 
-    PYTHONPATH=. .venv/bin/python scripts/bench_recon.py resources/demo/vaegan64.safetensors
-    PYTHONPATH=. .venv/bin/python scripts/bench_recon.py CKPT --source ~/photos --n 100 --grid /tmp/r.png
-    PYTHONPATH=. .venv/bin/python scripts/bench_recon.py --run runs/vaegan-32 --n 100
-    PYTHONPATH=. .venv/bin/python scripts/bench_recon.py --train vaegan --data synthetic-photo --size 32 \
+    .venv/bin/python -m devtools.bench.recon resources/demo/vaegan64.safetensors
+    .venv/bin/python -m devtools.bench.recon CKPT --source ~/photos --n 100 --grid /tmp/r.png
+    .venv/bin/python -m devtools.bench.recon --run runs/vaegan-32 --n 100
+    .venv/bin/python -m devtools.bench.recon --train vaegan --data synthetic-photo --size 32 \
         --batch 32 --steps 2600 --every 500 --out /tmp/bench-vaegan-photo
-    PYTHONPATH=. .venv/bin/python scripts/bench_recon.py --train all --steps 300 --size 32 --out /tmp/bench-presets
+    .venv/bin/python -m devtools.bench.recon --train all --steps 300 --size 32 --out /tmp/bench-presets
 """
 
 from __future__ import annotations
@@ -38,8 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def held_out_faces(cfg, source: str, n: int) -> np.ndarray:
@@ -157,14 +156,12 @@ def run_rows(run: Path, n: int, samples: int, source: str | None = None) -> list
     from latentlab.inference.render import Renderer
     from latentlab.models.common import eval_module
     from latentlab.run.grids import to_uint8
-
-    metrics, events = read_log(run)
     from latentlab.run.layout import RunLayout
 
-    ckpts = [path for _, path in RunLayout(run).step_checkpoints()]
+    metrics, events = read_log(run)
+    ckpts = RunLayout(run).step_checkpoints()
     out, previous, faces = [], 0, None
-    for path in ckpts:
-        step = int(path.stem.split("-")[1])
+    for step, path in ckpts:
         model = Renderer.from_checkpoint(path)
         if faces is None:
             faces = held_out_faces(model.config, source or model.config.data.source, n)

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints (or writes with --json) the figures docs/benchmarks.md quotes."""

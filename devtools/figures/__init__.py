@@ -1,0 +1,1 @@
+"""The docs' figures and screenshots, redrawn from a run or a checkpoint."""
