@@ -23,9 +23,9 @@ from latentlab.cli.common import (
     checked_output,
     examples_epilog,
 )
-from latentlab.progress import silence
 from latentlab.cli.streams import BackgroundErrors, NamedStdout, describe_os_error, reopen_closed_streams, say_error
 from latentlab.config import UserError
+from latentlab.progress import silence
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,9 +11,9 @@ import numpy as np
 
 from latentlab.bounds import AMOUNT
 from latentlab.cli.common import add_command, add_device_option, checked_output, chosen_device, positive_int
+from latentlab.config import UserError
 from latentlab.progress import ProgressLine
 from latentlab.progress import bar as progress_bar
-from latentlab.config import UserError
 
 
 def add_parsers(sub) -> None:

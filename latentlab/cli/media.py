@@ -6,10 +6,10 @@ import sys
 
 from latentlab import bounds
 from latentlab.cli.common import add_command, add_device_option, checked_output, chosen_device, positive_int
-from latentlab.progress import ProgressLine
 from latentlab.config import UserError
 from latentlab.latent.choices import EASING_NAMES, INTERPOLATION_NAMES, UPSCALE_NAMES
 from latentlab.media.x264 import TIMELAPSE_CRF, TIMELAPSE_PRESET, WALK_CRF, WALK_PRESET, X264_PRESETS
+from latentlab.progress import ProgressLine
 
 
 def cmd_sample(args) -> int:

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from latentlab.cli.common import add_command, positive_int
-from latentlab.progress import ProgressLine
 from latentlab.config import UserError
+from latentlab.progress import ProgressLine
 from latentlab.run.layout import RunLayout
 
 

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.config import UserError
 from latentlab.atomic import write_text_atomic
+from latentlab.config import UserError
 
 BOOKMARKS_FORMAT = "latentlab-bookmarks"
 

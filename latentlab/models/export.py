@@ -25,8 +25,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from latentlab.config import ModelConfig, UserError
 from latentlab.atomic import write_with
+from latentlab.config import ModelConfig, UserError
 
 ROLES = ("generator", "encoder")
 PIXEL_RANGE = "[-1, 1]"

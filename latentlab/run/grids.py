@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from latentlab.config import UserError
 from latentlab.atomic import write_with
+from latentlab.config import UserError
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

@@ -11,8 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from latentlab.config import UserError
 from latentlab.atomic import named, write_text_atomic
+from latentlab.config import UserError
 from latentlab.run.layout import SAMPLE_FILE, STEP_FILE, RunLayout
 
 NOT_A_RUN = "not a latentlab run directory (no config.toml or metrics.jsonl)"

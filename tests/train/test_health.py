@@ -15,7 +15,6 @@ from latentlab.train import health as H
 from latentlab.train.engine import Trainer
 from tests.train.helpers import tiny_config
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

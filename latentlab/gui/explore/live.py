@@ -12,7 +12,6 @@ Two ways in, the first preferred:
 
 from __future__ import annotations
 
-
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
