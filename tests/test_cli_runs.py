@@ -118,7 +118,9 @@ def test_every_output_gets_the_umask_mode(tmp_path, umask_027):
     assert main(["encode", str(ckpt), str(tmp_path / "face.png"), "--out", str(pairs)]) == 0
     torch.save(ExampleNetG(8, 4).state_dict(), tmp_path / "netG.pth")
     assert main(["import-dcgan", str(tmp_path / "netG.pth"), "--out", str(imported), "--nz", "8", "--ngf", "4"]) == 0
+    assert main(["attributes", str(ckpt), "--data", "synthetic"]) == 0
     outputs = [p for p in run.rglob("*") if p.is_file()] + [grid, pairs, imported]
+    assert any(p.name.endswith(".attributes.safetensors") for p in outputs)
     assert {p.suffix for p in outputs} >= {".toml", ".jsonl", ".png", ".safetensors", ""}  # "" is .lock
     assert any(p.name.startswith("recon-") for p in outputs)
     modes = {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in outputs}

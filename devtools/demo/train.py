@@ -1,5 +1,8 @@
 """Train the embedded demo model: a small VAE/GAN on the synthetic faces (32 or 64 px), on the CPU or a GPU.
 
+After training, devtools/demo/harden.py teaches the encoder (decoder frozen) to answer for a photo
+what it answers for the clean face behind it, so that a real photo maps to a clean face of the demo.
+
 Writes resources/demo/vaegan<size>.safetensors (a slim inference checkpoint: the decoder's EMA copy
 and the encoder, config and metadata; no discriminator, optimizer or RNG state) and
 vaegan<size>.attributes.safetensors (attribute vectors from the synthetic faces' labels), then runs
@@ -48,6 +51,8 @@ def parse_args(argv=None):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any other override")
     p.add_argument("--held-out", type=int, default=HELD_OUT_FACES, help="held-out faces (and random samples) the "
                    f"closing reconstruction benchmark uses (default {HELD_OUT_FACES})")
+    p.add_argument("--harden-steps", type=int, default=3000, help="steps of the encoder's hardening against real "
+                   "photos (devtools/demo/harden.py) after training; 0 skips it (default 3000)")
     p.add_argument("--grids", default="/tmp/latentlab-demo", help="prefix of the sample/reconstruction PNGs")
     return p.parse_args(argv)
 
@@ -143,6 +148,11 @@ def main(argv=None) -> int:
 
     write_slim(Path(args.run_dir), out, {"trained_by": "devtools/demo/train.py", "train_seconds": round(train_seconds),
                                          "train_threads": threads, "machine_cpus": os.cpu_count()})
+    if args.harden_steps:
+        from devtools.demo.harden import harden_checkpoint
+
+        harden_checkpoint(out, out, steps=args.harden_steps, faces=cfg.data.synthetic_count,
+                          eval_start=cfg.data.synthetic_count)
     model = load_encoder_model(out)  # what every user of the file will get
     faces = held_out_faces(cfg, "synthetic", args.held_out)  # indices never trained on
     figures, rec, fake = measure(model.G, model.E, faces, samples=args.held_out)

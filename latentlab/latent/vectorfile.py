@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from latentlab.atomic import write_with
+from latentlab.atomic import write_bytes_atomic
 from latentlab.config import UserError
 
 VECTORS_FORMAT = "latentlab-vectors"
@@ -23,7 +23,7 @@ def save_vectors(path: str | os.PathLike, vectors: Mapping[str, np.ndarray], *, 
     """Write named vectors to a safetensors file atomically (temporary file + rename).
     kind: "principal" (tensors "directions" (k, nz), "stddevs" (k,)) or "attributes" (name -> (nz,)).
     meta: any JSON-able dict kept with them (e.g. the checkpoint they came from)."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     path = Path(path)
     tensors = {str(k): np.ascontiguousarray(np.asarray(v, dtype=np.float32)) for k, v in vectors.items()}
@@ -31,7 +31,9 @@ def save_vectors(path: str | os.PathLike, vectors: Mapping[str, np.ndarray], *, 
               "meta": dict(meta or {})}
     if not path.parent.is_dir():
         raise UserError(f"{path}: folder {path.parent} does not exist")
-    write_with(path, lambda tmp: save_file(tensors, str(tmp), metadata={_META_KEY: json.dumps(header)}))
+    # Serialised in memory and written through latentlab.atomic: safetensors' own file writer would
+    # leave the file 0600 whatever the umask, unreadable to the group a shared run is shared with.
+    write_bytes_atomic(path, save(tensors, metadata={_META_KEY: json.dumps(header)}))
 
 
 def load_vectors(path: str | os.PathLike, kind: str | None = None) -> tuple[dict[str, np.ndarray], dict]:
