@@ -22,6 +22,7 @@ where it was), and the face rate of the photos' reconstructions.
 
     .venv/bin/python -m devtools.demo.harden                       # the shipped demo, in place
     .venv/bin/python -m devtools.demo.harden CKPT --out HARD.safetensors --steps 3000
+    .venv/bin/python -m devtools.demo.harden --compare OLD.safetensors   # labels kept, per label
 """
 
 from __future__ import annotations
@@ -114,6 +115,46 @@ def evaluate(E, G, photos: np.ndarray, cartoons: np.ndarray) -> dict[str, float]
     }
 
 
+KEPT = ("blond_hair", "dark_hair", "red_hair", "grey_hair", "long_hair", "bald", "dark_skin", "pale_skin", "glasses",
+        "sunglasses", "beard", "smiling")
+
+
+def auc(score: np.ndarray, labels: np.ndarray) -> float:
+    """The chance that a face with the label scores above one without (ties count half)."""
+    pos, neg = score[labels], score[~labels]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+
+
+@torch.no_grad()
+def kept_attributes(old: Path, new: Path, start: int = 12000, n: int = 600) -> list[str]:
+    """Does a photo's code keep its face's labels (hair colour and length, skin, glasses, smile)? For
+    each label, the AUC of the code's projection on the attribute vector of `new` (its attributes
+    file): clean faces through the old encoder, their photos through the old and the new one."""
+    from latentlab.data import synthetic
+    from latentlab.latent.attributes import read_attributes
+    from latentlab.models.common import from_uint8
+    from latentlab.run.checkpoint import config_from_meta
+
+    E_old, (E_new, _, _, meta) = load(old)[0], load(new)
+    photos, cartoons = render_pairs(start, start + n, config_from_meta(meta).model.image_size)
+    labels = [synthetic.binary_labels(synthetic.sample_factors(i)) for i in range(start, start + n)]
+    vectors = read_attributes(new).vectors
+    codes = {"clean, old encoder": E_old(from_uint8(torch.from_numpy(cartoons)))[0].numpy(),
+             "photo, old encoder": E_old(from_uint8(torch.from_numpy(photos)))[0].numpy(),
+             "photo, hardened": E_new(from_uint8(torch.from_numpy(photos)))[0].numpy()}
+    rows = [f"{'label':12s}" + "".join(f"{k:>20s}" for k in codes)]
+    table = {k: [] for k in codes}
+    for name in (k for k in KEPT if k in vectors):
+        y = np.array([face[name] for face in labels])
+        for k, z in codes.items():
+            table[k].append(auc(z @ vectors[name], y))
+        rows.append(f"{name:12s}" + "".join(f"{table[k][-1]:20.2f}" for k in codes))
+    rows.append(f"{'mean':12s}" + "".join(f"{np.nanmean(v):20.2f}" for v in table.values()))
+    return rows
+
+
 def harden(E, G, photos: np.ndarray, cartoons: np.ndarray, steps: int, batch: int = 64, lr: float = 3e-4,
            seed: int = 0, report=None, pixel_weight: float = PIXEL_WEIGHT) -> list[float]:
     """Train E in place (G frozen) on the pairs; returns the loss of every step. Both nets stay in
@@ -175,6 +216,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", help="an .npz of the rendered pairs to reuse (written when absent)")
+    p.add_argument("--compare", metavar="OLD", help="only report: how well photos' codes keep their faces' labels "
+                   "under OLD's encoder and the checkpoint's (AUC per label)")
     p.add_argument("--figure", help="a PNG: 8 held-out photos, their reconstructions before and after, the clean faces")
     return p.parse_args(argv)
 
@@ -234,6 +277,9 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     path = Path(args.checkpoint)
+    if args.compare:
+        print("\n".join(kept_attributes(Path(args.compare), path, args.eval_start)))
+        return 0
     harden_checkpoint(path, Path(args.out or path), args.steps, args.faces, args.eval_start, args.eval,
                       args.batch, args.lr, args.seed, args.cache, args.figure)
     return 0
