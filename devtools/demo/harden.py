@@ -229,6 +229,9 @@ def harden_checkpoint(path: Path, out: Path, steps: int = 3000, faces: int = 120
     `path`: the write is atomic). Returns the figures (before, after). `figure`: a PNG of 8 held-out
     faces: their photos, the reconstructions before and after, and the clean faces, one row each."""
     E, G, tensors, meta = load(path)
+    if "encoder_hardened" in meta:
+        raise SystemExit(f"{path}: its encoder is already hardened (its codes would be the teacher's); start "
+                         "from the checkpoint before, e.g. `git show HEAD~N:resources/demo/vaegan32.safetensors`")
     E_before = copy.deepcopy(E)
     from latentlab.run.checkpoint import config_from_meta
 
