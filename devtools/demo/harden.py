@@ -94,22 +94,19 @@ def load(path: Path):
     return E.eval(), G.eval(), tensors, meta
 
 
-@torch.no_grad()
 def evaluate(E, G, photos: np.ndarray, cartoons: np.ndarray) -> dict[str, float]:
     """The hardening's figures on faces neither stage trained on (see the module's docstring)."""
     from latentlab.data.faces import face_rate
-    from latentlab.models.common import from_uint8
+    from latentlab.inference.encode import reconstruct
+    from latentlab.metrics.recon import identity, mae
     from latentlab.run.grids import to_uint8
 
-    p, c = from_uint8(torch.from_numpy(photos)), from_uint8(torch.from_numpy(cartoons))
-    rec_p = G(E(p)[0]).clamp(-1, 1)
-    rec_c = G(E(c)[0]).clamp(-1, 1)
-    n = min(EVAL_FACES, len(c))
-    dist = torch.cdist(rec_p[:n].flatten(1), c[:n].flatten(1))
+    rec_p, rec_c = reconstruct(G, E, photos), reconstruct(G, E, cartoons)
+    n = min(EVAL_FACES, len(cartoons))
     return {
-        "photo_to_clean_mae": float((rec_p - c).abs().mean() * 127.5),
-        "photo_identity": float((dist.argmin(1) == torch.arange(n)).float().mean()),
-        "cartoon_mae": float((rec_c - c).abs().mean() * 127.5),
+        "photo_to_clean_mae": mae(cartoons, rec_p) * 255,
+        "photo_identity": identity(cartoons[:n], rec_p[:n]),
+        "cartoon_mae": mae(cartoons, rec_c) * 255,
         "photo_recon_face_rate": float(face_rate(to_uint8(rec_p).numpy())),
         "photo_face_rate": float(face_rate(photos)),
     }
@@ -266,13 +263,13 @@ def harden_checkpoint(path: Path, out: Path, steps: int = 3000, faces: int = 120
     return before, after
 
 
-@torch.no_grad()
 def save_figure(E_before, E_after, G, photos: np.ndarray, cartoons: np.ndarray, png: str) -> None:
+    from latentlab.inference.encode import reconstruct
     from latentlab.models.common import from_uint8
     from latentlab.run.grids import save_grid
 
-    p = from_uint8(torch.from_numpy(photos))
-    rows = [p, G(E_before(p)[0]).clamp(-1, 1), G(E_after(p)[0]).clamp(-1, 1), from_uint8(torch.from_numpy(cartoons))]
+    rows = [from_uint8(torch.from_numpy(photos)), reconstruct(G, E_before, photos), reconstruct(G, E_after, photos),
+            from_uint8(torch.from_numpy(cartoons))]
     print(f"wrote {save_grid(torch.cat(rows), png, rows=4)}: photos, before, after, clean faces", flush=True)
 
 
