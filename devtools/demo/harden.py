@@ -20,8 +20,9 @@ the error of the photo's reconstruction against its clean face, the share of rec
 to their own clean face among 100 (identity), the cartoon faces' own reconstruction error (must stay
 where it was), and the face rate of the photos' reconstructions.
 
-    .venv/bin/python -m devtools.demo.harden                       # the shipped demo, in place
-    .venv/bin/python -m devtools.demo.harden CKPT --out HARD.safetensors --steps 3000
+    .venv/bin/python -m devtools.demo.harden                       # a freshly trained demo, in place
+    git show 1289065~1:resources/demo/vaegan32.safetensors > /tmp/old.safetensors   # the demo before
+    .venv/bin/python -m devtools.demo.harden /tmp/old.safetensors --out /tmp/hard.safetensors --steps 3000
     .venv/bin/python -m devtools.demo.harden --compare OLD.safetensors   # labels kept, per label
 """
 
