@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 import latentlab
 from latentlab.gui import settings as app_settings
 from latentlab.gui.panel import Panel
-from latentlab.gui.state.workspace import Workspace
+from latentlab.gui.state.workspace import TRAINING, TrainingState, Workspace
 from latentlab.gui.theme import app_icon
 from latentlab.gui.train.panel import TrainPanel
 from latentlab.gui.widgets.welcome import WelcomeStrip
@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         ws.painted = False  # until paintEvent
         ws.status_message.connect(self._status_message)
         ws.show_requested.connect(self._show_panel)
+        ws.changed.connect(self._retire_welcome)
         self.train_panel = self.add_panel(TrainPanel(ws), "Train")
         self.train_panel.run_attached.connect(lambda _: self._rebuild_recent())
         from latentlab.gui.explore.panel import ExplorePanel  # its torch work starts when first shown
@@ -185,6 +186,12 @@ class MainWindow(QMainWindow):
             return True
         self.show_error(f"{path}: not a run directory, a checkpoint (.safetensors), a config (.toml) or a photo")
         return False
+
+    def _retire_welcome(self, aspects: frozenset) -> None:
+        """The strip tells a newcomer about the demo and to train their own: once they start a
+        training, it has done its job (and "on screen is a small demo" may no longer be true)."""
+        if TRAINING in aspects and self.workspace.training == TrainingState.STARTING and not self.welcome.dismissed():
+            self.welcome.dismiss()
 
     def show_error(self, message: str) -> None:
         """In the tab the user is looking at (each panel has a banner), so nothing jumps away."""

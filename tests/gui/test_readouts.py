@@ -83,6 +83,35 @@ def test_saved_view_note_expires(qtbot, tmp_path):
         panel.shutdown(3.0)
 
 
+def test_on_screen_time_is_claimed_only_for_a_view_in_sight(qtbot, tmp_path):
+    """A face asked for while the view is hidden (another tab) is painted when the tab comes back: the
+    status must not call that wait the time from the change to the screen."""
+    from latentlab.gui.app import make_application
+    from latentlab.gui.explore.panel import ExplorePanel
+    from latentlab.gui.settings import use_settings_dir
+
+    use_settings_dir(tmp_path / "settings")
+    make_application()
+    panel = ExplorePanel()
+    panel.demo_on_first_show = False
+    qtbot.addWidget(panel)
+    panel.show()
+    try:
+        load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+        panel.randomize(3)
+        wait_view(qtbot, panel)
+        assert " · on screen " in panel.status.text()
+        panel.hide()
+        panel.randomize(9)
+        qtbot.waitUntil(lambda: panel.rendering.shown_id == panel.last_request, timeout=10000)  # received
+        qtbot.wait(300)
+        panel.show()
+        wait_view(qtbot, panel)
+        assert panel.status.text().startswith("render ") and "on screen" not in panel.status.text()
+    finally:
+        panel.shutdown(3.0)
+
+
 def test_the_seed_box_and_the_ab_slider_describe_the_face_on_screen(qtbot, tmp_path):
     from latentlab.gui.app import make_application
     from latentlab.gui.explore.panel import ExplorePanel

@@ -320,6 +320,20 @@ def test_welcome_strip_until_dismissed(qtbot, tmp_path, monkeypatch):
     assert not second.welcome.isVisibleTo(second)
 
 
+def test_welcome_strip_retires_when_the_user_starts_training(window, qtbot, tiny):
+    """It says the demo is on screen and to train your own: once a training starts, neither holds."""
+    from latentlab.gui.widgets.welcome import WelcomeStrip
+
+    assert not WelcomeStrip.dismissed() and not window.welcome.isHidden()
+    train = window.train_panel
+    tiny(train, **{"train.steps": 2})
+    train.start_training(paused=True)
+    qtbot.waitUntil(lambda: window.welcome.isHidden(), timeout=5000)
+    assert WelcomeStrip.dismissed()  # for good: a restart does not bring it back
+    train.stop_training()
+    qtbot.waitUntil(lambda: train.session is None, timeout=30000)
+
+
 def test_failed_open_checkpoint_is_shown_where_the_user_is(window, qtbot, tmp_path):
     bad = tmp_path / "broken.safetensors"
     bad.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not a header}")
@@ -384,6 +398,20 @@ def test_a_laptop_window_cuts_nothing(window, qtbot):
     lower_area = lower.parentWidget().parentWidget()  # its scroll area (viewport, then area)
     assert lower.minimumSizeHint().width() <= lower_area.viewport().width()
     assert not lower_area.horizontalScrollBar().isVisible()
+    # A long note in the follow row (a run with a long name ended) gives way instead of widening the
+    # window past the screen.
+    panel.follow.set_available(False, "training ended: " + "a-run-with-a-very-long-name-" * 4)
+    panel.follow.offer_finished("latest.safetensors")
+    qtbot.wait(50)
+    assert window.minimumSizeHint().width() <= 1024 and window.width() == 1024
+    assert panel.follow.open_finished.geometry().right() <= panel.follow.width()
+    # Record: the keyframe list keeps three rows in sight; the options scroll beneath it.
+    from latentlab.gui.record.keyframes import THUMB
+
+    record = window.record_panel
+    window.tabs.setCurrentWidget(record)
+    qtbot.wait(50)
+    assert record.keys.list.viewport().height() >= 3 * THUMB  # three thumbnails
 
 
 def test_the_photo_journey_shows_all_its_controls_in_a_laptop_window(window, qtbot):

@@ -8,11 +8,14 @@ Two ways in, the first preferred:
   `Workspace.weights_offered`.
 - Otherwise the newest checkpoint: the final one when a training ends, and for a run attached from
   disk a poll of checkpoints/latest.safetensors.
+A run that ends while nobody follows it is offered instead ("Explore it" opens its last checkpoint).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
 from latentlab.gui.state.workspace import RUN, STEP, TRAINING, TrainingState, Workspace
@@ -22,11 +25,44 @@ DEFAULT_EVERY = 50
 ATTACHED_POLL_MS = 2000
 
 
+class NoteLabel(QLabel):
+    """A muted line that gives way in a narrow window: cut with an ellipsis, the whole of it in the
+    tooltip, so a long note never widens the window past the screen."""
+
+    def __init__(self, text: str = "", parent=None):
+        super().__init__(parent)
+        self.setObjectName("muted")
+        self._full = ""
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def sizeHint(self) -> QSize:
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 6, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(min(80, self.sizeHint().width()), super().minimumSizeHint().height())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        QLabel.setText(self, self.fontMetrics().elidedText(self._full, Qt.ElideRight, max(0, self.width())))
+
+
 class FollowTrainingWidget(QWidget):
-    """Follow training [x] · every [50] steps · Refresh now · what was last loaded."""
+    """Follow training [x] · every [50] steps · Refresh now · what happened · Explore it (a run that ended)."""
 
     follow_changed = Signal(bool)
     refresh_requested = Signal()
+    open_requested = Signal(str)  # the finished run's last checkpoint, to open here
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -42,22 +78,32 @@ class FollowTrainingWidget(QWidget):
         self.refresh = QPushButton("Refresh now")
         self.refresh.setToolTip("Fetch the generator's current weights (F5)")
         self.refresh.clicked.connect(self.refresh_requested)
-        self.note = QLabel("no training in the Train panel")
-        self.note.setObjectName("muted")
+        self.note = NoteLabel("no training in the Train panel")
+        self.open_finished = QPushButton("Explore it")
+        self.open_finished.setToolTip("Open the last checkpoint of the run that just finished in the Train panel")
+        self.open_finished.clicked.connect(lambda: self.open_requested.emit(self._finished))
+        self._finished = ""
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.check)
         layout.addWidget(self.every)
         layout.addWidget(self.refresh)
         layout.addWidget(self.note)
+        layout.addWidget(self.open_finished)
         layout.addStretch(1)
         self.set_available(False)
+        self.offer_finished("")
 
     def set_available(self, available: bool, text: str = "no training in the Train panel") -> None:
         self.check.setEnabled(available)
         self.every.setEnabled(available)
         self.refresh.setEnabled(available and self.check.isChecked())
         self.note.setText(text)
+
+    def offer_finished(self, checkpoint: str) -> None:
+        """A run of the Train panel ended and left this checkpoint ("": nothing to offer)."""
+        self._finished = checkpoint
+        self.open_finished.setVisible(bool(checkpoint))
 
     def following(self) -> bool:
         return self.check.isChecked() and self.check.isEnabled()
@@ -70,6 +116,7 @@ class TrainingLink(QObject):
     fetch_checkpoint = Signal(str)  # a checkpoint of the followed run to take weights from
     weights_arrived = Signal(object)  # {"step", "model", "data", "states"} of the live generator
     availability_changed = Signal(bool, str)
+    finished_offered = Signal(str)  # the last checkpoint of a run that ended here unfollowed ("": none)
 
     def __init__(self, workspace: Workspace, parent=None):
         super().__init__(parent)
@@ -104,11 +151,18 @@ class TrainingLink(QObject):
                 TrainingState.TRAINING: "training runs in the Train panel",
                 TrainingState.PAUSED: "training is paused",
                 TrainingState.ATTACHED: "following a run attached in the Train panel"}
-        self.availability_changed.emit(state.live or state == TrainingState.ATTACHED,
-                                       text.get(state, "no training in the Train panel"))
+        ended = state == TrainingState.IDLE and previous.in_session
+        latest = self._latest() if ended else None
+        if latest is not None and not self.following:
+            note = f"training ended: {self.workspace.run_dir.name}"
+        else:
+            note = text.get(state, "no training in the Train panel")
+        self.availability_changed.emit(state.live or state == TrainingState.ATTACHED, note)
+        self.finished_offered.emit(str(latest) if latest is not None and not self.following else "")
         self._update()
-        if state == TrainingState.IDLE and previous.in_session and self.following:
-            self._fetch_latest()  # the final weights: the engine answers no request after its last step
+        if latest is not None and self.following:
+            # the final weights: the engine answers no request after its last step
+            self.fetch_checkpoint.emit(str(latest))
 
     def _step_done(self, step: int) -> None:
         if not (self.following and self.state().live):
@@ -122,11 +176,10 @@ class TrainingLink(QObject):
         if self.following:
             self.weights_arrived.emit(offer)
 
-    def _fetch_latest(self) -> None:
+    def _latest(self) -> Path | None:
         run = self.workspace.run_dir
         latest = RunLayout(run).latest if run is not None else None
-        if latest is not None and latest.is_file():
-            self.fetch_checkpoint.emit(str(latest))
+        return latest if latest is not None and latest.is_file() else None
 
     def set_following(self, following: bool) -> None:
         self.following = following

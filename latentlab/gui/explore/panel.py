@@ -101,6 +101,9 @@ class ExplorePanel(QWidget):
         self.refresh_action = a("Refresh live generator", "F5", self.link.refresh)
         self.nearest_action = a("Nearest training images…", "Ctrl+Shift+N", self.show_nearest,
                                 "Memorization check: the training images closest to the face on screen")
+        # The Compare tab is the last of five and sits behind the tab bar's arrows in a narrow window.
+        self.compare_action = a("Compare with another checkpoint…", "Ctrl+Shift+K", self.choose_compare,
+                                "Draw the same latent with a second checkpoint, side by side or as a wipe")
         self.import_action = QAction("Import PyTorch DCGAN netG.pth…", self, triggered=self.loader.choose_dcgan)
         self.import_action.setToolTip("Explore a generator trained with the PyTorch DCGAN example or tutorial")
         self.refresh_action.setEnabled(False)  # until Follow training is on
@@ -109,7 +112,11 @@ class ExplorePanel(QWidget):
         return "&Explore", [self.randomize_action, self.reset_action, self.bookmark_action, self.set_a_action,
                             self.set_b_action, self.go_a_action, self.go_b_action,
                             self.save_view_action, self.copy_action, self.smooth_action, self.refresh_action,
-                            self.nearest_action]
+                            self.nearest_action, self.compare_action]
+
+    def choose_compare(self) -> None:
+        self.tabs.setCurrentWidget(self.compare)
+        self.compare.choose_checkpoint()
 
     def show_nearest(self) -> None:
         image = self.view.array()
@@ -144,6 +151,8 @@ class ExplorePanel(QWidget):
         self.follow.follow_changed.connect(self._follow_changed)
         self.follow.every.valueChanged.connect(self.link.set_every)
         self.follow.refresh_requested.connect(self.link.refresh)
+        self.link.finished_offered.connect(self.follow.offer_finished)
+        self.follow.open_requested.connect(self._open_finished)
 
         self.controls.randomize_clicked.connect(lambda: self.randomize())
         self.controls.seed_chosen.connect(lambda seed: self.randomize(seed))
@@ -377,6 +386,10 @@ class ExplorePanel(QWidget):
         self.banner.show_message(message, "info")
 
     # -- live generator -------------------------------------------------------------------------------------
+    def _open_finished(self, checkpoint: str) -> None:
+        self.follow.offer_finished("")  # taken: the button would open what is already on screen
+        self.open_checkpoint(checkpoint)
+
     def _follow_changed(self, on: bool) -> None:
         self.refresh_action.setEnabled(on)
         self.link.set_following(on)

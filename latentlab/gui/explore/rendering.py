@@ -29,7 +29,7 @@ class ViewRendering(QObject):
         self.strip_id = -1
         self.last_request = -1
         self.render_ms = 0.0
-        self._asked_at: dict[int, float] = {}  # view request id -> perf_counter() when asked
+        self._asked_at: dict[int, float | None] = {}  # view request id -> perf_counter() when asked
         state.changed.connect(self._state_changed)
         # Bound methods of a QObject: Qt queues each call from the render thread onto the GUI thread.
         service.worker.image_ready.connect(self._image_ready)
@@ -41,7 +41,9 @@ class ViewRendering(QObject):
             return
         if LATENT in aspects:
             self.last_request = self.service.render(self.state.latent())
-            self._asked_at[self.last_request] = time.perf_counter()
+            # Asked while the view is hidden (another tab): it paints when shown, and the wait is the
+            # user's, not the renderer's; no "on screen" time is claimed for it.
+            self._asked_at[self.last_request] = time.perf_counter() if self.view.isVisible() else None
             if len(self._asked_at) > 32:
                 self._asked_at.pop(next(iter(self._asked_at)))
             self.latent_changed.emit()
@@ -57,9 +59,11 @@ class ViewRendering(QObject):
         self.image_shown.emit(image)
 
     def _painted(self, rid: int) -> None:
-        asked = self._asked_at.pop(rid, None)
-        if asked is not None:
-            self.status.setText(f"render {self.render_ms:.1f} ms · on screen {1000 * (self.view.painted_at - asked):.0f} ms")
+        if rid not in self._asked_at:
+            return
+        asked = self._asked_at.pop(rid)
+        on_screen = "" if asked is None else f" · on screen {1000 * (self.view.painted_at - asked):.0f} ms"
+        self.status.setText(f"render {self.render_ms:.1f} ms{on_screen}")
 
     def _strip_ready(self, rid: int, images: np.ndarray, ms: float) -> None:
         if rid > self.strip_id:

@@ -18,11 +18,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QMenu,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTabWidget,
     QToolButton,
@@ -34,7 +36,7 @@ from latentlab import latent  # its torch-using parts load on first use, after t
 from latentlab.config import UserError
 from latentlab.gui.background import run_in_background
 from latentlab.gui.record.export import WalkExport, ask_video_path
-from latentlab.gui.record.keyframes import KeyframeList
+from latentlab.gui.record.keyframes import THUMB, KeyframeList
 from latentlab.gui.record.options import build_options
 from latentlab.gui.record.preview import WalkPreview
 from latentlab.gui.record.timelapse import TimelapseWidget
@@ -141,15 +143,28 @@ class RecordPanel(QWidget):
         pv.addWidget(self.view, 1)
         pv.addLayout(controls)
 
-        left = QVBoxLayout()
+        column = QWidget()
+        left = QVBoxLayout(column)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(key_box, 3)
         left.addWidget(options, 0)
+        # In a short window the column scrolls, so the keyframe list keeps three rows in sight
+        # instead of being squeezed under the options.
+        self.keys.list.setMinimumHeight(3 * (THUMB + 4) + 8)
+        left_scroll = QScrollArea()
+        left_scroll.setWidget(column)
+        left_scroll.setWidgetResizable(True)
+        left_scroll.setFrameShape(QFrame.NoFrame)
+        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        left_scroll.setMinimumWidth(
+            column.minimumSizeHint().width()
+            + left_scroll.verticalScrollBar().sizeHint().width())
         right = QVBoxLayout()
         right.addWidget(preview_box, 1)
         right.addLayout(export_row)
         right.addWidget(self.export_label)
         body = QHBoxLayout()
-        body.addLayout(left, 2)
+        body.addWidget(left_scroll, 2)
         body.addLayout(right, 3)
         walk_page = QWidget()
         walk_layout = QVBoxLayout(walk_page)

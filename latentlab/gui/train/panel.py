@@ -169,6 +169,7 @@ class TrainPanel(QWidget):
         self.compare = RunOverlayWidget()
         self.view_tabs = QTabWidget()
         self.view_tabs.setDocumentMode(True)
+        self.view_tabs.tabBar().setDrawBase(False)  # no stray line beside the two tabs
         self.view_tabs.addTab(self.view, "This run")
         self.view_tabs.addTab(self.compare, "Compare runs")
         right_layout.addWidget(self.view_tabs, 1)

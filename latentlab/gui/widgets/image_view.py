@@ -158,7 +158,8 @@ class StripWidget(QWidget):
         cells = self._cells()
         if not cells:
             p.setPen(QColor(MUTED))
-            p.drawText(self.rect(), Qt.AlignCenter, "Set keyframes A and B to see the frames between them")
+            p.drawText(self.rect().adjusted(4, 0, -4, 0), Qt.AlignCenter | Qt.TextWordWrap,
+                       "Set keyframes A and B to see the frames between them")
             p.end()
             return
         p.setRenderHint(QPainter.SmoothPixmapTransform, self.smooth)

@@ -30,6 +30,10 @@ class PixelImageLabel(QLabel):
         self.setMinimumSize(160, 160)
         self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Expanding)
         self.setStyleSheet(f"background: {BASE}; border-radius: 4px; color: {MUTED};")
+        self.setWordWrap(True)  # a placeholder line fits a narrow column
+
+    def hasHeightForWidth(self) -> bool:
+        return False  # wrapped text must not make the layout trade the image's width for height
 
     def image(self) -> QImage:
         return self._image
@@ -66,7 +70,7 @@ class SampleGridWidget(QWidget):
     """Grids sorted by step; the view follows the newest one unless the user moved back in time."""
 
     grid_shown = Signal(int)  # the step of the grid now on screen
-    PLACEHOLDER = "The fixed-noise sample grid appears here\nonce training writes its first one."
+    PLACEHOLDER = "The fixed-noise sample grid appears here once training writes its first one."
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -419,6 +419,29 @@ def test_follow_training_in_the_train_panel(qtbot, window_panel, window, tiny, d
     np.testing.assert_array_equal(image, generator_pixels(G, panel.state.latent()))
 
 
+def test_a_run_that_ended_unfollowed_is_offered_to_explore(qtbot, window_panel, window, tiny):
+    """Training without "Follow training" leaves the demo on screen; once the run ends, the follow row
+    says so and "Explore it" opens the run's last checkpoint (and is then withdrawn)."""
+    panel, train = window_panel, window.train_panel
+    tiny(train, **{"train.checkpoint_every": 2, "train.steps": 4})
+    assert panel.follow.open_finished.isHidden()
+    train.start_training()
+    qtbot.waitUntil(lambda: train.session is None, timeout=30000)
+    run = train.run_dir
+    assert not panel.follow.open_finished.isHidden()
+    assert run.name in panel.follow.note.text() and "ended" in panel.follow.note.text()
+    panel.follow.open_finished.click()
+    latest = run / "checkpoints" / "latest.safetensors"
+    qtbot.waitUntil(lambda: panel.info is not None and panel.info.path == latest, timeout=20000)
+    assert panel.info.step == 4 and panel.follow.open_finished.isHidden()
+    np.testing.assert_array_equal(wait_view(qtbot, panel), generator_pixels(load_model(latest).G, panel.state.latent()))
+    train.start_training(paused=True)  # a new run: nothing ended, nothing to offer
+    qtbot.waitUntil(lambda: train.session is not None, timeout=5000)
+    assert panel.follow.open_finished.isHidden() and "ended" not in panel.follow.note.text()
+    train.stop_training()
+    qtbot.waitUntil(lambda: train.session is None, timeout=30000)
+
+
 @pytest.mark.skipif(not DEMO.is_file(), reason="the embedded demo model has not been built")
 def test_the_embedded_demo_opens_when_the_panel_is_first_shown(qtbot, window):
     panel = window.explore_panel
@@ -427,6 +450,17 @@ def test_the_embedded_demo_opens_when_the_panel_is_first_shown(qtbot, window):
     assert panel.info.path == DEMO and panel.info.has_encoder and panel.attributes.count() > 0
     assert panel.recon.open_button.isEnabled()
     wait_view(qtbot, panel)
+
+
+def test_compare_is_one_menu_command_away(qtbot, panel, monkeypatch):
+    """Explore › Compare with another checkpoint… brings the Compare tab forward and asks for the file,
+    wherever the tab bar's arrows left it."""
+    asked = []
+    monkeypatch.setattr(panel.compare, "choose_checkpoint", lambda: asked.append(True))
+    panel.tabs.setCurrentIndex(0)
+    assert panel.compare_action in panel.menu_actions()[1]
+    panel.compare_action.trigger()
+    assert panel.tabs.currentWidget() is panel.compare and asked == [True]
 
 
 def test_nearest_training_images_of_the_face_on_screen(qtbot, panel, tmp_path):
