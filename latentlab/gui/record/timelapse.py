@@ -77,7 +77,7 @@ class TimelapseWidget(QWidget):
         self.label = QCheckBox("Step and epoch in the bottom-left corner")
         self.hold = QDoubleSpinBox(minimum=0, maximum=60, value=0, decimals=1, suffix=" s")
         self.hold.setToolTip("Show the last grid this long at the end")
-        self.length_label = QLabel()
+        self.length_label = QLabel("no grids")
         form = QFormLayout()
         form.addRow("Frames per second", self.fps)
         form.addRow("Size", self.size_box)
