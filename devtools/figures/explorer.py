@@ -5,6 +5,7 @@ held-out training image and pushes one attribute slider, so every part of the pa
 
     .venv/bin/python -m devtools.figures.explorer [--checkpoint CKPT] [--out docs/images/explore-panel.png]
         [--size 1024x700] [--tabs]      # --tabs: also OUT-train.png and OUT-record.png at that size
+        [--run RUN_DIR]                  # with --tabs: the Train tab shows this run, attached
         [--photo PHOTO [--refine]]       # the photo journey instead: PHOTO found (and refined) in the latent space
 """
 
@@ -30,6 +31,7 @@ def main() -> int:
     ap.add_argument("--amount", type=float, default=1.5)
     ap.add_argument("--size", default="1440x900", help="window size WxH")
     ap.add_argument("--tabs", action="store_true", help="also grab the Train and Record tabs")
+    ap.add_argument("--run", help="with --tabs: attach this finished run in the Train tab first")
     ap.add_argument("--photo", help="show the photo journey with this photo instead")
     ap.add_argument("--refine", action="store_true", help="with --photo: also search from the encoder's answer")
     args = ap.parse_args()
@@ -90,6 +92,13 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     ok = window.grab().save(str(out))
     if args.tabs:
+        if args.run:
+            train = window.train_panel
+            if not train.attach(args.run):
+                print(f"latentlab: error: cannot attach {args.run}", file=sys.stderr)
+                return 1
+            wait(lambda: train.series.last_step() > 0 and train.grid.count() > 0, 60)
+            train.view_tabs.setCurrentIndex(0)
         record = window.record_panel
         record.add_current_latent()  # the edited photo, then four seeds: a walk to preview
         record.add_random(4, a)

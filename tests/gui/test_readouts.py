@@ -48,6 +48,21 @@ def test_a_reopened_run_that_nobody_trains_shows_no_speed_and_no_eta(window, qtb
     assert panel.status.state.text() == "Attached: training elsewhere"
 
 
+def test_an_attached_finished_run_is_not_called_live(window, qtbot, run_copy):
+    """A run that reached its last step, opened from disk: the header says it finished and how to go
+    on, not "following it live"; rows written after that (someone trains it further) bring "live" back."""
+    panel = window.train_panel
+    assert window.open_path(run_copy)
+    qtbot.waitUntil(lambda: panel._polls >= 1, timeout=20000)
+    text = panel.view.info.text()
+    assert "finished at step 6 of 6" in text and "live" not in text, text
+    rows = (run_copy / "metrics.jsonl").read_text().splitlines()
+    last = json.loads(rows[-1])
+    with (run_copy / "metrics.jsonl").open("a") as f:
+        f.write(json.dumps({**last, "step": 7, "time": last["time"] + 0.1}) + "\n")
+    qtbot.waitUntil(lambda: "following it live" in panel.view.info.text(), timeout=20000)
+
+
 def test_a_note_goes_by_itself_and_an_error_stays(qtbot):
     from latentlab.gui.widgets.alerts import MessageBanner
 

@@ -60,6 +60,7 @@ class TrainPanel(QWidget):
         self.run_dir: Path | None = None  # the run being trained or followed (or last trained)
         self.state = TrainingState.IDLE
         self._polls = self._quiet_polls = 0  # reads of the attached run (_follower_polled)
+        self._attached_step = 0  # its last step read so far
         self._device = ""  # where the session trains, once it said so
         # While a resumed run's history is read in the background: the session's reports, held back
         # until the history is on the plot, as (handler, payload); None when nothing is pending.
@@ -483,13 +484,14 @@ class TrainPanel(QWidget):
         self.follower = RunFollower(path, parent=self)
         w = self.follower.worker
         w.columns_read.connect(self.view.ingest_columns)
+        w.columns_read.connect(self._attached_rows)
         w.events_read.connect(self.view.ingest_events)
         w.samples_found.connect(self.view.add_grids)
         w.failed.connect(self.show_error)
         w.polled.connect(self._follower_polled)
-        self._polls = self._quiet_polls = 0
+        self._polls = self._quiet_polls = self._attached_step = 0
         self.follower.start()
-        self.view.info.setText(f"Attached to {path}: following it live. Start resumes it from its latest checkpoint.")
+        self.view.info.setText(self._attached_text())
         app_settings.remember_run(path)
         self._set_state(TrainingState.ATTACHED)
         self.run_attached.emit(str(path))
@@ -497,15 +499,32 @@ class TrainPanel(QWidget):
 
     QUIET_POLLS = 60  # reads without a new row (about 15 s) before an attached run counts as not moving
 
+    def _attached_rows(self, cols: dict) -> None:
+        steps = cols.get("step")
+        if steps is not None and len(steps):  # the plots take the rows a few at a time; this is at once
+            self._attached_step = max(self._attached_step, int(steps.max()))
+
+    def _attached_text(self, finished: bool = False) -> str:
+        if finished:
+            return (f"Attached to {self.run_dir}: finished at step {self._attached_step:,} of "
+                    f"{self.total_steps:,}. Raise Steps and Start to train it further.")
+        return f"Attached to {self.run_dir}: following it live. Start resumes it from its latest checkpoint."
+
     def _follower_polled(self, rows: int) -> None:
         """The first read is the run's history; rows after it mean another process is training it."""
         self._polls += 1
-        if self.state != "attached" or self._polls == 1:
+        if self.state != "attached":
+            return
+        if self._polls == 1:  # the history: a run that reached its last step is not "followed live"
+            if self.total_steps and self._attached_step >= self.total_steps:
+                self.view.info.setText(self._attached_text(finished=True))
             return
         self._quiet_polls = 0 if rows else self._quiet_polls + 1
         moving = bool(rows) or (self.status.live and self._quiet_polls < self.QUIET_POLLS)
         if moving != self.status.live:
             self.status.show_state("Attached: training elsewhere" if moving else "Attached", live=moving)
+            if moving:
+                self.view.info.setText(self._attached_text())  # someone trains it further
             self.view.refresh()
 
     def detach(self) -> None:
