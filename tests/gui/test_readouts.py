@@ -5,10 +5,29 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 
 from latentlab.config import load_preset
 from tests.gui.explore.test_explore_panel import load, make_checkpoint, wait_view
+
+
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    """The Explore panel on its own, shown (its view paints), settings in tmp_path."""
+    from latentlab.gui.app import make_application
+    from latentlab.gui.explore.panel import ExplorePanel
+    from latentlab.gui.settings import use_settings_dir
+
+    use_settings_dir(tmp_path / "settings")
+    make_application()
+    panel = ExplorePanel()
+    panel.demo_on_first_show = False
+    qtbot.addWidget(panel)
+    panel.resize(1200, 760)
+    panel.show()
+    yield panel
+    panel.shutdown(3.0)
 
 
 def test_the_header_says_stopped_after_stop(window, qtbot, tiny):
@@ -77,95 +96,55 @@ def test_a_note_goes_by_itself_and_an_error_stays(qtbot):
     assert banner.isVisible() and banner.text() == "cannot write the PNG"
 
 
-def test_saved_view_note_expires(qtbot, tmp_path):
-    from latentlab.gui.app import make_application
-    from latentlab.gui.explore.panel import ExplorePanel
-    from latentlab.gui.settings import use_settings_dir
-
-    use_settings_dir(tmp_path / "settings")
-    make_application()
-    panel = ExplorePanel()
-    panel.demo_on_first_show = False
-    qtbot.addWidget(panel)
-    panel.show()
-    try:
-        load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
-        panel.banner.NOTE_MS, panel.banner.READ_MS = 50, 0
-        assert panel.save_view(tmp_path / "explore-view.png")
-        assert "Saved" in panel.banner.text()
-        qtbot.waitUntil(lambda: not panel.banner.isVisible(), timeout=5000)
-    finally:
-        panel.shutdown(3.0)
+def test_saved_view_note_expires(qtbot, panel, tmp_path):
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    panel.banner.NOTE_MS, panel.banner.READ_MS = 50, 0
+    assert panel.save_view(tmp_path / "explore-view.png")
+    assert "Saved" in panel.banner.text()
+    qtbot.waitUntil(lambda: not panel.banner.isVisible(), timeout=5000)
 
 
-def test_on_screen_time_is_claimed_only_for_a_view_in_sight(qtbot, tmp_path):
+def test_on_screen_time_is_claimed_only_for_a_view_in_sight(qtbot, panel, tmp_path):
     """A face asked for while the view is hidden (another tab) is painted when the tab comes back: the
     status must not call that wait the time from the change to the screen."""
-    from latentlab.gui.app import make_application
-    from latentlab.gui.explore.panel import ExplorePanel
-    from latentlab.gui.settings import use_settings_dir
-
-    use_settings_dir(tmp_path / "settings")
-    make_application()
-    panel = ExplorePanel()
-    panel.demo_on_first_show = False
-    qtbot.addWidget(panel)
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    panel.randomize(3)
+    wait_view(qtbot, panel)
+    assert " · on screen " in panel.status.text()
+    panel.hide()
+    panel.randomize(9)
+    qtbot.waitUntil(lambda: panel.rendering.shown_id == panel.last_request, timeout=10000)  # received
+    qtbot.wait(300)
     panel.show()
-    try:
-        load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
-        panel.randomize(3)
-        wait_view(qtbot, panel)
-        assert " · on screen " in panel.status.text()
-        panel.hide()
-        panel.randomize(9)
-        qtbot.waitUntil(lambda: panel.rendering.shown_id == panel.last_request, timeout=10000)  # received
-        qtbot.wait(300)
-        panel.show()
-        wait_view(qtbot, panel)
-        assert panel.status.text().startswith("render ") and "on screen" not in panel.status.text()
-    finally:
-        panel.shutdown(3.0)
+    wait_view(qtbot, panel)
+    assert panel.status.text().startswith("render ") and "on screen" not in panel.status.text()
 
 
-def test_the_seed_box_and_the_ab_slider_describe_the_face_on_screen(qtbot, tmp_path):
-    from latentlab.gui.app import make_application
-    from latentlab.gui.explore.panel import ExplorePanel
-    from latentlab.gui.settings import use_settings_dir
-
-    use_settings_dir(tmp_path / "settings")
-    make_application()
-    panel = ExplorePanel()
-    panel.demo_on_first_show = False
-    qtbot.addWidget(panel)
-    panel.resize(1200, 760)
-    panel.show()
-    try:
-        load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
-        panel.randomize(42)
-        assert panel.seed.value() == 42
-        # A projected photo has no seed: the box must not keep naming seed 42.
-        panel._projected({"z": np.ones(panel.state.latent_dim, np.float32), "photo": None,
-                          "reconstruction": None, "name": "me"})
-        assert panel.state.source == "photo me" and panel.seed.text() == "no seed"
-        panel.set_keyframe_from("A", "current")
-        assert panel.state.keyframe_label("A") == "photo me"  # untouched: not "edited photo me"
-        panel.randomize(7)
-        assert panel.seed.value() == 7
-        panel.set_keyframe_from("B", "current")
-        # The view shows B (seed 7): the slider reads t = 1, not 0.
-        assert panel.keyframes.slider.value() == panel.keyframes.slider.maximum()
-        assert "1.00" in panel.keyframes.t_label.text()
-        np.testing.assert_array_equal(panel.state.latent(), panel.state.keyframes["B"][0])
-        panel.set_keyframe_from("A", "current")
-        assert panel.keyframes.slider.value() == 0 and "0.00" in panel.keyframes.t_label.text()
-        wait_view(qtbot, panel)
-        # Typing a seed in the box still works, and "no seed" is not a seed.
-        panel.seed.setValue(5)
-        assert panel.state.seed == 5
-        panel.seed.setValue(-1)
-        assert panel.state.seed == 5
-    finally:
-        panel.shutdown(3.0)
+def test_the_seed_box_and_the_ab_slider_describe_the_face_on_screen(qtbot, panel, tmp_path):
+    load(qtbot, panel, make_checkpoint(tmp_path / "g.safetensors"))
+    panel.randomize(42)
+    assert panel.seed.value() == 42
+    # A projected photo has no seed: the box must not keep naming seed 42.
+    panel._projected({"z": np.ones(panel.state.latent_dim, np.float32), "photo": None,
+                      "reconstruction": None, "name": "me"})
+    assert panel.state.source == "photo me" and panel.seed.text() == "no seed"
+    panel.set_keyframe_from("A", "current")
+    assert panel.state.keyframe_label("A") == "photo me"  # untouched: not "edited photo me"
+    panel.randomize(7)
+    assert panel.seed.value() == 7
+    panel.set_keyframe_from("B", "current")
+    # The view shows B (seed 7): the slider reads t = 1, not 0.
+    assert panel.keyframes.slider.value() == panel.keyframes.slider.maximum()
+    assert "1.00" in panel.keyframes.t_label.text()
+    np.testing.assert_array_equal(panel.state.latent(), panel.state.keyframes["B"][0])
+    panel.set_keyframe_from("A", "current")
+    assert panel.keyframes.slider.value() == 0 and "0.00" in panel.keyframes.t_label.text()
+    wait_view(qtbot, panel)
+    # Typing a seed in the box still works, and "no seed" is not a seed.
+    panel.seed.setValue(5)
+    assert panel.state.seed == 5
+    panel.seed.setValue(-1)
+    assert panel.state.seed == 5
 
 
 def test_a_launch_on_the_record_tab_loads_the_model_without_visiting_explore(window, qtbot):
