@@ -153,12 +153,11 @@ class TrainingLink(QObject):
                 TrainingState.ATTACHED: "following a run attached in the Train panel"}
         ended = state == TrainingState.IDLE and previous.in_session
         latest = self._latest() if ended else None
-        if latest is not None and not self.following:
-            note = f"training ended: {self.workspace.run_dir.name}"
-        else:
-            note = text.get(state, "no training in the Train panel")
+        offer = str(latest) if latest is not None and not self.following else ""
+        note = f"training ended: {self.workspace.run_dir.name}" if offer else \
+            text.get(state, "no training in the Train panel")
         self.availability_changed.emit(state.live or state == TrainingState.ATTACHED, note)
-        self.finished_offered.emit(str(latest) if latest is not None and not self.following else "")
+        self.finished_offered.emit(offer)
         self._update()
         if latest is not None and self.following:
             # the final weights: the engine answers no request after its last step
