@@ -54,6 +54,26 @@ def window(qtbot, tmp_path, monkeypatch):
     win.close()  # every panel's shutdown: training stopped, worker threads joined
 
 
+@pytest.fixture
+def panel(qtbot, tmp_path):
+    """The Explore panel on its own (the main window's Train panel is not needed), shown so its view
+    paints, settings in tmp_path."""
+    from latentlab.gui.app import make_application
+    from latentlab.gui.explore.panel import ExplorePanel
+    from latentlab.gui.settings import use_settings_dir
+
+    use_settings_dir(tmp_path / "settings")
+    make_application()
+    p = ExplorePanel()
+    p.demo_on_first_show = False  # each test loads its own tiny model
+    qtbot.addWidget(p)
+    p.resize(1200, 760)
+    p.show()
+    qtbot.waitExposed(p)
+    yield p
+    p.shutdown(3.0)
+
+
 def set_tiny(panel, tmp_path, **extra):
     """Fill the Train panel's form with the tiny config (and a cache inside tmp_path)."""
     values = {**TINY, "data.cache_dir": str(tmp_path / "cache"), **extra}

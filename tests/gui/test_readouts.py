@@ -5,29 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 from PySide6.QtCore import Qt
 
 from latentlab.config import load_preset
 from tests.gui.explore.test_explore_panel import load, make_checkpoint, wait_view
-
-
-@pytest.fixture
-def panel(qtbot, tmp_path):
-    """The Explore panel on its own, shown (its view paints), settings in tmp_path."""
-    from latentlab.gui.app import make_application
-    from latentlab.gui.explore.panel import ExplorePanel
-    from latentlab.gui.settings import use_settings_dir
-
-    use_settings_dir(tmp_path / "settings")
-    make_application()
-    panel = ExplorePanel()
-    panel.demo_on_first_show = False
-    qtbot.addWidget(panel)
-    panel.resize(1200, 760)
-    panel.show()
-    yield panel
-    panel.shutdown(3.0)
 
 
 def test_the_header_says_stopped_after_stop(window, qtbot, tiny):
